@@ -1,0 +1,291 @@
+"""Value types exchanged with the engine, and the one converter that reads and writes them.
+
+Every model is a frozen attrs class: safe to share between the store, views and user code.
+Collections are tuples for the same reason. The engine speaks snake_case JSON; unknown extra
+fields are ignored so that a newer engine never breaks an older SDK, while a missing or
+malformed required field raises :class:`~utd_stream_rx.UTDStreamException` with code
+``invalid_response`` naming the field.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+
+from .errors import UTDStreamException
+
+__all__ = [
+    "UTDCall",
+    "UTDCallStatus",
+    "UTDRoomState",
+    "UTDSeat",
+    "UTDSeatGrid",
+    "UTDSeatInvitation",
+    "UTDSeatMode",
+    "UTDSpeakRequest",
+    "UTDStageMember",
+    "UTDStageRequest",
+    "UTDStreamType",
+    "UTDTokenResponse",
+    "UTDUserToken",
+    "converter",
+    "structure",
+    "unstructure",
+]
+
+T = TypeVar("T")
+
+
+class UTDStreamType(enum.Enum):
+    """The four session kinds; the value is the engine's wire name."""
+
+    AUDIO_CALL = "audio_call"
+    VIDEO_CALL = "video_call"
+    LIVE_STREAM = "live_stream"
+    AUDIO_ROOM = "audio_room"
+
+    @property
+    def wire(self) -> str:
+        """The engine's name for this type (same as ``value``)."""
+        return self.value
+
+    @property
+    def is_call(self) -> bool:
+        """True for the 1:1 kinds (audio and video call)."""
+        return self in (UTDStreamType.AUDIO_CALL, UTDStreamType.VIDEO_CALL)
+
+    @property
+    def has_video(self) -> bool:
+        """True for the kinds that publish a camera (video call, live stream)."""
+        return self in (UTDStreamType.VIDEO_CALL, UTDStreamType.LIVE_STREAM)
+
+
+class UTDCallStatus(enum.Enum):
+    """Lifecycle of a 1:1 call: ``initiating -> ringing -> active -> ended``.
+
+    ``rejected``, ``busy`` and ``missed`` end a call that never became active.
+    """
+
+    INITIATING = "initiating"
+    RINGING = "ringing"
+    ACTIVE = "active"
+    ENDED = "ended"
+    REJECTED = "rejected"
+    BUSY = "busy"
+    MISSED = "missed"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the call is over and no further status can follow."""
+        return self in _TERMINAL_CALL_STATUSES
+
+
+_TERMINAL_CALL_STATUSES = frozenset(
+    {UTDCallStatus.ENDED, UTDCallStatus.REJECTED, UTDCallStatus.BUSY, UTDCallStatus.MISSED}
+)
+
+
+class UTDSeatMode(enum.Enum):
+    """How listeners get a seat: ``free`` (take any empty seat) or ``request`` (host approves)."""
+
+    FREE = "free"
+    REQUEST = "request"
+
+
+@attrs.frozen
+class UTDTokenResponse:
+    """A room token minted by the engine (``POST /api/v1/token``).
+
+    Attributes:
+        token: The LiveKit access token (JWT) for the room.
+        url: The LiveKit server URL to connect to.
+        room_name: The room name as the app speaks it (without the engine's app prefix).
+        user_token: The engine bearer for privileged calls made by this identity.
+        ws_url: An explicit websocket URL when it differs from ``url``.
+    """
+
+    token: str
+    url: str
+    room_name: str
+    user_token: str
+    ws_url: str | None = None
+
+    @property
+    def connect_url(self) -> str:
+        """The URL to hand to LiveKit: ``ws_url`` when given, else ``url``."""
+        return self.ws_url or self.url
+
+
+@attrs.frozen
+class UTDUserToken:
+    """A room-less bearer for one identity (``POST /api/v1/auth/user-token``)."""
+
+    user_token: str
+    identity: str
+    expires_at: float
+
+
+@attrs.frozen
+class UTDCall:
+    """A 1:1 call as the engine reports it.
+
+    ``token`` and ``url`` are present only in the answer to the party joining the call room
+    (``create`` for the caller, ``accept`` for the callee). ``version`` grows with every change,
+    so the newer of two reports about the same call wins.
+    """
+
+    call_id: str
+    status: UTDCallStatus
+    type: UTDStreamType
+    room_name: str | None = None
+    token: str | None = None
+    url: str | None = None
+    caller_identity: str | None = None
+    caller_name: str | None = None
+    callee_identity: str | None = None
+    callee_name: str | None = None
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+    version: int = 0
+    created_at: float | None = None
+
+
+@attrs.frozen
+class UTDStageMember:
+    """A publisher of a live stream: the host or a co-publisher on stage."""
+
+    identity: str
+    name: str | None = None
+    role: str | None = None
+
+
+@attrs.frozen
+class UTDStageRequest:
+    """A viewer's raised hand, waiting for the host to invite them to the stage."""
+
+    request_id: int
+    identity: str
+    name: str | None = None
+    created_at: float | None = None
+
+
+@attrs.frozen
+class UTDSeat:
+    """One seat of an audio room. ``identity`` is the holder, ``None`` when empty."""
+
+    index: int
+    identity: str | None = None
+    name: str | None = None
+    locked: bool = False
+    muted: bool = False
+
+    @property
+    def is_free(self) -> bool:
+        """True when nobody holds the seat and it is not locked."""
+        return self.identity is None and not self.locked
+
+
+@attrs.frozen
+class UTDSeatGrid:
+    """The seat grid of an audio room, stamped with the engine's room version."""
+
+    count: int
+    mode: UTDSeatMode
+    seats: tuple[UTDSeat, ...] = ()
+    mode_id: str | None = None
+    version: int = 0
+
+    def seat_of(self, identity: str) -> UTDSeat | None:
+        """The seat held by ``identity``, or ``None``."""
+        for seat in self.seats:
+            if seat.identity == identity:
+                return seat
+        return None
+
+    @property
+    def holders(self) -> tuple[str, ...]:
+        """Identities holding a seat, in seat order."""
+        return tuple(seat.identity for seat in self.seats if seat.identity is not None)
+
+
+@attrs.frozen
+class UTDSpeakRequest:
+    """A listener's request to speak in an audio room, pending the host's approval."""
+
+    request_id: int
+    identity: str
+    seat_index: int | None = None
+    name: str | None = None
+    created_at: float | None = None
+
+
+@attrs.frozen
+class UTDSeatInvitation:
+    """The host's invitation for ``identity`` to take a seat (``seat_index`` or any free one)."""
+
+    identity: str
+    seat_index: int | None = None
+    invited_by: str | None = None
+    created_at: float | None = None
+
+
+@attrs.frozen
+class UTDRoomState:
+    """Everything the engine owns about one room, at one ``version``.
+
+    The engine answers every room command with this snapshot and writes the same JSON into the
+    LiveKit room metadata, so a REST result and a metadata event are compared by ``version``.
+    """
+
+    room_name: str
+    type: UTDStreamType
+    version: int
+    host_identity: str | None = None
+    seats: UTDSeatGrid | None = None
+    stage: tuple[UTDStageMember, ...] = ()
+    stage_requests: tuple[UTDStageRequest, ...] = ()
+    speak_requests: tuple[UTDSpeakRequest, ...] = ()
+    invitations: tuple[UTDSeatInvitation, ...] = ()
+    call: UTDCall | None = None
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=False, omit_if_default=False)
+    return conv
+
+
+converter: cattrs.Converter = _make_converter()
+"""The cattrs converter for the engine's JSON (enums by value, tuples from lists)."""
+
+
+def structure(data: object, cls: type[T]) -> T:
+    """Build ``cls`` from engine JSON, or raise ``UTDStreamException(code="invalid_response")``.
+
+    The message names the offending field, e.g. ``call_id: required field missing``.
+    """
+    try:
+        return converter.structure(data, cls)
+    except cattrs.ClassValidationError as exc:
+        problems = "; ".join(_describe(msg) for msg in cattrs.transform_error(exc))
+        raise UTDStreamException(
+            f"The engine sent an invalid {cls.__name__}: {problems}", code="invalid_response"
+        ) from exc
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise UTDStreamException(
+            f"The engine sent an invalid {cls.__name__}: {exc}", code="invalid_response"
+        ) from exc
+
+
+def _describe(message: str) -> str:
+    # cattrs says "required field missing @ $.call_id"; lead with the field's path instead.
+    text, _, path = message.partition(" @ ")
+    path = path.removeprefix("$").removeprefix(".")
+    return f"{path}: {text}" if path else text
+
+
+def unstructure(obj: object) -> Any:
+    """Turn a model into JSON-ready builtins (the inverse of :func:`structure`)."""
+    return converter.unstructure(obj)

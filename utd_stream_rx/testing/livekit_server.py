@@ -1,0 +1,355 @@
+"""Install and run the pinned ``livekit-server`` on loopback, for tests, demos and local use.
+
+The binary is built once with ``go install`` into a cache outside the repository
+(``$UTD_STREAM_CACHE`` or ``~/.cache/utd_stream_rx``) and reused afterwards. Each
+:class:`LiveKitServer` picks free ports, writes its own config (bound to 127.0.0.1, loopback ICE
+candidates only, STUN pinned to a dead loopback address so no client ever asks a public STUN
+server) and is always stopped: by :meth:`LiveKitServer.stop`, at interpreter exit, and by the
+kernel if this process dies (``PR_SET_PDEATHSIG``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import weakref
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = [
+    "LIVEKIT_SERVER_MODULE",
+    "LIVEKIT_SERVER_VERSION",
+    "LiveKitServer",
+    "LiveKitServerError",
+    "cache_dir",
+    "ensure_livekit_server",
+    "free_port",
+]
+
+log = logging.getLogger(__name__)
+
+LIVEKIT_SERVER_VERSION = "v1.13.5"
+"""The livekit-server release every test and demo runs against."""
+
+LIVEKIT_SERVER_MODULE = "github.com/livekit/livekit-server/cmd/server"
+
+# A loopback address where nothing listens: clients get it as their only STUN server, fail fast,
+# and never reach the public STUN servers livekit-server hands out when the list is empty.
+_DEAD_STUN = "127.0.0.1:9"
+
+
+class LiveKitServerError(RuntimeError):
+    """livekit-server could not be built, started or reached."""
+
+
+def cache_dir() -> Path:
+    """Where built tools are kept between runs (``$UTD_STREAM_CACHE`` or ``~/.cache/utd_stream_rx``)."""
+    env = os.environ.get("UTD_STREAM_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "utd_stream_rx"
+
+
+def _binary_path() -> Path:
+    return cache_dir() / f"livekit-server-{LIVEKIT_SERVER_VERSION}" / "livekit-server"
+
+
+def ensure_livekit_server(progress: Callable[[str], None] | None = None) -> Path:
+    """Return the path of the pinned livekit-server, building it first if needed.
+
+    ``$UTD_LIVEKIT_SERVER_BIN`` overrides the location. The first build takes a few minutes
+    (module downloads and compilation); every line ``go`` prints is passed to ``progress``.
+    Concurrent callers wait on a file lock instead of building twice.
+    """
+    override = os.environ.get("UTD_LIVEKIT_SERVER_BIN")
+    if override:
+        path = Path(override)
+        if not path.is_file():
+            raise LiveKitServerError(f"UTD_LIVEKIT_SERVER_BIN points at {path}, which is not a file")
+        return path
+    target = _binary_path()
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.is_file():  # built by another process while we waited
+            return target
+        _build(target, progress or _print_progress)
+    return target
+
+
+def _print_progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _build(target: Path, progress: Callable[[str], None]) -> None:
+    go = shutil.which("go")
+    if go is None:
+        raise LiveKitServerError(
+            "Go is not installed (no `go` on PATH). livekit-server "
+            f"{LIVEKIT_SERVER_VERSION} is built from source with `go install`; install Go 1.23+ "
+            "or set UTD_LIVEKIT_SERVER_BIN to an existing livekit-server binary."
+        )
+    progress(
+        f"Building livekit-server {LIVEKIT_SERVER_VERSION} with `go install` "
+        "(first time only; this takes a few minutes)..."
+    )
+    with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
+        env = dict(os.environ, GOBIN=gobin, CGO_ENABLED=os.environ.get("CGO_ENABLED", "0"))
+        cmd = [go, "install", "-v", f"{LIVEKIT_SERVER_MODULE}@{LIVEKIT_SERVER_VERSION}"]
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            progress(f"  go: {line.rstrip()}")
+        if proc.wait() != 0:
+            raise LiveKitServerError(
+                f"`{' '.join(cmd)}` failed with exit code {proc.returncode}; see the output above"
+            )
+        built = Path(gobin) / "server"
+        if not built.is_file():
+            raise LiveKitServerError(f"`go install` produced no binary at {built}")
+        os.replace(built, target)  # atomic: a half-written binary is never seen
+    progress(f"Built {target} in {time.monotonic() - started:.0f}s")
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port on 127.0.0.1 that was free a moment ago (TCP by default, or ``SOCK_DGRAM``)."""
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: ask the kernel to SIGTERM it when we die, so a
+    # killed test run never leaves an orphan server behind.
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    os.setpgrp()
+
+
+_running: weakref.WeakSet[LiveKitServer] = weakref.WeakSet()
+
+
+class LiveKitServer:
+    """One livekit-server process on 127.0.0.1 with its own ports, keys and log file.
+
+    Use as a context manager, or call :meth:`start` and :meth:`stop`. ``url`` is the websocket
+    URL for clients, ``http_url`` the RoomService URL; ``api_key``/``api_secret`` sign tokens.
+
+    Args:
+        webhook_urls: URLs livekit-server posts signed webhook events to.
+        workdir: Where the config and ``livekit-server.log`` go (a temporary folder by default).
+        log_level: livekit-server's log level.
+    """
+
+    def __init__(
+        self,
+        *,
+        webhook_urls: Sequence[str] = (),
+        workdir: Path | None = None,
+        log_level: str = "info",
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.api_key = api_key or "utd-dev-key"
+        self.api_secret = api_secret or secrets.token_urlsafe(32)
+        self.webhook_urls = list(webhook_urls)
+        self.log_level = log_level
+        self._owns_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="utd-livekit-"))
+        self.port = port or free_port()
+        self.rtc_tcp_port = free_port()
+        self.rtc_udp_port = free_port(socket.SOCK_DGRAM)
+        self.log_path = self.workdir / "livekit-server.log"
+        self.config_path = self.workdir / "livekit.yaml"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log_file: object | None = None
+
+    @property
+    def url(self) -> str:
+        """Websocket URL clients connect to."""
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        """HTTP URL of the server API (RoomService)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """True while the process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return self._proc.pid if self._proc is not None else None
+
+    def config(self) -> dict[str, object]:
+        """The livekit-server configuration this instance runs with."""
+        conf: dict[str, object] = {
+            "port": self.port,
+            "bind_addresses": ["127.0.0.1"],
+            "rtc": {
+                "tcp_port": self.rtc_tcp_port,
+                "udp_port": self.rtc_udp_port,
+                "use_external_ip": False,
+                "node_ip": "127.0.0.1",
+                "enable_loopback_candidate": True,
+                "interfaces": {"includes": ["lo"]},
+                "ips": {"includes": ["127.0.0.1/32"]},
+                "stun_servers": [_DEAD_STUN],
+                "use_mdns": False,
+            },
+            "turn": {"enabled": False},
+            "keys": {self.api_key: self.api_secret},
+            "logging": {"level": self.log_level, "pion_level": "error"},
+            "room": {"auto_create": True, "empty_timeout": 30, "departure_timeout": 5},
+        }
+        if self.webhook_urls:
+            conf["webhook"] = {"api_key": self.api_key, "urls": self.webhook_urls}
+        return conf
+
+    def start(self, timeout: float = 30.0) -> LiveKitServer:
+        """Build if needed, start the process and wait until it answers ``GET /``."""
+        if self.running:
+            return self
+        binary = ensure_livekit_server()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        # JSON is valid YAML, so no YAML library is needed at run time.
+        self.config_path.write_text(json.dumps(self.config(), indent=2))
+        log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log_file = log_file
+        self._proc = subprocess.Popen(
+            [str(binary), "--config", str(self.config_path)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+        _running.add(self)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        log.info("livekit-server %s up at %s (log: %s)", LIVEKIT_SERVER_VERSION, self.url, self.log_path)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise LiveKitServerError(
+                    f"livekit-server exited with code {self._proc.returncode} during start; "
+                    f"see {self.log_path}:\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(self.http_url + "/", timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise LiveKitServerError(
+            f"livekit-server did not answer within {timeout:.0f}s; see {self.log_path}"
+        )
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of the server log, for error messages."""
+        try:
+            tail = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            return ""
+        # Join responses carry whole SDPs: keep each line readable.
+        return "\n".join(line if len(line) <= 400 else line[:400] + " ..." for line in tail)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the process (SIGTERM, then SIGKILL after ``timeout``). Safe to call twice."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                proc.wait()
+        log_file = self._log_file
+        self._log_file = None
+        if log_file is not None:
+            log_file.close()  # type: ignore[attr-defined]
+        _running.discard(self)
+
+    def kill(self) -> None:
+        """Kill the process abruptly (SIGKILL), as a crash would."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+
+    def restart(self, timeout: float = 30.0) -> None:
+        """Stop and start again on the same ports and keys."""
+        self.stop()
+        self.start(timeout)
+
+    def cleanup(self) -> None:
+        """Stop and remove the temporary working folder (keeps a folder the caller gave)."""
+        self.stop()
+        if self._owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> LiveKitServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _stop_all() -> None:
+    for server in list(_running):
+        server.stop()
+
+
+import atexit  # noqa: E402 - registered last so every server above is covered
+
+atexit.register(_stop_all)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m utd_stream_rx.testing.livekit_server [install|path]``."""
+    args = list(argv if argv is not None else sys.argv[1:]) or ["install"]
+    try:
+        path = ensure_livekit_server()
+    except LiveKitServerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args[0] == "path":
+        print(path)
+    else:
+        print(f"livekit-server {LIVEKIT_SERVER_VERSION} ready at {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
