@@ -3,8 +3,8 @@
 A session publishes from an :class:`AudioSourceSpec` / :class:`VideoSourceSpec` the caller
 chooses. On a machine without devices (CI, servers, notebooks) the default is a quiet 440 Hz
 tone and a moving test pattern, so a call is audibly and visibly alive with no hardware. A real
-microphone is available through LiveKit's device helpers when PortAudio is installed
-(:func:`microphone`).
+microphone is available through LiveKit's device helpers (:func:`microphone`; install the
+``devices`` extra and PortAudio).
 
 The receiving side reads real frames (:func:`collect_audio`, :func:`collect_video`) and can
 check what arrived (:func:`dominant_frequency`, :func:`rms`).
@@ -24,6 +24,8 @@ import attrs
 import numpy as np
 from livekit import rtc
 
+from .errors import UTDStreamException
+
 __all__ = [
     "AudioSourceSpec",
     "AudioStats",
@@ -33,6 +35,7 @@ __all__ = [
     "collect_audio",
     "collect_video",
     "dominant_frequency",
+    "microphone",
     "rms",
     "silence",
     "start_audio",
@@ -88,6 +91,15 @@ def silence() -> AudioSourceSpec:
     return AudioSourceSpec("silence", amplitude=0.0)
 
 
+def microphone(device: int | None = None) -> AudioSourceSpec:
+    """The machine's real microphone (or input ``device``) through LiveKit's device helpers.
+
+    Needs the ``devices`` extra (``sounddevice``) and PortAudio; on a headless machine opening
+    it fails with ``UTDStreamException(code="no_device")``, so pick :func:`tone` there.
+    """
+    return AudioSourceSpec("device", frequency=float(device if device is not None else -1))
+
+
 def wav_file(path: str | Path, *, loop: bool = True) -> AudioSourceSpec:
     """A 16-bit PCM WAV file (mono or stereo, any rate), looped by default."""
     p = Path(path)
@@ -97,7 +109,10 @@ def wav_file(path: str | Path, *, loop: bool = True) -> AudioSourceSpec:
 
 
 def test_pattern(
-    width: int = 320, height: int = 240, fps: float = 15.0, color: tuple[int, int, int] = (40, 160, 220)
+    width: int = 320,
+    height: int = 240,
+    fps: float = 15.0,
+    color: tuple[int, int, int] = (40, 160, 220),
 ) -> VideoSourceSpec:
     """A generated video: a bar of ``color`` sweeping across a dark background."""
     if width <= 0 or height <= 0 or width % 2 or height % 2:
@@ -149,7 +164,8 @@ def _sine_frames(spec: AudioSourceSpec) -> Callable[[int], np.ndarray]:
     def next_frame(_: int) -> np.ndarray:
         phases = state["phase"] + step * np.arange(samples)
         state["phase"] = float((phases[-1] + step) % (2.0 * math.pi))
-        return (np.sin(phases) * spec.amplitude * 32767).astype(np.int16)
+        pcm: np.ndarray = (np.sin(phases) * spec.amplitude * 32767).astype(np.int16)
+        return pcm
 
     return next_frame
 
@@ -177,6 +193,8 @@ def _wav_frames(path: Path, loop: bool) -> tuple[int, int, Callable[[int], np.nd
 
 async def start_audio(spec: AudioSourceSpec, name: str = "microphone") -> PublishedMedia:
     """Create a local audio track fed in real time from ``spec`` (call on the event loop)."""
+    if spec.kind == "device":
+        return _start_device_audio(spec, name)
     rate, channels = SAMPLE_RATE, 1
     frame_fn: Callable[[int], np.ndarray | None]
     if spec.kind == "wav":
@@ -207,6 +225,24 @@ async def start_audio(spec: AudioSourceSpec, name: str = "microphone") -> Publis
     return PublishedMedia(track, feed, source.aclose)
 
 
+def _start_device_audio(spec: AudioSourceSpec, name: str) -> PublishedMedia:
+    try:
+        devices = rtc.MediaDevices()
+        device = int(spec.frequency) if spec.frequency >= 0 else None
+        capture = devices.open_input(input_device=device)
+    except Exception as exc:  # ImportError without sounddevice, PortAudioError headless
+        raise UTDStreamException(
+            f"no usable microphone ({exc}); use media.tone() or media.wav_file() instead",
+            code="no_device",
+        ) from exc
+    track = rtc.LocalAudioTrack.create_audio_track(name, capture.source)
+
+    async def idle() -> None:
+        await asyncio.Event().wait()  # the device helper runs its own capture task
+
+    return PublishedMedia(track, idle, capture.aclose)
+
+
 async def start_video(spec: VideoSourceSpec, name: str = "camera") -> PublishedMedia:
     """Create a local video track fed with a moving test pattern at ``spec.fps``."""
     source = rtc.VideoSource(spec.width, spec.height)
@@ -224,7 +260,9 @@ async def start_video(spec: VideoSourceSpec, name: str = "camera") -> PublishedM
             rgba = background.copy()
             x = (index * 4) % spec.width
             rgba[:, x : x + bar_width, 0:3] = spec.color
-            frame = rtc.VideoFrame(spec.width, spec.height, rtc.VideoBufferType.RGBA, rgba.tobytes())
+            frame = rtc.VideoFrame(
+                spec.width, spec.height, rtc.VideoBufferType.RGBA, rgba.tobytes()
+            )
             source.capture_frame(frame, timestamp_us=int(index * interval * 1_000_000))
             index += 1
             next_at += interval

@@ -34,7 +34,9 @@ def _token(server: LiveKitServer, room: str, identity: str, *, can_publish: bool
     )
 
 
-async def _connect(server: LiveKitServer, room_name: str, identity: str, *, can_publish: bool) -> rtc.Room:
+async def _connect(
+    server: LiveKitServer, room_name: str, identity: str, *, can_publish: bool
+) -> rtc.Room:
     room = rtc.Room()
     await room.connect(
         server.url,
@@ -114,7 +116,9 @@ async def test_publish_refused_without_permission_then_granted(
     seen_by_observer: asyncio.Future[bool] = loop.create_future()
 
     def on_permissions(participant: rtc.Participant, new: object) -> None:
-        target = local_grant if participant.identity == audience.local_participant.identity else None
+        target = (
+            local_grant if participant.identity == audience.local_participant.identity else None
+        )
         if isinstance(participant, rtc.RemoteParticipant):
             target = seen_by_observer
         if target is not None and not target.done() and getattr(new, "can_publish", False):

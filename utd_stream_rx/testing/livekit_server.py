@@ -57,7 +57,7 @@ class LiveKitServerError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    """Where built tools are kept between runs (``$UTD_STREAM_CACHE`` or ``~/.cache/utd_stream_rx``)."""
+    """Where built tools are kept: ``$UTD_STREAM_CACHE``, else ``~/.cache/utd_stream_rx``."""
     env = os.environ.get("UTD_STREAM_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "utd_stream_rx"
 
@@ -77,7 +77,9 @@ def ensure_livekit_server(progress: Callable[[str], None] | None = None) -> Path
     if override:
         path = Path(override)
         if not path.is_file():
-            raise LiveKitServerError(f"UTD_LIVEKIT_SERVER_BIN points at {path}, which is not a file")
+            raise LiveKitServerError(
+                f"UTD_LIVEKIT_SERVER_BIN points at {path}, which is not a file"
+            )
         return path
     target = _binary_path()
     if target.is_file():
@@ -253,7 +255,9 @@ class LiveKitServer:
         except BaseException:
             self.stop()
             raise
-        log.info("livekit-server %s up at %s (log: %s)", LIVEKIT_SERVER_VERSION, self.url, self.log_path)
+        log.info(
+            "livekit-server %s up at %s (log: %s)", LIVEKIT_SERVER_VERSION, self.url, self.log_path
+        )
         return self
 
     def _wait_ready(self, timeout: float) -> None:
@@ -323,7 +327,7 @@ class LiveKitServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.cleanup()
 
 
 def _stop_all() -> None:
@@ -334,22 +338,3 @@ def _stop_all() -> None:
 import atexit  # noqa: E402 - registered last so every server above is covered
 
 atexit.register(_stop_all)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m utd_stream_rx.testing.livekit_server [install|path]``."""
-    args = list(argv if argv is not None else sys.argv[1:]) or ["install"]
-    try:
-        path = ensure_livekit_server()
-    except LiveKitServerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if args[0] == "path":
-        print(path)
-    else:
-        print(f"livekit-server {LIVEKIT_SERVER_VERSION} ready at {path}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
