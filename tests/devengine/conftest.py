@@ -1,0 +1,101 @@
+"""Fixtures for the reference engine's tests.
+
+Unit tests run the engine in-process on ``:memory:`` storage with a bridge that records what
+it would tell LiveKit; e2e tests use the session's real stack (``utd_stack``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from utd_stream_rx.devengine import EngineConfig, NullBridge, create_app
+from utd_stream_rx.devengine.common import ENGINE
+from utd_stream_rx.devengine.core import Engine
+from utd_stream_rx.testing import LocalStack
+
+from .helpers import EngineClient
+
+APP_ID = "app-one"
+APP_KEY = "k" * 32
+OTHER_APP_ID = "app-two"
+OTHER_APP_KEY = "q" * 32
+
+
+class Local:
+    """An in-process engine with a recording bridge."""
+
+    def __init__(self, app: web.Application, server: TestServer, bridge: NullBridge) -> None:
+        self.app = app
+        self.server = server
+        self.bridge = bridge
+        base = str(server.make_url("")).rstrip("/")
+        self.client = EngineClient(base, APP_ID, APP_KEY)
+        self.other = EngineClient(base, OTHER_APP_ID, OTHER_APP_KEY)
+
+    @property
+    def engine(self) -> Engine:
+        return self.app[ENGINE]
+
+    def ops(self, kind: str) -> list[tuple[Any, ...]]:
+        return [op for op in self.bridge.operations if op[0] == kind]
+
+
+LocalFactory = Callable[..., Awaitable[Local]]
+
+
+@pytest.fixture
+async def make_local() -> AsyncIterator[LocalFactory]:
+    """Start in-process engines with config overrides; all closed after the test."""
+    started: list[Local] = []
+
+    async def make(**overrides: Any) -> Local:
+        settings: dict[str, Any] = {
+            "livekit_url": "ws://127.0.0.1:7880",
+            "livekit_api_key": "unit-key",
+            "livekit_api_secret": "unit-secret-" + "x" * 32,
+            "apps": {APP_ID: APP_KEY, OTHER_APP_ID: OTHER_APP_KEY},
+            "db_path": ":memory:",
+        }
+        settings.update(overrides)
+        bridge = NullBridge()
+        app = create_app(EngineConfig(**settings), bridge=bridge)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        local = Local(app, server, bridge)
+        started.append(local)
+        return local
+
+    yield make
+    for local in started:
+        await local.client.aclose()
+        await local.other.aclose()
+        await local.server.close()
+
+
+@pytest.fixture
+async def local(make_local: LocalFactory) -> Local:
+    """An in-process engine with default settings."""
+    return await make_local()
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """Unique names, so tests sharing one stack never meet."""
+    suffix = uuid.uuid4().hex[:8]
+    return lambda name: f"{name}-{suffix}"
+
+
+@pytest.fixture
+async def stack_client(utd_stack: LocalStack) -> AsyncIterator[EngineClient]:
+    """A spec-checking client of the session stack's engine."""
+    client = EngineClient(utd_stack.base_url, utd_stack.app_id, utd_stack.app_key)
+    try:
+        yield client
+    finally:
+        await client.aclose()

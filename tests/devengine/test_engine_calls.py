@@ -1,0 +1,286 @@
+"""The call state machine, ring timeout, event stream, webhooks and persistence (in-process)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import jwt
+from livekit import api
+
+from utd_stream_rx.models import UTDCall, UTDRoomState, structure
+
+from .conftest import APP_ID, Local, LocalFactory
+
+CALLS = "/api/v1/calls"
+
+
+async def start_call(local: Local, kind: str = "video_call") -> tuple[dict[str, Any], str, str]:
+    caller = await local.client.user("caller", name="Carol")
+    callee = await local.client.user("callee")
+    created = await local.client.post(
+        CALLS,
+        {"callee_identity": "callee", "callee_name": "Cal", "type": kind, "metadata": {"k": 1}},
+        bearer=caller,
+    )
+    assert created.status == 201, created
+    return created.body, caller, callee
+
+
+async def test_call_happy_path(local: Local) -> None:
+    call, caller, callee = await start_call(local)
+    assert call["status"] == "initiating" and call["token"] and call["url"]
+    assert call["caller_name"] == "Carol" and call["callee_name"] == "Cal"
+    assert call["metadata"] == {"k": 1}
+    grants = jwt.decode(call["token"], options={"verify_signature": False})
+    assert grants["sub"] == "caller" and grants["video"]["canPublish"] is True
+    assert grants["video"]["room"] == f"{APP_ID}__{call['room_name']}"
+    [room_op] = local.ops("ensure_room")
+    assert room_op[3] == 2  # max_participants
+    cid = call["call_id"]
+
+    pending = await local.client.get(CALLS, bearer=callee)
+    assert [c["call_id"] for c in pending.body["calls"]] == [cid]
+    assert pending.body["calls"][0]["token"] is None
+    answer = await local.client.post(f"{CALLS}/{cid}/accept", bearer=caller)
+    assert (answer.status, answer.code) == (403, "forbidden")
+    stranger = await local.client.user("stranger")
+    answer = await local.client.get(f"{CALLS}/{cid}", bearer=stranger)
+    assert (answer.status, answer.code) == (403, "forbidden")
+    answer = await local.client.get(f"{CALLS}/nope", bearer=caller)
+    assert (answer.status, answer.code) == (404, "not_found")
+
+    ringing = await local.client.post(f"{CALLS}/{cid}/ringing", bearer=callee)
+    assert ringing.body["status"] == "ringing" and ringing.body["version"] > call["version"]
+    accepted = await local.client.post(f"{CALLS}/{cid}/accept", bearer=callee)
+    assert accepted.body["status"] == "active" and accepted.body["token"]
+    assert (
+        jwt.decode(accepted.body["token"], options={"verify_signature": False})["sub"] == "callee"
+    )
+    rejoin = await local.client.post(f"{CALLS}/{cid}/accept", bearer=callee)
+    assert rejoin.status == 200 and rejoin.body["version"] == accepted.body["version"]
+    answer = await local.client.post(f"{CALLS}/{cid}/reject", bearer=callee)
+    assert (answer.status, answer.code) == (409, "conflict")
+
+    room = await local.client.get(f"/api/v1/rooms/{call['room_name']}", bearer=caller)
+    state = structure(room.body, UTDRoomState)
+    assert state.call is not None and state.call.status.value == "active"
+    assert state.call.token is None and state.host_identity == "caller"
+
+    ended = await local.client.post(f"{CALLS}/{cid}/end", bearer=caller)
+    assert ended.body["status"] == "ended"
+    again = await local.client.post(f"{CALLS}/{cid}/end", bearer=callee)
+    assert again.status == 200 and again.body == ended.body
+    answer = await local.client.post(f"{CALLS}/{cid}/ringing", bearer=callee)
+    assert (answer.status, answer.code) == (409, "call_ended")
+    answer = await local.client.post(f"{CALLS}/{cid}/accept", bearer=callee)
+    assert (answer.status, answer.code) == (409, "call_ended")
+    assert (await local.client.get(CALLS, bearer=callee)).body["calls"] == []
+    everything = await local.client.get(CALLS + "?status=all", bearer=caller)
+    assert [c["status"] for c in everything.body["calls"]] == ["ended"]
+    answer = await local.client.get(CALLS + "?status=weird", bearer=caller)
+    assert answer.status == 400
+
+    notes = [op for op in local.ops("data") if op[2] == "utd.call"]
+    assert [n[3]["call"]["status"] for n in notes] == ["ringing", "active", "ended"]
+    assert all(set(n[4]) == {"caller", "callee"} for n in notes)
+    versions = [structure(json.loads(op[2]), UTDRoomState).version for op in local.ops("metadata")]
+    assert versions == sorted(versions)
+
+
+async def test_reject_and_busy_are_final_and_idempotent(local: Local) -> None:
+    call, caller, callee = await start_call(local, "audio_call")
+    rejected = await local.client.post(f"{CALLS}/{call['call_id']}/reject", bearer=callee)
+    assert rejected.body["status"] == "rejected"
+    again = await local.client.post(f"{CALLS}/{call['call_id']}/reject", bearer=callee)
+    assert again.body == rejected.body
+    ended = await local.client.post(f"{CALLS}/{call['call_id']}/end", bearer=caller)
+    assert ended.body["status"] == "rejected"
+    second = await local.client.post(
+        CALLS, {"callee_identity": "callee", "type": "audio_call"}, bearer=caller
+    )
+    busy = await local.client.post(f"{CALLS}/{second.body['call_id']}/busy", bearer=callee)
+    assert busy.body["status"] == "busy"
+
+
+async def test_bad_call_requests(local: Local) -> None:
+    caller = await local.client.user("caller")
+    for body in (
+        {"callee_identity": "caller", "type": "audio_call"},
+        {"callee_identity": "x", "type": "live_stream"},
+        {"callee_identity": "x", "type": "audio_call", "metadata": [1]},
+        {"type": "audio_call"},
+    ):
+        answer = await local.client.post(CALLS, body, bearer=caller)
+        assert (answer.status, answer.code) == (400, "invalid_request"), body
+    call, _, _ = await start_call(local)
+    foreign = await local.other.user("callee")
+    answer = await local.other.get(f"{CALLS}/{call['call_id']}", bearer=foreign)
+    assert (answer.status, answer.code) == (404, "not_found")
+
+
+async def test_ring_timeout_makes_the_call_missed(make_local: LocalFactory) -> None:
+    local = await make_local(ring_timeout=0.3)
+    call, caller, callee = await start_call(local)
+    await local.client.post(f"{CALLS}/{call['call_id']}/ringing", bearer=callee)
+    for _ in range(40):
+        answer = await local.client.get(f"{CALLS}/{call['call_id']}", bearer=caller)
+        if answer.body["status"] != "ringing":
+            break
+        await asyncio.sleep(0.1)
+    assert answer.body["status"] == "missed"
+    late = await local.client.post(f"{CALLS}/{call['call_id']}/accept", bearer=callee)
+    assert (late.status, late.code) == (409, "call_ended")
+
+
+async def read_events(resp: aiohttp.ClientResponse, count: int) -> list[UTDCall]:
+    calls: list[UTDCall] = []
+    event = None
+    while len(calls) < count:
+        line = (await resp.content.readline()).decode().rstrip("\n")
+        if line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:") and event == "call":
+            calls.append(structure(json.loads(line[5:]), UTDCall))
+    return calls
+
+
+async def test_event_stream_delivers_call_changes(local: Local) -> None:
+    callee = await local.client.user("callee")
+    caller = await local.client.user("caller")
+    headers = {
+        "X-UTD-App-Id": local.client.app_id,
+        "X-UTD-App-Key": local.client.app_key,
+        "Authorization": f"Bearer {callee}",
+    }
+    async with local.client.session.get(
+        local.client.base_url + CALLS + "/events", headers=headers
+    ) as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("text/event-stream")
+        created = await local.client.post(
+            CALLS, {"callee_identity": "callee", "type": "audio_call"}, bearer=caller
+        )
+        [incoming] = await asyncio.wait_for(read_events(resp, 1), 5)
+        assert incoming.call_id == created.body["call_id"] and incoming.status.value == "initiating"
+        assert incoming.token is None
+        await local.client.post(f"{CALLS}/{incoming.call_id}/end", bearer=caller)
+        [ended] = await asyncio.wait_for(read_events(resp, 1), 5)
+        assert ended.status.value == "ended" and ended.version > incoming.version
+    unauthorized = await local.client.get(CALLS + "/events")
+    assert unauthorized.status == 401
+
+
+def signed(body: str, key: str, secret: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+    token: str = api.AccessToken(key, secret).with_sha256(digest).to_jwt()
+    return token
+
+
+async def post_webhook(local: Local, event: dict[str, Any], *, secret: str | None = None) -> int:
+    config = local.engine.config
+    body = json.dumps(event)
+    auth = signed(body, config.livekit_api_key, secret or config.livekit_api_secret)
+    async with local.client.session.post(
+        local.client.base_url + "/api/v1/livekit/webhook",
+        data=body,
+        headers={"Authorization": auth, "Content-Type": "application/webhook+json"},
+    ) as resp:
+        return resp.status
+
+
+async def test_webhook_left_frees_seat_and_ends_call(local: Local) -> None:
+    host = (await local.client.token("host", "w", "audio_room", role="host"))["user_token"]
+    ann = (await local.client.token("ann", "w", "audio_room"))["user_token"]
+    await local.client.post("/api/v1/audio-rooms/w/seats/take", {"seat_index": 2}, bearer=ann)
+    await local.client.post("/api/v1/audio-rooms/w/seats/invite", {"identity": "bob"}, bearer=host)
+    left = {
+        "event": "participant_left",
+        "room": {"name": f"{APP_ID}__w"},
+        "participant": {"identity": "ann"},
+    }
+    assert await post_webhook(local, left, secret="y" * 40) == 401
+    assert (await local.client.get("/api/v1/rooms/w", bearer=host)).body["seats"]["seats"][2][
+        "identity"
+    ] == "ann"
+    assert await post_webhook(local, left) == 200
+    state = (await local.client.get("/api/v1/rooms/w", bearer=host)).body
+    assert state["seats"]["seats"][2]["identity"] is None
+    bob_left = {**left, "participant": {"identity": "bob"}}
+    assert await post_webhook(local, bob_left) == 200
+    assert (await local.client.get("/api/v1/rooms/w", bearer=host)).body["invitations"] == []
+
+    joined = {
+        "event": "participant_joined",
+        "room": {"name": f"{APP_ID}__w"},
+        "participant": {"identity": "host"},
+    }
+    assert await post_webhook(local, joined) == 200
+    assert local.ops("grant")[-1][2] == "host"
+
+    call, caller, callee = await start_call(local)
+    await local.client.post(f"{CALLS}/{call['call_id']}/accept", bearer=callee)
+    gone = {
+        "event": "participant_left",
+        "room": {"name": f"{APP_ID}__{call['room_name']}"},
+        "participant": {"identity": "callee"},
+    }
+    assert await post_webhook(local, gone) == 200
+    assert (await local.client.get(f"{CALLS}/{call['call_id']}", bearer=caller)).body[
+        "status"
+    ] == "ended"
+    # The caller hanging up while it still rings cancels the call.
+    second = await local.client.post(
+        CALLS, {"callee_identity": "callee", "type": "audio_call"}, bearer=caller
+    )
+    gone = {
+        **gone,
+        "room": {"name": f"{APP_ID}__{second.body['room_name']}"},
+        "participant": {"identity": "caller"},
+    }
+    assert await post_webhook(local, gone) == 200
+    assert (await local.client.get(f"{CALLS}/{second.body['call_id']}", bearer=caller)).body[
+        "status"
+    ] == "ended"
+    third = await local.client.post(
+        CALLS, {"callee_identity": "callee", "type": "audio_call"}, bearer=caller
+    )
+    finished = {"event": "room_finished", "room": {"name": f"{APP_ID}__{third.body['room_name']}"}}
+    assert await post_webhook(local, finished) == 200
+    assert (await local.client.get(f"{CALLS}/{third.body['call_id']}", bearer=caller)).body[
+        "status"
+    ] == "ended"
+
+
+async def test_state_and_bearers_survive_a_restart(
+    make_local: LocalFactory, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "engine.sqlite3")
+    first = await make_local(db_path=db)
+    host = (await first.client.token("host", "keep", "audio_room", role="host"))["user_token"]
+    ann = (await first.client.token("ann", "keep", "audio_room"))["user_token"]
+    await first.client.post(
+        "/api/v1/audio-rooms/keep/seats/setup", {"seat_mode": "request"}, bearer=host
+    )
+    await first.client.post("/api/v1/audio-rooms/keep/seats/take", {"seat_index": 0}, bearer=host)
+    await first.client.post("/api/v1/audio-rooms/keep/seats/request", {"seat_index": 3}, bearer=ann)
+    call, caller, _ = await start_call(first)
+    before = (await first.client.get("/api/v1/rooms/keep", bearer=host)).body
+    await first.server.close()
+
+    second = await make_local(db_path=db)
+    after = await second.client.get("/api/v1/rooms/keep", bearer=host)  # same bearer still valid
+    assert after.status == 200 and after.body == before
+    again = await second.client.get(f"{CALLS}/{call['call_id']}", bearer=caller)
+    assert again.body["status"] == "initiating"
+    request_id = before["speak_requests"][0]["request_id"]
+    approved = await second.client.post(
+        f"/api/v1/audio-rooms/keep/seats/requests/{request_id}/approve", bearer=host
+    )
+    assert approved.body["seats"]["seats"][3]["identity"] == "ann"
+    assert approved.body["version"] == before["version"] + 1

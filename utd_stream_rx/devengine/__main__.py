@@ -1,0 +1,96 @@
+"""``python -m utd_stream_rx.devengine``: the reference engine on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig, default_db_path
+from .server import run
+
+__all__ = ["main", "parse_args"]
+
+
+def _app_pair(text: str) -> tuple[str, str]:
+    app_id, sep, app_key = text.partition(":")
+    if not sep or not app_id or not app_key:
+        raise argparse.ArgumentTypeError("expected APP_ID:APP_KEY")
+    return app_id, app_key
+
+
+def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
+    """Build the configuration from flags, falling back to ``UTD_ENGINE_*``/``LIVEKIT_*`` env."""
+    env = os.environ
+    parser = argparse.ArgumentParser(
+        prog="python -m utd_stream_rx.devengine", description="utd_stream_rx reference engine"
+    )
+    parser.add_argument("--host", default=env.get("UTD_ENGINE_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env.get("UTD_ENGINE_PORT", "8787")))
+    parser.add_argument("--livekit-url", default=env.get("LIVEKIT_URL", "ws://127.0.0.1:7880"))
+    parser.add_argument("--livekit-api-key", default=env.get("LIVEKIT_API_KEY", "devkey"))
+    parser.add_argument("--livekit-api-secret", default=env.get("LIVEKIT_API_SECRET", "secret"))
+    parser.add_argument(
+        "--app",
+        action="append",
+        type=_app_pair,
+        metavar="APP_ID:APP_KEY",
+        help=f"accepted app credentials (default {DEMO_APP_ID}:{DEMO_APP_KEY})",
+    )
+    parser.add_argument("--db", default=env.get("UTD_ENGINE_DB", str(default_db_path())))
+    parser.add_argument(
+        "--ring-timeout", type=float, default=float(env.get("UTD_ENGINE_RING_TIMEOUT", "30"))
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=int(env.get("UTD_ENGINE_RATE_LIMIT", "30")),
+        help="token mints per app and identity per minute (0 = unlimited)",
+    )
+    parser.add_argument("--ban", action="append", default=[], metavar="IDENTITY")
+    parser.add_argument(
+        "--user-token-secret", default=env.get("UTD_ENGINE_USER_TOKEN_SECRET") or None
+    )
+    parser.add_argument("--log-level", default=env.get("UTD_ENGINE_LOG_LEVEL", "INFO"))
+    args = parser.parse_args(argv)
+    apps = dict(args.app) if args.app else {DEMO_APP_ID: DEMO_APP_KEY}
+    bans = set(args.ban)
+    bans.update(b for b in env.get("UTD_ENGINE_BANS", "").split(",") if b)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return EngineConfig(
+        host=args.host,
+        port=args.port,
+        livekit_url=args.livekit_url,
+        livekit_api_key=args.livekit_api_key,
+        livekit_api_secret=args.livekit_api_secret,
+        apps=apps,
+        db_path=args.db,
+        ring_timeout=args.ring_timeout,
+        rate_limit=args.rate_limit,
+        bans=frozenset(bans),
+        user_token_secret=args.user_token_secret,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the engine until interrupted."""
+    config = parse_args(argv)
+    logging.getLogger(__name__).info(
+        "engine on http://%s:%d (LiveKit %s, db %s)",
+        config.host,
+        config.port,
+        config.livekit_url,
+        config.db_path,
+    )
+    run(config)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

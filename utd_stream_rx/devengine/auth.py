@@ -1,0 +1,117 @@
+"""App credentials and the engine's bearer (``user_token``): an HS256 JWT it signs itself."""
+
+from __future__ import annotations
+
+import hmac
+import re
+import time
+from collections.abc import Mapping
+
+import attrs
+import jwt
+from aiohttp import web
+
+from .errors import ApiError
+
+__all__ = ["NAME_RE", "Bearer", "BearerSigner", "check_app", "check_name"]
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_.@:-]{1,128}$")
+"""Room names and identities: 1-128 characters of ``[A-Za-z0-9_.@:-]``."""
+
+_ISSUER = "utd-devengine"
+
+
+def check_name(value: object, field: str) -> str:
+    """``value`` if it is a valid room name or identity, else 400 ``invalid_request``."""
+    if not isinstance(value, str) or not NAME_RE.match(value):
+        raise ApiError.invalid(f"{field} must be 1-128 characters of [A-Za-z0-9_.@:-]")
+    return value
+
+
+def check_app(request: web.Request, apps: Mapping[str, str]) -> str:
+    """The app id of a request whose ``X-UTD-App-Id``/``X-UTD-App-Key`` match; else 401."""
+    app_id = request.headers.get("X-UTD-App-Id", "")
+    app_key = request.headers.get("X-UTD-App-Key", "")
+    expected = apps.get(app_id)
+    # Constant-time compare so the key cannot be guessed byte by byte.
+    if not app_id or expected is None or not hmac.compare_digest(expected, app_key):
+        raise ApiError(401, "unauthorized", "missing or wrong app credentials")
+    return app_id
+
+
+@attrs.frozen
+class Bearer:
+    """The verified actor of a privileged request."""
+
+    app_id: str
+    identity: str
+    name: str | None
+    expires_at: float
+
+
+class BearerSigner:
+    """Mints and verifies bearers with one HS256 secret."""
+
+    def __init__(self, secret: str, ttl: float) -> None:
+        self._secret = secret
+        self._ttl = ttl
+
+    def mint(
+        self,
+        app_id: str,
+        identity: str,
+        name: str | None = None,
+        device_id: str | None = None,
+        *,
+        ttl: float | None = None,
+    ) -> tuple[str, float]:
+        """A new bearer and its expiry (Unix seconds)."""
+        now = time.time()
+        expires_at = now + (self._ttl if ttl is None else ttl)
+        claims: dict[str, object] = {
+            "iss": _ISSUER,
+            "app": app_id,
+            "sub": identity,
+            "iat": int(now),
+            "exp": expires_at,
+        }
+        if name is not None:
+            claims["name"] = name
+        if device_id is not None:
+            claims["did"] = device_id
+        return jwt.encode(claims, self._secret, algorithm="HS256"), expires_at
+
+    def verify(self, token: str, app_id: str) -> Bearer:
+        """The bearer's claims; 401 ``token_expired`` or ``unauthorized`` when not acceptable."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                issuer=_ISSUER,
+                options={"require": ["exp", "sub", "app"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise ApiError(401, "token_expired", "the user token has expired") from exc
+        except jwt.PyJWTError as exc:
+            raise ApiError(401, "unauthorized", "invalid user token") from exc
+        if claims.get("app") != app_id:
+            raise ApiError(401, "unauthorized", "the user token belongs to another app")
+        identity = claims.get("sub")
+        name = claims.get("name")
+        if not isinstance(identity, str):
+            raise ApiError(401, "unauthorized", "invalid user token")
+        return Bearer(
+            app_id=app_id,
+            identity=identity,
+            name=name if isinstance(name, str) else None,
+            expires_at=float(claims["exp"]),
+        )
+
+    def from_request(self, request: web.Request, app_id: str) -> Bearer:
+        """Verify ``Authorization: Bearer <user_token>``."""
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthorized", "missing bearer user token")
+        return self.verify(token.strip(), app_id)

@@ -1,0 +1,193 @@
+"""1:1 calls: create, list, event stream, and the status changes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from ..models import UTDCallStatus, UTDStreamType
+from .auth import check_name
+from .common import actor, engine_of, opt_str, read_body
+from .core import OPEN_CALL_STATUSES
+from .errors import ApiError
+from .state import CallRecord
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+"""Routes of this module."""
+
+_CALL_TYPES = {"audio_call": UTDStreamType.AUDIO_CALL, "video_call": UTDStreamType.VIDEO_CALL}
+
+
+@routes.post("/api/v1/calls")
+async def create(request: web.Request) -> web.Response:
+    """The bearer calls ``callee_identity``; answers 201 with the caller's token."""
+    bearer = actor(request)
+    body = await read_body(request)
+    callee = check_name(body.get("callee_identity"), "callee_identity")
+    if callee == bearer.identity:
+        raise ApiError.invalid("a call needs two different identities")
+    kind_name = body.get("type")
+    kind = _CALL_TYPES.get(kind_name) if isinstance(kind_name, str) else None
+    if kind is None:
+        raise ApiError.invalid("type must be audio_call or video_call")
+    metadata = body.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise ApiError.invalid("metadata must be an object")
+    engine = engine_of(request)
+    engine.check_not_banned(callee)
+    data = await engine.create_call(
+        bearer,
+        callee_identity=callee,
+        callee_name=opt_str(body, "callee_name"),
+        kind=kind,
+        metadata=metadata,
+    )
+    return web.json_response(data, status=201)
+
+
+@routes.get("/api/v1/calls")
+async def list_calls(request: web.Request) -> web.Response:
+    """The bearer's calls: ``status=pending`` (default, still ringing) or ``all``."""
+    bearer = actor(request)
+    which = request.query.get("status", "pending")
+    if which not in ("pending", "all"):
+        raise ApiError.invalid("status must be pending or all")
+    statuses = OPEN_CALL_STATUSES if which == "pending" else None
+    calls = engine_of(request).storage.calls_of(bearer.app_id, bearer.identity, statuses)
+    return web.json_response({"calls": [c.to_json() for c in calls]})
+
+
+@routes.get("/api/v1/calls/events")
+async def events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: every change of the bearer's calls, pending ones first."""
+    bearer = actor(request)
+    engine = engine_of(request)
+    queue = engine.hub.subscribe(bearer.app_id, bearer.identity)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    try:
+        await response.prepare(request)
+        for call in engine.storage.calls_of(bearer.app_id, bearer.identity, OPEN_CALL_STATUSES):
+            await _send(response, call.to_json())
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), engine.config.sse_keepalive)
+            except TimeoutError:
+                await response.write(b": keepalive\n\n")
+                continue
+            if item is None:
+                break
+            await _send(response, item)
+    except ConnectionResetError:
+        pass
+    finally:
+        engine.hub.unsubscribe(bearer.app_id, bearer.identity, queue)
+    return response
+
+
+async def _send(response: web.StreamResponse, call: dict[str, Any]) -> None:
+    await response.write(f"event: call\ndata: {json.dumps(call)}\n\n".encode())
+
+
+@routes.get("/api/v1/calls/{call_id}")
+async def get_call(request: web.Request) -> web.Response:
+    """One call, for its caller or callee."""
+    bearer = actor(request)
+    call = engine_of(request).call_for(bearer, request.match_info["call_id"])
+    return web.json_response(call.to_json())
+
+
+def _callee_only(call: CallRecord, identity: str) -> None:
+    if call.callee_identity != identity:
+        raise ApiError.forbidden("only the callee may do this")
+
+
+def _still_ringing(call: CallRecord, target: UTDCallStatus) -> UTDCallStatus | None:
+    if call.status.is_terminal:
+        raise ApiError.conflict(f"the call is already {call.status.value}", "call_ended")
+    if call.status is UTDCallStatus.ACTIVE:
+        raise ApiError.conflict("the call is already active")
+    return target
+
+
+@routes.post("/api/v1/calls/{call_id}/ringing")
+async def ringing(request: web.Request) -> web.Response:
+    """The callee's device rings (``initiating -> ringing``)."""
+    bearer = actor(request)
+    engine = engine_of(request)
+    call_id = request.match_info["call_id"]
+    _callee_only(engine.call_for(bearer, call_id), bearer.identity)
+
+    def decide(call: CallRecord) -> UTDCallStatus | None:
+        return _still_ringing(call, UTDCallStatus.RINGING)
+
+    call = await engine.transition_call(bearer.app_id, call_id, decide)
+    return web.json_response(call.to_json())
+
+
+@routes.post("/api/v1/calls/{call_id}/accept")
+async def accept(request: web.Request) -> web.Response:
+    """The callee answers; the call is ``active`` and the callee gets a token."""
+    bearer = actor(request)
+    engine = engine_of(request)
+    call_id = request.match_info["call_id"]
+    _callee_only(engine.call_for(bearer, call_id), bearer.identity)
+
+    def decide(call: CallRecord) -> UTDCallStatus | None:
+        if call.status is UTDCallStatus.ACTIVE:  # answering twice: a fresh token, same call
+            return None
+        return _still_ringing(call, UTDCallStatus.ACTIVE)
+
+    call = await engine.transition_call(bearer.app_id, call_id, decide)
+    token = engine.callee_token(call)
+    return web.json_response(call.to_json(token=token, url=engine.livekit_url))
+
+
+def _decline(target: UTDCallStatus) -> Any:
+    async def handler(request: web.Request) -> web.Response:
+        bearer = actor(request)
+        engine = engine_of(request)
+        call_id = request.match_info["call_id"]
+        _callee_only(engine.call_for(bearer, call_id), bearer.identity)
+
+        def decide(call: CallRecord) -> UTDCallStatus | None:
+            if call.status.is_terminal:  # idempotent: the call is over either way
+                return None
+            if call.status is UTDCallStatus.ACTIVE:
+                raise ApiError.conflict("the call is active; end it instead")
+            return target
+
+        call = await engine.transition_call(bearer.app_id, call_id, decide)
+        return web.json_response(call.to_json())
+
+    handler.__doc__ = f"The callee declines; the call becomes ``{target.value}``."
+    return handler
+
+
+routes.post("/api/v1/calls/{call_id}/reject")(_decline(UTDCallStatus.REJECTED))
+routes.post("/api/v1/calls/{call_id}/busy")(_decline(UTDCallStatus.BUSY))
+
+
+@routes.post("/api/v1/calls/{call_id}/end")
+async def end(request: web.Request) -> web.Response:
+    """Either party ends the call; a call already over is answered as it is."""
+    bearer = actor(request)
+    engine = engine_of(request)
+    call_id = request.match_info["call_id"]
+    engine.call_for(bearer, call_id)
+
+    def decide(call: CallRecord) -> UTDCallStatus | None:
+        return None if call.status.is_terminal else UTDCallStatus.ENDED
+
+    call = await engine.transition_call(bearer.app_id, call_id, decide)
+    return web.json_response(call.to_json())

@@ -1,0 +1,80 @@
+"""Settings of the reference engine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+__all__ = ["DEMO_APP_ID", "DEMO_APP_KEY", "EngineConfig", "default_db_path"]
+
+DEMO_APP_ID = "1234567890"
+"""The app id of the local demo credentials."""
+
+DEMO_APP_KEY = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"
+"""The app key of the local demo credentials."""
+
+
+def default_db_path() -> Path:
+    """``$UTD_STREAM_CACHE/engine.sqlite3`` (default cache ``~/.cache/utd_stream_rx``)."""
+    env = os.environ.get("UTD_STREAM_CACHE")
+    base = Path(env) if env else Path.home() / ".cache" / "utd_stream_rx"
+    return base / "engine.sqlite3"
+
+
+def _freeze_apps(apps: Mapping[str, str]) -> Mapping[str, str]:
+    return dict(apps)
+
+
+@attrs.frozen
+class EngineConfig:
+    """Everything the engine needs to run; immutable once built.
+
+    Attributes:
+        host: Address the HTTP server binds to.
+        port: HTTP port.
+        livekit_url: The LiveKit websocket URL handed to clients (``ws://`` or ``wss://``).
+            ``None`` runs the engine without LiveKit (tokens are still minted; nothing is pushed).
+        livekit_api_key: API key for tokens, RoomService calls and webhook checks.
+        livekit_api_secret: The matching secret (32 bytes or more).
+        apps: ``app_id -> app_key`` pairs accepted in the app headers.
+        db_path: SQLite file, or ``":memory:"``.
+        ring_timeout: Seconds before an unanswered call becomes ``missed``.
+        rate_limit: Token mints allowed per app and identity per minute (0 disables).
+        bans: Identities refused on every endpoint.
+        user_token_secret: HS256 secret for bearers; ``None`` = generated once and kept in the DB.
+        user_token_ttl: Lifetime of a bearer, seconds.
+        livekit_token_ttl: Lifetime of a LiveKit room token, seconds.
+        sse_keepalive: Seconds between keepalive comments on the call event stream.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8787
+    livekit_url: str | None = None
+    livekit_api_key: str = "devkey"
+    livekit_api_secret: str = "secret"
+    apps: Mapping[str, str] = attrs.field(
+        factory=lambda: {DEMO_APP_ID: DEMO_APP_KEY}, converter=_freeze_apps
+    )
+    db_path: str = attrs.field(factory=lambda: str(default_db_path()))
+    ring_timeout: float = 30.0
+    rate_limit: int = 30
+    bans: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
+    user_token_secret: str | None = None
+    user_token_ttl: float = 24 * 3600.0
+    livekit_token_ttl: float = 6 * 3600.0
+    sse_keepalive: float = 15.0
+
+    @property
+    def livekit_http_url(self) -> str | None:
+        """The RoomService URL derived from :attr:`livekit_url`."""
+        if self.livekit_url is None:
+            return None
+        url = self.livekit_url
+        if url.startswith("ws://"):
+            return "http://" + url[len("ws://") :]
+        if url.startswith("wss://"):
+            return "https://" + url[len("wss://") :]
+        return url

@@ -1,0 +1,477 @@
+"""The engine's state machine: rooms, seats, stage and calls, kept in storage and pushed to LiveKit.
+
+Every change of a room runs under that room's asyncio lock: load, check, mutate, bump the
+version, save, then tell LiveKit (metadata, changed grants, notifications). Holding the lock
+while pushing keeps the pushes of one room in version order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+
+from ..models import UTDCallStatus, UTDSeat, UTDStageMember, UTDStreamType
+from .auth import Bearer, BearerSigner
+from .config import EngineConfig
+from .errors import ApiError
+from .livekit_bridge import LiveKitBridge, mint_livekit_token
+from .ratelimit import RateLimiter
+from .state import CallRecord, Grant, RoomRecord
+from .storage import Storage
+
+__all__ = ["OPEN_CALL_STATUSES", "CallHub", "Effects", "Engine"]
+
+log = logging.getLogger(__name__)
+
+OPEN_CALL_STATUSES = frozenset({UTDCallStatus.INITIATING, UTDCallStatus.RINGING})
+"""Statuses of a call that still rings."""
+
+_AUDIENCE = Grant("audience", None, False, ())
+DEFAULT_SEAT_COUNT = 8
+
+
+@attrs.define
+class Effects:
+    """What a room change must tell the outside world besides metadata and grants."""
+
+    changed: bool = True
+    notes: list[tuple[str, tuple[str, ...], dict[str, Any]]] = attrs.field(factory=list)
+    mutes: list[tuple[str, bool]] = attrs.field(factory=list)
+
+    def notify(self, topic: str, identities: tuple[str, ...], payload: dict[str, Any]) -> None:
+        """Queue a data message; ``version`` is added once the new version is known."""
+        self.notes.append((topic, identities, payload))
+
+
+class CallHub:
+    """Fan-out of call changes to the open ``/calls/events`` streams."""
+
+    def __init__(self) -> None:
+        self._queues: dict[tuple[str, str], set[asyncio.Queue[dict[str, Any] | None]]] = {}
+
+    def subscribe(self, app_id: str, identity: str) -> asyncio.Queue[dict[str, Any] | None]:
+        """A queue that receives every change of the identity's calls."""
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._queues.setdefault((app_id, identity), set()).add(queue)
+        return queue
+
+    def unsubscribe(
+        self, app_id: str, identity: str, queue: asyncio.Queue[dict[str, Any] | None]
+    ) -> None:
+        """Stop delivering to ``queue``."""
+        queues = self._queues.get((app_id, identity))
+        if queues is not None:
+            queues.discard(queue)
+            if not queues:
+                del self._queues[(app_id, identity)]
+
+    def publish(self, call: CallRecord) -> None:
+        """Deliver the call to its caller's and callee's streams."""
+        data = call.to_json()
+        for identity in {call.caller_identity, call.callee_identity}:
+            for queue in self._queues.get((call.app_id, identity), ()):
+                queue.put_nowait(data)
+
+    def close(self) -> None:
+        """End every stream (shutdown)."""
+        for queues in self._queues.values():
+            for queue in queues:
+                queue.put_nowait(None)
+
+
+class Engine:
+    """The reference engine's logic, independent of HTTP."""
+
+    def __init__(self, config: EngineConfig, storage: Storage, bridge: LiveKitBridge) -> None:
+        self.config = config
+        self.storage = storage
+        self.bridge = bridge
+        secret = config.user_token_secret or storage.set_meta_if_absent(
+            "user_token_secret", secrets.token_urlsafe(48)
+        )
+        self.signer = BearerSigner(secret, config.user_token_ttl)
+        self.limiter = RateLimiter(config.rate_limit)
+        self.hub = CallHub()
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def lock(self, app_id: str, room_name: str) -> asyncio.Lock:
+        """The lock that serializes changes of one room."""
+        key = (app_id, room_name)
+        found = self._locks.get(key)
+        if found is None:
+            found = self._locks[key] = asyncio.Lock()
+        return found
+
+    def check_not_banned(self, identity: str) -> None:
+        """403 ``banned`` for identities on the ban list."""
+        if identity in self.config.bans:
+            raise ApiError(403, "banned", f"{identity} is banned")
+
+    def livekit_token(self, room: RoomRecord, identity: str, name: str | None) -> str:
+        """A LiveKit token whose grant reflects the current state of ``room``."""
+        return mint_livekit_token(
+            self.config.livekit_api_key,
+            self.config.livekit_api_secret,
+            livekit_room=room.livekit_name,
+            identity=identity,
+            name=name,
+            grant=room.grant_for(identity),
+            version=room.version,
+            ttl=self.config.livekit_token_ttl,
+        )
+
+    @property
+    def livekit_url(self) -> str:
+        """The URL clients connect to."""
+        return self.config.livekit_url or ""
+
+    def _call_of(self, room: RoomRecord) -> CallRecord | None:
+        return self.storage.load_call(room.call_id) if room.call_id else None
+
+    def metadata(self, room: RoomRecord, call: CallRecord | None = None) -> str:
+        """The room metadata JSON: the whole ``RoomState``."""
+        return json.dumps(room.to_json(call or self._call_of(room)), separators=(",", ":"))
+
+    async def _guard(self, what: str, job: Awaitable[None]) -> None:
+        # The engine's state is already saved; a LiveKit hiccup must not fail the request.
+        try:
+            await job
+        except Exception as exc:
+            log.warning("LiveKit %s failed: %s", what, exc)
+
+    async def _push(
+        self,
+        room: RoomRecord,
+        before: dict[str, Grant],
+        effects: Effects,
+        call: CallRecord | None = None,
+    ) -> None:
+        lk = room.livekit_name
+        await self._guard("metadata", self.bridge.set_metadata(lk, self.metadata(room, call)))
+        for identity in sorted(before.keys() | room.known_identities()):
+            grant = room.grant_for(identity)
+            if before.get(identity, _AUDIENCE) != grant:
+                await self._guard(
+                    "grant", self.bridge.apply_grant(lk, identity, grant, room.version)
+                )
+        for identity, muted in effects.mutes:
+            await self._guard("mute", self.bridge.mute_microphone(lk, identity, muted))
+        for topic, identities, payload in effects.notes:
+            body = {**payload, "version": room.version}
+            await self._guard("data", self.bridge.send(lk, topic, body, identities))
+
+    def load_room(self, app_id: str, room_name: str) -> RoomRecord:
+        """The room or 404 ``not_found``."""
+        room = self.storage.load_room(app_id, room_name)
+        if room is None:
+            raise ApiError.not_found(f"no room named {room_name}")
+        return room
+
+    def room_json(self, app_id: str, room_name: str) -> dict[str, Any]:
+        """The current ``RoomState`` of a room."""
+        room = self.load_room(app_id, room_name)
+        return room.to_json(self._call_of(room))
+
+    async def change_room(
+        self,
+        app_id: str,
+        room_name: str,
+        change: Callable[[RoomRecord, Effects], None],
+        *,
+        kind: UTDStreamType | None = None,
+    ) -> dict[str, Any]:
+        """Apply ``change`` to a room under its lock, save, push; answer the new state."""
+        async with self.lock(app_id, room_name):
+            room = self.load_room(app_id, room_name)
+            if kind is not None and room.type is not kind:
+                raise ApiError.conflict(f"{room_name} is a {room.type.value}, not a {kind.value}")
+            before = room.grants()
+            effects = Effects()
+            change(room, effects)
+            if effects.changed:
+                room.version += 1
+                self.storage.save(rooms=[room])
+                await self._push(room, before, effects)
+            return room.to_json(self._call_of(room))
+
+    # -- tokens -----------------------------------------------------------------------------
+
+    async def mint_room_token(
+        self,
+        app_id: str,
+        *,
+        identity: str,
+        room_name: str,
+        kind: UTDStreamType,
+        role: str,
+        name: str | None,
+    ) -> str:
+        """Create or join a room, claim it for a host, and mint the LiveKit token."""
+        async with self.lock(app_id, room_name):
+            room = self.storage.load_room(app_id, room_name)
+            created = room is None
+            if room is None:
+                room = RoomRecord(app_id=app_id, room_name=room_name, type=kind)
+                room.created_at = time.time()
+                if kind is UTDStreamType.AUDIO_ROOM:
+                    room.seats = [UTDSeat(index=i) for i in range(DEFAULT_SEAT_COUNT)]
+            if room.type is not kind:
+                raise ApiError.conflict(f"{room_name} is a {room.type.value}, not a {kind.value}")
+            bumped = False
+            if role == "host":
+                if room.host_identity is None:
+                    room.host_identity = identity
+                    bumped = True
+                    if kind is UTDStreamType.LIVE_STREAM:
+                        room.stage.insert(0, UTDStageMember(identity, name, "host"))
+                elif room.host_identity != identity:
+                    raise ApiError.forbidden(f"{room_name} already has a host")
+            renamed = bool(name) and room.names.get(identity) != name
+            if name:
+                room.names[identity] = name
+            if bumped and not created:
+                room.version += 1
+            if created or bumped or renamed:
+                self.storage.save(rooms=[room])
+            await self._guard(
+                "create room", self.bridge.ensure_room(room.livekit_name, self.metadata(room))
+            )
+            return self.livekit_token(room, identity, name or room.names.get(identity))
+
+    def mint_user_token(
+        self, app_id: str, identity: str, name: str | None, device_id: str | None
+    ) -> tuple[str, float]:
+        """A bearer for ``identity``."""
+        return self.signer.mint(app_id, identity, name, device_id)
+
+    # -- calls ------------------------------------------------------------------------------
+
+    async def create_call(
+        self,
+        caller: Bearer,
+        *,
+        callee_identity: str,
+        callee_name: str | None,
+        kind: UTDStreamType,
+        metadata: dict[str, Any],
+    ) -> dict[str, Any]:
+        """A new call in ``initiating``, with the caller's token."""
+        now = time.time()
+        call_id = uuid.uuid4().hex
+        room_name = f"call-{call_id}"
+        call = CallRecord(
+            call_id=call_id,
+            app_id=caller.app_id,
+            status=UTDCallStatus.INITIATING,
+            type=kind,
+            room_name=room_name,
+            caller_identity=caller.identity,
+            callee_identity=callee_identity,
+            caller_name=caller.name,
+            callee_name=callee_name,
+            metadata=metadata,
+            created_at=now,
+            updated_at=now,
+        )
+        room = RoomRecord(
+            app_id=caller.app_id,
+            room_name=room_name,
+            type=kind,
+            host_identity=caller.identity,
+            call_id=call_id,
+            created_at=now,
+        )
+        if caller.name:
+            room.names[caller.identity] = caller.name
+        if callee_name:
+            room.names[callee_identity] = callee_name
+        async with self.lock(caller.app_id, room_name):
+            self.storage.save(rooms=[room], calls=[call])
+            await self._guard(
+                "create call room",
+                self.bridge.ensure_room(
+                    room.livekit_name, self.metadata(room, call), max_participants=2
+                ),
+            )
+        self.hub.publish(call)
+        token = self.livekit_token(room, caller.identity, caller.name)
+        return call.to_json(token=token, url=self.livekit_url)
+
+    def load_call(self, app_id: str, call_id: str) -> CallRecord:
+        """The call of this app, or 404."""
+        call = self.storage.load_call(call_id)
+        if call is None or call.app_id != app_id:
+            raise ApiError.not_found(f"no call {call_id}")
+        return call
+
+    def call_for(self, bearer: Bearer, call_id: str) -> CallRecord:
+        """The call, if the bearer is a party to it."""
+        call = self.load_call(bearer.app_id, call_id)
+        if not call.involves(bearer.identity):
+            raise ApiError.forbidden("only the caller and the callee see this call")
+        return call
+
+    async def transition_call(
+        self,
+        app_id: str,
+        call_id: str,
+        decide: Callable[[CallRecord], UTDCallStatus | None],
+    ) -> CallRecord:
+        """Move a call to the status ``decide`` returns (``None`` = leave it as it is)."""
+        call = self.load_call(app_id, call_id)
+        async with self.lock(app_id, call.room_name):
+            call = self.load_call(app_id, call_id)
+            target = decide(call)
+            if target is None or target is call.status:
+                return call
+            room = self.storage.load_room(app_id, call.room_name)
+            call.status = target
+            call.version += 1
+            call.updated_at = time.time()
+            rooms: list[RoomRecord] = []
+            if room is not None:
+                room.version += 1
+                rooms.append(room)
+            self.storage.save(rooms=rooms, calls=[call])
+            if room is not None:
+                effects = Effects()
+                effects.notify(
+                    "utd.call",
+                    (call.caller_identity, call.callee_identity),
+                    {"call": call.to_json()},
+                )
+                await self._push(room, room.grants(), effects, call)
+        self.hub.publish(call)
+        return call
+
+    def callee_token(self, call: CallRecord) -> str:
+        """The callee's token for the call room."""
+        room = self.load_room(call.app_id, call.room_name)
+        return self.livekit_token(room, call.callee_identity, call.callee_name)
+
+    async def expire_calls(self) -> None:
+        """Turn every call that rang longer than ``ring_timeout`` into ``missed``."""
+        deadline = time.time() - self.config.ring_timeout
+        for call in self.storage.calls_with_status(OPEN_CALL_STATUSES):
+            if call.created_at <= deadline:
+
+                def decide(current: CallRecord) -> UTDCallStatus | None:
+                    return UTDCallStatus.MISSED if current.status in OPEN_CALL_STATUSES else None
+
+                try:
+                    await self.transition_call(call.app_id, call.call_id, decide)
+                except ApiError:
+                    continue
+
+    async def _sweep_forever(self) -> None:
+        interval = max(0.05, min(1.0, self.config.ring_timeout / 4))
+        while True:
+            try:
+                await self.expire_calls()
+            except Exception:
+                log.exception("ring timeout sweep failed")
+            await asyncio.sleep(interval)
+
+    def start(self) -> None:
+        """Start background work (the ring timeout)."""
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+
+    async def stop(self) -> None:
+        """Stop background work and release LiveKit connections."""
+        self.hub.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        await self.bridge.aclose()
+
+    # -- LiveKit webhooks -------------------------------------------------------------------
+
+    async def participant_joined(self, app_id: str, room_name: str, identity: str) -> None:
+        """Re-apply the participant's grant (it may have changed before they joined)."""
+        async with self.lock(app_id, room_name):
+            room = self.storage.load_room(app_id, room_name)
+            if room is None or room.type.is_call:
+                return
+            grant = room.grant_for(identity)
+            lk = room.livekit_name
+            await self._guard("metadata", self.bridge.set_metadata(lk, self.metadata(room)))
+            await self._guard("grant", self.bridge.apply_grant(lk, identity, grant, room.version))
+
+    async def room_started(self, app_id: str, room_name: str) -> None:
+        """Write the metadata into a room LiveKit created on its own."""
+        async with self.lock(app_id, room_name):
+            room = self.storage.load_room(app_id, room_name)
+            if room is not None:
+                await self._guard(
+                    "metadata", self.bridge.set_metadata(room.livekit_name, self.metadata(room))
+                )
+
+    async def participant_left(self, app_id: str, room_name: str, identity: str) -> None:
+        """Free what the participant held; end (or cancel) their call."""
+        room = self.storage.load_room(app_id, room_name)
+        if room is None:
+            return
+        if room.call_id is not None:
+
+            def decide(call: CallRecord) -> UTDCallStatus | None:
+                if call.status is UTDCallStatus.ACTIVE and call.involves(identity):
+                    return UTDCallStatus.ENDED
+                if call.status in OPEN_CALL_STATUSES and identity == call.caller_identity:
+                    return UTDCallStatus.ENDED
+                return None
+
+            with contextlib.suppress(ApiError):
+                await self.transition_call(app_id, room.call_id, decide)
+            return
+
+        def change(room: RoomRecord, effects: Effects) -> None:
+            effects.changed = forget_participant(room, identity)
+
+        with contextlib.suppress(ApiError):
+            await self.change_room(app_id, room_name, change)
+
+    async def room_finished(self, app_id: str, room_name: str) -> None:
+        """A finished call room ends its call."""
+        room = self.storage.load_room(app_id, room_name)
+        if room is None or room.call_id is None:
+            return
+
+        def decide(call: CallRecord) -> UTDCallStatus | None:
+            return None if call.status.is_terminal else UTDCallStatus.ENDED
+
+        with contextlib.suppress(ApiError):
+            await self.transition_call(app_id, room.call_id, decide)
+
+
+def forget_participant(room: RoomRecord, identity: str) -> bool:
+    """Drop the identity's seat, stage place, requests and invitation; True if any."""
+    changed = False
+    seat = room.seat_of(identity)
+    if seat is not None:
+        room.free_seat(seat.index)
+        changed = True
+    if identity != room.host_identity and room.on_stage(identity):
+        room.stage = [m for m in room.stage if m.identity != identity]
+        changed = True
+    for attr in ("stage_requests", "speak_requests", "invitations"):
+        items = getattr(room, attr)
+        kept = [item for item in items if item.identity != identity]
+        if len(kept) != len(items):
+            setattr(room, attr, kept)
+            changed = True
+    return changed

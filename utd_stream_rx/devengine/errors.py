@@ -1,0 +1,60 @@
+"""The engine's error type and its JSON form."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiohttp import web
+
+__all__ = ["ApiError", "error_response"]
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": {"code", "message"}}`` with an HTTP status."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+    @classmethod
+    def invalid(cls, message: str) -> ApiError:
+        """400 ``invalid_request``."""
+        return cls(400, "invalid_request", message)
+
+    @classmethod
+    def forbidden(cls, message: str) -> ApiError:
+        """403 ``forbidden``."""
+        return cls(403, "forbidden", message)
+
+    @classmethod
+    def not_found(cls, message: str) -> ApiError:
+        """404 ``not_found``."""
+        return cls(404, "not_found", message)
+
+    @classmethod
+    def conflict(cls, message: str, code: str = "conflict") -> ApiError:
+        """409 with ``code`` (``conflict`` by default)."""
+        return cls(409, code, message)
+
+    def response(self) -> web.Response:
+        """The JSON answer for this error."""
+        return error_response(self.status, self.code, self.message, self.headers)
+
+
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """An error body with the given status."""
+    return web.json_response(
+        {"error": {"code": code, "message": message}}, status=status, headers=headers
+    )

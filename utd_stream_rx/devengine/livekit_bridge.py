@@ -1,0 +1,252 @@
+"""Everything the engine tells LiveKit: tokens, room metadata, grants, mutes and data messages.
+
+Pushes are best effort by design: the engine's own state is the truth, a participant who is not
+(yet) in the room gets the same grant in the token they mint and again when the
+``participant_joined`` webhook arrives.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import aiohttp
+from livekit import api
+
+from .state import Grant
+
+__all__ = ["LiveKitBridge", "NullBridge", "RoomServiceBridge", "mint_livekit_token"]
+
+log = logging.getLogger(__name__)
+
+_SOURCES = {
+    "camera": api.TrackSource.CAMERA,
+    "microphone": api.TrackSource.MICROPHONE,
+}
+
+
+def mint_livekit_token(
+    api_key: str,
+    api_secret: str,
+    *,
+    livekit_room: str,
+    identity: str,
+    name: str | None,
+    grant: Grant,
+    version: int,
+    ttl: float,
+) -> str:
+    """A LiveKit access token whose grant and attributes match the engine's state."""
+    grants = api.VideoGrants(
+        room_join=True,
+        room=livekit_room,
+        can_subscribe=True,
+        can_publish=grant.can_publish,
+        can_publish_data=True,
+        can_publish_sources=list(grant.sources),
+        can_update_own_metadata=False,
+    )
+    token = (
+        api.AccessToken(api_key, api_secret)
+        .with_identity(identity)
+        .with_grants(grants)
+        .with_attributes({**grant.attributes, "utd.version": str(version)})
+        .with_ttl(datetime.timedelta(seconds=ttl))
+    )
+    if name:
+        token = token.with_name(name)
+    jwt: str = token.to_jwt()
+    return jwt
+
+
+class LiveKitBridge(Protocol):
+    """The RoomService operations the engine uses."""
+
+    async def ensure_room(
+        self, livekit_room: str, metadata: str, *, max_participants: int = 0
+    ) -> None:
+        """Create the room if needed and set its metadata."""
+        ...
+
+    async def set_metadata(self, livekit_room: str, metadata: str) -> None:
+        """Replace the room metadata (ignored when the room does not exist)."""
+        ...
+
+    async def apply_grant(
+        self, livekit_room: str, identity: str, grant: Grant, version: int
+    ) -> None:
+        """Send the full permission and role attributes of a participant."""
+        ...
+
+    async def send(
+        self, livekit_room: str, topic: str, payload: dict[str, Any], identities: Sequence[str]
+    ) -> None:
+        """A reliable server data message to ``identities``."""
+        ...
+
+    async def mute_microphone(self, livekit_room: str, identity: str, muted: bool) -> None:
+        """Mute or unmute the participant's published microphone, if any."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+class NullBridge:
+    """A bridge that talks to no server and remembers the last operations (tests, no LiveKit)."""
+
+    def __init__(self) -> None:
+        self.operations: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=2000)
+
+    async def ensure_room(
+        self, livekit_room: str, metadata: str, *, max_participants: int = 0
+    ) -> None:
+        """Record the call."""
+        self.operations.append(("ensure_room", livekit_room, metadata, max_participants))
+
+    async def set_metadata(self, livekit_room: str, metadata: str) -> None:
+        """Record the call."""
+        self.operations.append(("metadata", livekit_room, metadata))
+
+    async def apply_grant(
+        self, livekit_room: str, identity: str, grant: Grant, version: int
+    ) -> None:
+        """Record the call."""
+        self.operations.append(("grant", livekit_room, identity, grant, version))
+
+    async def send(
+        self, livekit_room: str, topic: str, payload: dict[str, Any], identities: Sequence[str]
+    ) -> None:
+        """Record the call."""
+        self.operations.append(("data", livekit_room, topic, payload, tuple(identities)))
+
+    async def mute_microphone(self, livekit_room: str, identity: str, muted: bool) -> None:
+        """Record the call."""
+        self.operations.append(("mute", livekit_room, identity, muted))
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+def _is_absent(exc: api.TwirpError) -> bool:
+    return exc.code in ("not_found", "failed_precondition") or exc.status == 404
+
+
+class RoomServiceBridge:
+    """:class:`LiveKitBridge` over ``livekit.api.LiveKitAPI``."""
+
+    def __init__(self, http_url: str, api_key: str, api_secret: str) -> None:
+        self._url = http_url
+        self._key = api_key
+        self._secret = api_secret
+        self._client: api.LiveKitAPI | None = None
+
+    @property
+    def _api(self) -> api.LiveKitAPI:
+        # Created on first use: its HTTP session must belong to the running event loop.
+        if self._client is None:
+            self._client = api.LiveKitAPI(
+                self._url,
+                self._key,
+                self._secret,
+                timeout=aiohttp.ClientTimeout(total=5),
+                failover=False,
+            )
+        return self._client
+
+    async def ensure_room(
+        self, livekit_room: str, metadata: str, *, max_participants: int = 0
+    ) -> None:
+        """Create the room if needed and set its metadata."""
+        await self._api.room.create_room(
+            api.CreateRoomRequest(
+                name=livekit_room, metadata=metadata, max_participants=max_participants
+            )
+        )
+        # CreateRoom returns an existing room unchanged: write the metadata explicitly.
+        await self.set_metadata(livekit_room, metadata)
+
+    async def set_metadata(self, livekit_room: str, metadata: str) -> None:
+        """Replace the room metadata (ignored when the room does not exist)."""
+        try:
+            await self._api.room.update_room_metadata(
+                api.UpdateRoomMetadataRequest(room=livekit_room, metadata=metadata)
+            )
+        except api.TwirpError as exc:
+            if not _is_absent(exc):
+                raise
+
+    async def apply_grant(
+        self, livekit_room: str, identity: str, grant: Grant, version: int
+    ) -> None:
+        """Send the full permission and role attributes of a participant."""
+        # UpdateParticipant replaces the whole permission, so every field is sent.
+        permission = api.ParticipantPermission(
+            can_subscribe=True,
+            can_publish=grant.can_publish,
+            can_publish_data=True,
+            can_publish_sources=[_SOURCES[s] for s in grant.sources],
+            hidden=False,
+            can_update_metadata=False,
+        )
+        try:
+            await self._api.room.update_participant(
+                api.UpdateParticipantRequest(
+                    room=livekit_room,
+                    identity=identity,
+                    permission=permission,
+                    attributes={**grant.attributes, "utd.version": str(version)},
+                )
+            )
+        except api.TwirpError as exc:
+            if not _is_absent(exc):
+                raise
+            log.debug(
+                "%s is not in %s yet; the grant applies when they join", identity, livekit_room
+            )
+
+    async def send(
+        self, livekit_room: str, topic: str, payload: dict[str, Any], identities: Sequence[str]
+    ) -> None:
+        """A reliable server data message to ``identities``."""
+        try:
+            await self._api.room.send_data(
+                api.SendDataRequest(
+                    room=livekit_room,
+                    data=json.dumps(payload).encode(),
+                    kind=api.DataPacket.Kind.RELIABLE,
+                    destination_identities=list(identities),
+                    topic=topic,
+                )
+            )
+        except api.TwirpError as exc:
+            if not _is_absent(exc):
+                raise
+
+    async def mute_microphone(self, livekit_room: str, identity: str, muted: bool) -> None:
+        """Mute or unmute the participant's published microphone, if any."""
+        try:
+            info = await self._api.room.get_participant(
+                api.RoomParticipantIdentity(room=livekit_room, identity=identity)
+            )
+            for track in info.tracks:
+                if track.source == api.TrackSource.MICROPHONE:
+                    await self._api.room.mute_published_track(
+                        api.MuteRoomTrackRequest(
+                            room=livekit_room, identity=identity, track_sid=track.sid, muted=muted
+                        )
+                    )
+        except api.TwirpError as exc:
+            if not _is_absent(exc):
+                raise
+
+    async def aclose(self) -> None:
+        """Close the HTTP session."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()

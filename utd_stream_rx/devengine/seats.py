@@ -1,0 +1,325 @@
+"""Audio room seats: setup, take, leave, requests, invitations, lock, mute, kick."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import attrs
+from aiohttp import web
+
+from ..models import (
+    UTDSeat,
+    UTDSeatInvitation,
+    UTDSeatMode,
+    UTDSpeakRequest,
+    UTDStreamType,
+    unstructure,
+)
+from .auth import Bearer, check_name
+from .common import actor, engine_of, opt_int, opt_str, read_body, req_bool, req_int
+from .core import Effects
+from .errors import ApiError
+from .state import RoomRecord
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+"""Routes of this module."""
+
+_AUDIO = UTDStreamType.AUDIO_ROOM
+_BASE = "/api/v1/audio-rooms/{room}/seats"
+
+
+def _room(request: web.Request) -> str:
+    return check_name(request.match_info["room"], "room")
+
+
+def _require_host(room: RoomRecord, bearer: Bearer) -> None:
+    if room.host_identity != bearer.identity:
+        raise ApiError.forbidden("only the host may do this")
+
+
+def _check_index(room: RoomRecord, index: int) -> None:
+    if not 0 <= index < len(room.seats):
+        raise ApiError(400, "invalid_seat", f"seat {index} does not exist")
+
+
+def _path_index(request: web.Request) -> int:
+    raw = request.match_info["index"]
+    if not raw.isdigit():
+        raise ApiError(400, "invalid_seat", f"seat {raw} does not exist")
+    return int(raw)
+
+
+def _seat(room: RoomRecord, index: int, identity: str) -> None:
+    """Seat ``identity`` at a free, unlocked seat and clear their request and invitation."""
+    seat = room.seats[index]
+    if seat.locked:
+        raise ApiError.conflict(f"seat {index} is locked", "seat_locked")
+    if seat.identity is not None:
+        raise ApiError.conflict(f"seat {index} is taken", "seat_taken")
+    room.seats[index] = attrs.evolve(seat, identity=identity, name=room.name_of(identity))
+    room.speak_requests = [r for r in room.speak_requests if r.identity != identity]
+    room.invitations = [i for i in room.invitations if i.identity != identity]
+
+
+def _first_free(room: RoomRecord) -> int:
+    for seat in room.seats:
+        if seat.identity is None and not seat.locked:
+            return seat.index
+    raise ApiError.conflict("no free seat", "seat_taken")
+
+
+def _remember_name(room: RoomRecord, bearer: Bearer) -> None:
+    if bearer.name:
+        room.names[bearer.identity] = bearer.name
+
+
+async def _answer(
+    request: web.Request, bearer: Bearer, change: Callable[[RoomRecord, Effects], None]
+) -> web.Response:
+    engine = engine_of(request)
+    state = await engine.change_room(bearer.app_id, _room(request), change, kind=_AUDIO)
+    return web.json_response(state)
+
+
+@routes.get(_BASE)
+async def get_seats(request: web.Request) -> web.Response:
+    """The seats (the whole ``RoomState``)."""
+    bearer = actor(request)
+    return web.json_response(engine_of(request).room_json(bearer.app_id, _room(request)))
+
+
+@routes.post(_BASE + "/setup")
+async def setup(request: web.Request) -> web.Response:
+    """The host sets the seat count and mode; holders of surviving seats stay."""
+    bearer = actor(request)
+    body = await read_body(request)
+    count = opt_int(body, "seat_count")
+    if count is not None and not 1 <= count <= 64:
+        raise ApiError.invalid("seat_count must be between 1 and 64")
+    mode_name = body.get("seat_mode")
+    if mode_name is not None and mode_name not in ("free", "request"):
+        raise ApiError.invalid("seat_mode must be free or request")
+    mode_id = opt_str(body, "mode_id")
+
+    def change(room: RoomRecord, effects: Effects) -> None:
+        _require_host(room, bearer)
+        if count is not None:
+            kept = room.seats[:count]
+            room.seats = kept + [UTDSeat(index=i) for i in range(len(kept), count)]
+            room.invitations = [
+                i for i in room.invitations if i.seat_index is None or i.seat_index < count
+            ]
+            room.speak_requests = [
+                attrs.evolve(r, seat_index=None)
+                if r.seat_index is not None and r.seat_index >= count
+                else r
+                for r in room.speak_requests
+            ]
+        if mode_name is not None:
+            room.seat_mode = UTDSeatMode(mode_name)
+        if "mode_id" in body:
+            room.mode_id = mode_id
+
+    return await _answer(request, bearer, change)
+
+
+@routes.post(_BASE + "/take")
+async def take(request: web.Request) -> web.Response:
+    """Take a seat (free mode, host, or with an approval/invitation)."""
+    bearer = actor(request)
+    body = await read_body(request)
+    index = req_int(body, "seat_index")
+
+    def change(room: RoomRecord, effects: Effects) -> None:
+        me = bearer.identity
+        _check_index(room, index)
+        if room.seat_of(me) is not None:
+            raise ApiError.conflict(f"{me} already holds a seat", "already_seated")
+        invited = any(
+            i.identity == me and (i.seat_index is None or i.seat_index == index)
+            for i in room.invitations
+        )
+        allowed = room.seat_mode is UTDSeatMode.FREE or me == room.host_identity or invited
+        seat = room.seats[index]
+        if allowed or seat.locked or seat.identity is not None:
+            _remember_name(room, bearer)
+            _seat(room, index, me)
+            return
+        raise ApiError(403, "approval_required", "this room needs the host's approval to speak")
+
+    return await _answer(request, bearer, change)
+
+
+@routes.post(_BASE + "/leave")
+async def leave(request: web.Request) -> web.Response:
+    """Leave the seat held (publish revoked)."""
+    bearer = actor(request)
+    await read_body(request)
+
+    def change(room: RoomRecord, effects: Effects) -> None:
+        seat = room.seat_of(bearer.identity)
+        if seat is None:
+            raise ApiError.forbidden(f"{bearer.identity} holds no seat")
+        room.free_seat(seat.index)
+
+    return await _answer(request, bearer, change)
+
+
+@routes.post(_BASE + "/request")
+async def request_seat(request: web.Request) -> web.Response:
+    """Ask to speak (idempotent); the host gets ``utd.seat.request``."""
+    bearer = actor(request)
+    body = await read_body(request)
+    index = opt_int(body, "seat_index")
+
+    def change(room: RoomRecord, effects: Effects) -> None:
+        me = bearer.identity
+        if index is not None:
+            _check_index(room, index)
+        if room.seat_of(me) is not None:
+            raise ApiError.conflict(f"{me} already holds a seat", "already_seated")
+        if any(r.identity == me for r in room.speak_requests):
+            effects.changed = False
+            return
+        _remember_name(room, bearer)
+        req = UTDSpeakRequest(room.take_request_id(), me, index, room.name_of(me), time.time())
+        room.speak_requests.append(req)
+        if room.host_identity is not None:
+            effects.notify("utd.seat.request", (room.host_identity,), {"request": unstructure(req)})
+
+    return await _answer(request, bearer, change)
+
+
+@routes.get(_BASE + "/requests")
+async def list_requests(request: web.Request) -> web.Response:
+    """The host's view of pending requests (the whole ``RoomState``)."""
+    bearer = actor(request)
+    engine = engine_of(request)
+    room = engine.load_room(bearer.app_id, _room(request))
+    if room.type is not _AUDIO:
+        raise ApiError.conflict(f"{room.room_name} is not an audio room")
+    _require_host(room, bearer)
+    return web.json_response(engine.room_json(bearer.app_id, room.room_name))
+
+
+@routes.post(_BASE + "/requests/{request_id}/approve")
+async def approve(request: web.Request) -> web.Response:
+    """The host seats a requester (requested seat, else ``seat_index``, else first free)."""
+    bearer = actor(request)
+    body = await read_body(request)
+    index = opt_int(body, "seat_index")
+    raw_id = request.match_info["request_id"]
+    request_id = int(raw_id) if raw_id.isdigit() else -1
+
+    def change(room: RoomRecord, effects: Effects) -> None:
+        _require_host(room, bearer)
+        found = next((r for r in room.speak_requests if r.request_id == request_id), None)
+        if found is None:
+            raise ApiError.not_found(f"no request {raw_id}")
+        if room.seat_of(found.identity) is not None:
+            raise ApiError.conflict(f"{found.identity} already holds a seat", "already_seated")
+        target = found.seat_index if found.seat_index is not None else index
+        if target is None:
+            target = _first_free(room)
+        _check_index(room, target)
+        _seat(room, target, found.identity)
+
+    return await _answer(request, bearer, change)
+
+
+@routes.post(_BASE + "/invite")
+async def invite(request: web.Request) -> web.Response:
+    """The host invites an identity to a seat; the invitee gets ``utd.seat.invite``."""
+    bearer = actor(request)
+    body = await read_body(request)
+    identity = check_name(body.get("identity"), "identity")
+    index = opt_int(body, "seat_index")
+
+    def change(room: RoomRecord, effects: Effects) -> None:
+        _require_host(room, bearer)
+        if index is not None:
+            _check_index(room, index)
+        if room.seat_of(identity) is not None:
+            raise ApiError.conflict(f"{identity} already holds a seat", "already_seated")
+        invitation = UTDSeatInvitation(identity, index, bearer.identity, time.time())
+        room.invitations = [i for i in room.invitations if i.identity != identity]
+        room.invitations.append(invitation)
+        effects.notify("utd.seat.invite", (identity,), {"invitation": unstructure(invitation)})
+
+    return await _answer(request, bearer, change)
+
+
+@routes.post(_BASE + "/invitation/decline")
+async def decline(request: web.Request) -> web.Response:
+    """The invitee declines; the host gets ``utd.seat.invite.declined``."""
+    bearer = actor(request)
+    await read_body(request)
+
+    def change(room: RoomRecord, effects: Effects) -> None:
+        me = bearer.identity
+        if not any(i.identity == me for i in room.invitations):
+            raise ApiError.not_found(f"{me} has no invitation")
+        room.invitations = [i for i in room.invitations if i.identity != me]
+        if room.host_identity is not None:
+            effects.notify("utd.seat.invite.declined", (room.host_identity,), {"identity": me})
+
+    return await _answer(request, bearer, change)
+
+
+@routes.post(_BASE + "/{index}/lock")
+async def lock(request: web.Request) -> web.Response:
+    """The host locks or unlocks a seat (a holder stays)."""
+    bearer = actor(request)
+    body = await read_body(request)
+    locked = req_bool(body, "locked")
+    index = _path_index(request)
+
+    def change(room: RoomRecord, effects: Effects) -> None:
+        _require_host(room, bearer)
+        _check_index(room, index)
+        if room.seats[index].locked == locked:
+            effects.changed = False
+            return
+        room.seats[index] = attrs.evolve(room.seats[index], locked=locked)
+
+    return await _answer(request, bearer, change)
+
+
+@routes.post(_BASE + "/{index}/mute")
+async def mute(request: web.Request) -> web.Response:
+    """The host mutes or unmutes the seat holder's microphone."""
+    bearer = actor(request)
+    body = await read_body(request)
+    muted = req_bool(body, "muted")
+    index = _path_index(request)
+
+    def change(room: RoomRecord, effects: Effects) -> None:
+        _require_host(room, bearer)
+        _check_index(room, index)
+        seat = room.seats[index]
+        if seat.muted == muted:
+            effects.changed = False
+            return
+        room.seats[index] = attrs.evolve(seat, muted=muted)
+        if seat.identity is not None:
+            effects.mutes.append((seat.identity, muted))
+
+    return await _answer(request, bearer, change)
+
+
+@routes.post(_BASE + "/{index}/kick")
+async def kick(request: web.Request) -> web.Response:
+    """The host frees a seat and revokes its holder's publish (an empty seat: no change)."""
+    bearer = actor(request)
+    await read_body(request)
+    index = _path_index(request)
+
+    def change(room: RoomRecord, effects: Effects) -> None:
+        _require_host(room, bearer)
+        _check_index(room, index)
+        effects.changed = room.free_seat(index) is not None
+
+    return await _answer(request, bearer, change)

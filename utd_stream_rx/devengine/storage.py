@@ -1,0 +1,187 @@
+"""Where the engine keeps its state: a small protocol and a SQLite implementation.
+
+Each room and each call is saved whole as JSON inside one transaction, so a crash leaves either
+the old or the new record, never half of one. Calls are short (a few rows), so running them on
+the event loop thread is fine.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Collection, Iterable
+from pathlib import Path
+from typing import Protocol
+
+from ..models import UTDCallStatus
+from .state import CallRecord, RoomRecord, dump_record, load_call, load_room
+
+__all__ = ["SQLiteStorage", "Storage"]
+
+
+class Storage(Protocol):
+    """Persistence the engine needs; every method is short and synchronous."""
+
+    def load_room(self, app_id: str, room_name: str) -> RoomRecord | None:
+        """The room, or ``None``."""
+        ...
+
+    def load_call(self, call_id: str) -> CallRecord | None:
+        """The call, or ``None``."""
+        ...
+
+    def save(self, *, rooms: Iterable[RoomRecord] = (), calls: Iterable[CallRecord] = ()) -> None:
+        """Write rooms and calls in one transaction."""
+        ...
+
+    def calls_of(
+        self, app_id: str, identity: str, statuses: Collection[UTDCallStatus] | None = None
+    ) -> list[CallRecord]:
+        """Calls where ``identity`` is caller or callee, newest first."""
+        ...
+
+    def calls_with_status(self, statuses: Collection[UTDCallStatus]) -> list[CallRecord]:
+        """Every call (any app) in one of ``statuses``."""
+        ...
+
+    def get_meta(self, key: str) -> str | None:
+        """An engine setting kept across restarts."""
+        ...
+
+    def set_meta_if_absent(self, key: str, value: str) -> str:
+        """Store ``value`` unless ``key`` exists; return the stored value."""
+        ...
+
+    def close(self) -> None:
+        """Release the database."""
+        ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rooms (
+    app_id TEXT NOT NULL,
+    room_name TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (app_id, room_name)
+);
+CREATE TABLE IF NOT EXISTS calls (
+    call_id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    caller TEXT NOT NULL,
+    callee TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_caller ON calls (app_id, caller);
+CREATE INDEX IF NOT EXISTS calls_callee ON calls (app_id, callee);
+CREATE INDEX IF NOT EXISTS calls_status ON calls (status);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class SQLiteStorage:
+    """:class:`Storage` in one SQLite file (or ``":memory:"``)."""
+
+    def __init__(self, path: str | Path) -> None:
+        target = str(path)
+        if target != ":memory:":
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        if target != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    def load_room(self, app_id: str, room_name: str) -> RoomRecord | None:
+        """The room, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM rooms WHERE app_id = ? AND room_name = ?", (app_id, room_name)
+            ).fetchone()
+        return load_room(json.loads(row[0])) if row else None
+
+    def load_call(self, call_id: str) -> CallRecord | None:
+        """The call, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM calls WHERE call_id = ?", (call_id,)
+            ).fetchone()
+        return load_call(json.loads(row[0])) if row else None
+
+    def save(self, *, rooms: Iterable[RoomRecord] = (), calls: Iterable[CallRecord] = ()) -> None:
+        """Write rooms and calls in one transaction."""
+        room_rows = [
+            (r.app_id, r.room_name, json.dumps(dump_record(r), separators=(",", ":")))
+            for r in rooms
+        ]
+        call_rows = [
+            (
+                c.call_id,
+                c.app_id,
+                c.caller_identity,
+                c.callee_identity,
+                c.status.value,
+                c.created_at,
+                json.dumps(dump_record(c), separators=(",", ":")),
+            )
+            for c in calls
+        ]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO rooms (app_id, room_name, data) VALUES (?, ?, ?)",
+                    room_rows,
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO calls (call_id, app_id, caller, callee, status,"
+                    " created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    call_rows,
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def calls_of(
+        self, app_id: str, identity: str, statuses: Collection[UTDCallStatus] | None = None
+    ) -> list[CallRecord]:
+        """Calls where ``identity`` is caller or callee, newest first."""
+        sql = "SELECT data FROM calls WHERE app_id = ? AND (caller = ? OR callee = ?)"
+        params: list[object] = [app_id, identity, identity]
+        if statuses is not None:
+            sql += f" AND status IN ({','.join('?' * len(statuses))})"
+            params.extend(s.value for s in statuses)
+        sql += " ORDER BY created_at DESC"
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [load_call(json.loads(row[0])) for row in rows]
+
+    def calls_with_status(self, statuses: Collection[UTDCallStatus]) -> list[CallRecord]:
+        """Every call (any app) in one of ``statuses``."""
+        sql = f"SELECT data FROM calls WHERE status IN ({','.join('?' * len(statuses))})"
+        with self._lock:
+            rows = self._db.execute(sql, [s.value for s in statuses]).fetchall()
+        return [load_call(json.loads(row[0])) for row in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        """An engine setting kept across restarts."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta_if_absent(self, key: str, value: str) -> str:
+        """Store ``value`` unless ``key`` exists; return the stored value."""
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0])
+
+    def close(self) -> None:
+        """Release the database."""
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,74 @@
+"""``/healthz``, ``/auth/user-token`` and ``/token``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..models import UTDStreamType
+from .auth import check_name
+from .common import app_of, engine_of, opt_str, read_body
+from .errors import ApiError
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+"""Routes of this module."""
+
+_ROOM_TYPES = {"audio_room": UTDStreamType.AUDIO_ROOM, "live_stream": UTDStreamType.LIVE_STREAM}
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness probe."""
+    return web.json_response({"ok": True})
+
+
+@routes.post("/api/v1/auth/user-token")
+async def user_token(request: web.Request) -> web.Response:
+    """A bearer for an identity, without a room."""
+    engine = engine_of(request)
+    app_id = app_of(request)
+    body = await read_body(request)
+    identity = check_name(body.get("identity"), "identity")
+    name = opt_str(body, "name")
+    device_id = opt_str(body, "device_id")
+    engine.check_not_banned(identity)
+    engine.limiter.hit(app_id, identity)
+    token, expires_at = engine.mint_user_token(app_id, identity, name, device_id)
+    return web.json_response({"user_token": token, "identity": identity, "expires_at": expires_at})
+
+
+@routes.post("/api/v1/token")
+async def room_token(request: web.Request) -> web.Response:
+    """A LiveKit token for an audio room or live stream, plus a bearer."""
+    engine = engine_of(request)
+    app_id = app_of(request)
+    body = await read_body(request)
+    identity = check_name(body.get("identity"), "identity")
+    room_name = check_name(body.get("room_name"), "room_name")
+    kind_name = body.get("type")
+    if kind_name in ("audio_call", "video_call"):
+        raise ApiError.invalid("calls get their tokens from the /calls endpoints")
+    kind = _ROOM_TYPES.get(kind_name) if isinstance(kind_name, str) else None
+    if kind is None:
+        raise ApiError.invalid("type must be audio_room or live_stream")
+    role = body.get("role") or "audience"
+    if role not in ("host", "audience"):
+        raise ApiError.invalid("role must be host or audience")
+    name = opt_str(body, "name")
+    device_id = opt_str(body, "device_id")
+    engine.check_not_banned(identity)
+    engine.limiter.hit(app_id, identity)
+    token = await engine.mint_room_token(
+        app_id, identity=identity, room_name=room_name, kind=kind, role=role, name=name
+    )
+    bearer, _ = engine.mint_user_token(app_id, identity, name, device_id)
+    return web.json_response(
+        {
+            "token": token,
+            "url": engine.livekit_url,
+            "room_name": room_name,
+            "user_token": bearer,
+            "ws_url": engine.livekit_url,
+        }
+    )
