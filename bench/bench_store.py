@@ -1,0 +1,246 @@
+"""Benchmark the reactive store against a hand-written callback store doing the same work.
+
+Run: ``python bench/bench_store.py [--repeats N] [--events N]``. Prints one line per figure:
+
+- throughput of :class:`~utd_stream_rx.state.store.Store` over a realistic event trace (a busy
+  audio room: joins and leaves, attribute and permission changes, tracks, active-speaker
+  updates, data messages, versioned room metadata), against a plain callback store that also
+  serialises dispatch, folds with the same ``reduce``, notifies a listener per view on change
+  and feeds a firehose listener; target ratio >= 0.6;
+- a join storm: 10,000 joins against 1,000 (the persistent map keeps a join O(log n));
+  target time ratio <= 12.
+
+Each figure is the median over the repeats, with the spread (min-max) beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from utd_stream_rx.models import (
+    UTDRoomState,
+    UTDSeat,
+    UTDSeatGrid,
+    UTDSeatMode,
+    UTDStreamType,
+    unstructure,
+)
+from utd_stream_rx.state import events as ev
+from utd_stream_rx.state import reducers as rd
+from utd_stream_rx.state.store import Store
+
+VIEWS: dict[str, Callable[[rd.SessionState], Any]] = {
+    "connected": rd.select_connected,
+    "connection_state": rd.select_connection_state,
+    "can_publish": rd.select_can_publish,
+    "remote_participants": rd.select_remote_participants,
+    "active_speakers": rd.select_active_speakers,
+    "room_state": rd.select_room_state,
+    "stage": rd.select_stage,
+    "stage_requests": rd.select_stage_requests,
+    "seats": rd.select_seats,
+    "speak_requests": rd.select_speak_requests,
+    "invitations": rd.select_invitations,
+    "call": rd.select_call,
+    "call_status": rd.select_call_status,
+    "call_id": rd.select_call_id,
+}
+
+
+class CallbackStore:
+    """The baseline: what one would write by hand without Rx, with the same guarantees."""
+
+    def __init__(self) -> None:
+        self.state = rd.SessionState()
+        self.lock = threading.RLock()
+        self.listeners: dict[str, list[Callable[[Any], None]]] = {name: [] for name in VIEWS}
+        self.last = {name: select(self.state) for name, select in VIEWS.items()}
+        self.event_listeners: list[Callable[[ev.Event], None]] = []
+
+    def dispatch(self, event: ev.Event) -> None:
+        with self.lock:
+            new = rd.reduce(self.state, event)
+            if new is not self.state:
+                self.state = new
+                for name, select in VIEWS.items():
+                    value = select(new)
+                    if value != self.last[name]:
+                        self.last[name] = value
+                        for listener in self.listeners[name]:
+                            listener(value)
+            for listener in self.event_listeners:
+                listener(event)
+
+
+# -- the trace ----------------------------------------------------------------------------------
+
+
+def _room_state(version: int, seats: list[str | None]) -> str:
+    grid = UTDSeatGrid(
+        len(seats),
+        UTDSeatMode.FREE,
+        tuple(UTDSeat(i, identity=h) for i, h in enumerate(seats)),
+        version=version,
+    )
+    state = UTDRoomState("bench", UTDStreamType.AUDIO_ROOM, version, "host", seats=grid)
+    return json.dumps(unstructure(state))
+
+
+def make_trace(length: int, seed: int = 7) -> list[ev.Event]:
+    """A busy audio room: mostly speaker and quality updates, some roster and seat churn."""
+    rnd = random.Random(seed)
+    trace: list[ev.Event] = [ev.Connecting("ws://bench"), ev.Connected("me")]
+    present: list[str] = []
+    seats: list[str | None] = [None] * 8
+    version = 0
+    serial = 0
+    while len(trace) < length:
+        roll = rnd.random()
+        if roll < 0.10 or len(present) < 5:
+            serial += 1
+            who = f"user-{serial}"
+            present.append(who)
+            trace.append(ev.ParticipantJoined(ev.ParticipantSnapshot(who, name=who)))
+            sid = f"TR_{serial}"
+            trace.append(ev.TrackPublished(who, ev.TrackSnapshot(sid, "audio", "microphone")))
+            trace.append(ev.TrackSubscribed(who, ev.TrackSnapshot(sid, "audio", "microphone")))
+        elif roll < 0.16 and len(present) > 5:
+            who = present.pop(rnd.randrange(len(present)))
+            seats = [None if h == who else h for h in seats]
+            trace.append(ev.ParticipantLeft(who))
+        elif roll < 0.50:
+            speakers = tuple(rnd.sample(present, k=min(len(present), rnd.randint(0, 3))))
+            trace.append(ev.ActiveSpeakersChanged(speakers))
+        elif roll < 0.62:
+            who = rnd.choice(present)
+            quality = rnd.choice(("excellent", "good", "poor"))
+            trace.append(ev.ConnectionQualityChanged(who, quality))
+        elif roll < 0.72:
+            who = rnd.choice(present)
+            seat = rnd.randrange(len(seats))
+            seats = [None if h == who else h for h in seats]
+            seats[seat] = who
+            version += 1
+            trace.append(ev.RoomMetadataChanged(_room_state(version, seats)))
+            attrs = {"utd.role": "speaker", "utd.seat": str(seat), "utd.version": str(version)}
+            trace.append(ev.ParticipantAttributesChanged(who, attrs))
+            trace.append(ev.PermissionsChanged(who, True, ("microphone",)))
+        elif roll < 0.80:
+            who = rnd.choice(present)
+            trace.append(ev.TrackMuted(who, f"TR_{who.split('-')[1]}"))
+        elif roll < 0.88:
+            who = rnd.choice(present)
+            trace.append(ev.TrackUnmuted(who, f"TR_{who.split('-')[1]}"))
+        elif roll < 0.95:
+            trace.append(ev.DataReceived(b'{"chat":"hi"}', rnd.choice(present), "chat"))
+        else:
+            trace.append(ev.PermissionsChanged("me", rnd.random() < 0.5, is_local=True))
+    return trace[:length]
+
+
+# -- measuring ----------------------------------------------------------------------------------
+
+
+def _noop(_: object) -> None:
+    pass
+
+
+def run_store(trace: list[ev.Event]) -> float:
+    store = Store()
+    for name in VIEWS:
+        getattr(store, name).subscribe(_noop)
+    store.events.subscribe(_noop)
+    start = time.perf_counter()
+    for event in trace:
+        store.dispatch(event)
+    elapsed = time.perf_counter() - start
+    store.dispose()
+    return elapsed
+
+
+def run_callbacks(trace: list[ev.Event]) -> float:
+    store = CallbackStore()
+    for name in VIEWS:
+        store.listeners[name].append(_noop)
+    store.event_listeners.append(_noop)
+    start = time.perf_counter()
+    for event in trace:
+        store.dispatch(event)
+    return time.perf_counter() - start
+
+
+def join_storm(count: int) -> float:
+    store = Store()
+    store.remote_participants.subscribe(_noop)
+    store.dispatch(ev.Connected("me"))
+    joins = [ev.ParticipantJoined(ev.ParticipantSnapshot(f"p{i}")) for i in range(count)]
+    start = time.perf_counter()
+    for event in joins:
+        store.dispatch(event)
+    elapsed = time.perf_counter() - start
+    assert len(store.remote_participants.value) == count
+    store.dispose()
+    return elapsed
+
+
+def _summary(samples: list[float]) -> tuple[float, float, float]:
+    return statistics.median(samples), min(samples), max(samples)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--events", type=int, default=20_000)
+    args = parser.parse_args()
+
+    trace = make_trace(args.events)
+    run_store(trace[:2000])  # warm-up: imports, caches
+    run_callbacks(trace[:2000])
+
+    store_times, callback_times, ratios = [], [], []
+    for _ in range(args.repeats):
+        s, c = run_store(trace), run_callbacks(trace)
+        store_times.append(s)
+        callback_times.append(c)
+        ratios.append(c / s)  # throughput ratio = store events/s over baseline events/s
+    n = len(trace)
+    med, lo, hi = _summary(store_times)
+    print(f"store throughput: {n / med:,.0f} events/s (spread {n / hi:,.0f}-{n / lo:,.0f})")
+    med, lo, hi = _summary(callback_times)
+    print(f"callback baseline throughput: {n / med:,.0f} events/s "
+          f"(spread {n / hi:,.0f}-{n / lo:,.0f})")
+    med, lo, hi = _summary(ratios)
+    verdict = "ok" if med >= 0.6 else "MISSED"
+    print(f"throughput ratio store/baseline: {med:.2f}x (spread {lo:.2f}-{hi:.2f}; "
+          f"target >= 0.6: {verdict})")
+
+    small, large, storm_ratios = [], [], []
+    for _ in range(args.repeats):
+        a, b = join_storm(1_000), join_storm(10_000)
+        small.append(a)
+        large.append(b)
+        storm_ratios.append(b / a)
+    med, lo, hi = _summary(small)
+    print(f"join storm 1,000: {med * 1e3:.1f} ms (spread {lo * 1e3:.1f}-{hi * 1e3:.1f})")
+    med, lo, hi = _summary(large)
+    print(f"join storm 10,000: {med * 1e3:.1f} ms (spread {lo * 1e3:.1f}-{hi * 1e3:.1f})")
+    med, lo, hi = _summary(storm_ratios)
+    verdict = "ok" if med <= 12 else "MISSED"
+    print(f"join storm ratio 10,000/1,000: {med:.1f}x (spread {lo:.1f}-{hi:.1f}; "
+          f"target <= 12: {verdict})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

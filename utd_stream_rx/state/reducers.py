@@ -1,0 +1,743 @@
+"""The session state and the pure reducer that folds events into it.
+
+``reduce(state, event)`` is pure and total: it never raises, whatever the event and whatever
+the order (an unexpected failure inside a handler is logged and the old state returned), and
+it does no I/O. Unchanged parts are shared between states, and a handler that changes
+nothing returns the very same state object, so the store can suppress repeats cheaply.
+
+Races between the engine's REST answers and the LiveKit events reporting the same change are
+settled by versions: a room state older than the one held is ignored, so is an older report of
+the same call, and a call that is over never comes back to life.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import immutables
+
+from ..errors import UTDStreamException
+from ..models import (
+    UTDCall,
+    UTDCallStatus,
+    UTDRoomState,
+    UTDSeatGrid,
+    UTDSeatInvitation,
+    UTDSpeakRequest,
+    UTDStageMember,
+    UTDStageRequest,
+    structure,
+)
+from . import events as ev
+from .events import ParticipantSnapshot, PermissionSnapshot, TrackSnapshot
+
+__all__ = [
+    "CALL_TOPIC",
+    "ConnectionState",
+    "ParticipantSnapshot",
+    "SessionState",
+    "parse_room_metadata",
+    "reduce",
+    "select_active_speakers",
+    "select_call",
+    "select_call_id",
+    "select_call_status",
+    "select_can_publish",
+    "select_connected",
+    "select_connection_state",
+    "select_invitations",
+    "select_remote_participants",
+    "select_room_state",
+    "select_seats",
+    "select_speak_requests",
+    "select_stage",
+    "select_stage_requests",
+]
+
+log = logging.getLogger(__name__)
+
+CALL_TOPIC = "utd.call"
+"""Topic of the engine's data message carrying a call (``{"call": Call, "version": n}``)."""
+
+E = TypeVar("E", bound=ev.Event)
+
+_EMPTY_PARTICIPANTS: immutables.Map[str, ParticipantSnapshot] = immutables.Map()
+_EMPTY_QUALITY: immutables.Map[str, str] = immutables.Map()
+_NO_PERMISSION = PermissionSnapshot()
+
+
+class ConnectionState(enum.Enum):
+    """Where the media connection is."""
+
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+
+
+@attrs.frozen
+class SessionState:
+    """Everything a session knows, at one moment. Immutable; replaced by every change.
+
+    Attributes:
+        connection_state: Where the media connection is.
+        local_identity: This participant's identity once connected.
+        local_participant: This participant's own snapshot (attributes, tracks), if connected.
+        can_publish: The last publish permission LiveKit gave the local participant.
+        permissions: The local participant's full permission.
+        remote_participants: The other participants by identity (a persistent map: a join
+            or a leave shares everything else with the previous state).
+        active_speakers: Identities speaking now, loudest first.
+        connection_quality: Connection quality by identity.
+        room_state: The engine's room state with the highest version seen.
+        call: The current call with the highest version seen.
+        pending_call_id: The call the app asked to accept, until the engine reports it.
+        last_error: The last failed command's error.
+        disconnect_reason: Why the last connection ended.
+    """
+
+    connection_state: ConnectionState = ConnectionState.DISCONNECTED
+    local_identity: str | None = None
+    local_participant: ParticipantSnapshot | None = None
+    can_publish: bool = False
+    permissions: PermissionSnapshot = _NO_PERMISSION
+    remote_participants: immutables.Map[str, ParticipantSnapshot] = _EMPTY_PARTICIPANTS
+    active_speakers: tuple[str, ...] = ()
+    connection_quality: immutables.Map[str, str] = _EMPTY_QUALITY
+    room_state: UTDRoomState | None = None
+    call: UTDCall | None = None
+    pending_call_id: str | None = None
+    last_error: UTDStreamException | None = None
+    disconnect_reason: str | None = None
+
+    @property
+    def connected(self) -> bool:
+        """True while the connection is up (not while reconnecting)."""
+        return self.connection_state is ConnectionState.CONNECTED
+
+    @property
+    def stage(self) -> tuple[UTDStageMember, ...]:
+        """Live-stream publishers (host first)."""
+        return select_stage(self)
+
+    @property
+    def stage_requests(self) -> tuple[UTDStageRequest, ...]:
+        """Raised hands waiting for the host."""
+        return select_stage_requests(self)
+
+    @property
+    def seats(self) -> UTDSeatGrid | None:
+        """The audio room's seat grid, if any."""
+        return select_seats(self)
+
+    @property
+    def speak_requests(self) -> tuple[UTDSpeakRequest, ...]:
+        """Requests to speak waiting for the host."""
+        return select_speak_requests(self)
+
+    @property
+    def invitations(self) -> tuple[UTDSeatInvitation, ...]:
+        """Open invitations to take a seat."""
+        return select_invitations(self)
+
+    @property
+    def call_status(self) -> UTDCallStatus | None:
+        """The current call's status."""
+        return select_call_status(self)
+
+    @property
+    def call_id(self) -> str | None:
+        """The current call's id."""
+        return select_call_id(self)
+
+
+# -- selectors ----------------------------------------------------------------------------------
+
+
+def select_connection_state(state: SessionState) -> ConnectionState:
+    """The connection state."""
+    return state.connection_state
+
+
+def select_connected(state: SessionState) -> bool:
+    """Whether the room is connected."""
+    return state.connection_state is ConnectionState.CONNECTED
+
+
+def select_can_publish(state: SessionState) -> bool:
+    """Whether the local participant may publish."""
+    return state.can_publish
+
+
+def select_remote_participants(state: SessionState) -> Mapping[str, ParticipantSnapshot]:
+    """The remote participants by identity."""
+    return state.remote_participants
+
+
+def select_active_speakers(state: SessionState) -> tuple[str, ...]:
+    """Identities speaking now."""
+    return state.active_speakers
+
+
+def select_room_state(state: SessionState) -> UTDRoomState | None:
+    """The engine's room state."""
+    return state.room_state
+
+
+def select_stage(state: SessionState) -> tuple[UTDStageMember, ...]:
+    """Live-stream publishers."""
+    return state.room_state.stage if state.room_state is not None else ()
+
+
+def select_stage_requests(state: SessionState) -> tuple[UTDStageRequest, ...]:
+    """Pending stage requests."""
+    return state.room_state.stage_requests if state.room_state is not None else ()
+
+
+def select_seats(state: SessionState) -> UTDSeatGrid | None:
+    """The seat grid."""
+    return state.room_state.seats if state.room_state is not None else None
+
+
+def select_speak_requests(state: SessionState) -> tuple[UTDSpeakRequest, ...]:
+    """Pending speak requests."""
+    return state.room_state.speak_requests if state.room_state is not None else ()
+
+
+def select_invitations(state: SessionState) -> tuple[UTDSeatInvitation, ...]:
+    """Open seat invitations."""
+    return state.room_state.invitations if state.room_state is not None else ()
+
+
+def select_call(state: SessionState) -> UTDCall | None:
+    """The current call."""
+    return state.call
+
+
+def select_call_status(state: SessionState) -> UTDCallStatus | None:
+    """The current call's status."""
+    return state.call.status if state.call is not None else None
+
+
+def select_call_id(state: SessionState) -> str | None:
+    """The current call's id."""
+    return state.call.call_id if state.call is not None else None
+
+
+# -- the reducer --------------------------------------------------------------------------------
+
+
+def reduce(state: SessionState, event: ev.Event) -> SessionState:
+    """Fold ``event`` into ``state``. Pure and total: never raises, never does I/O.
+
+    Unknown events leave the state as it is. A handler that fails unexpectedly is logged and
+    the old state returned, so one bad event cannot wedge the stream.
+    """
+    handler = _HANDLERS.get(type(event))
+    if handler is None:
+        handler = _handler_for_subclass(type(event))
+        if handler is None:
+            return state
+    try:
+        return handler(state, event)
+    except Exception:
+        # Name the type only: a malformed event may not even survive repr().
+        log.exception("reducer failed on a %s event; the state is unchanged", type(event).__name__)
+        return state
+
+
+_Handler = Callable[[SessionState, Any], SessionState]
+_HANDLERS: dict[type[ev.Event], _Handler] = {}
+
+
+def _handles(kind: type[E]) -> Callable[[Callable[[SessionState, E], SessionState]], _Handler]:
+    def register(fn: Callable[[SessionState, E], SessionState]) -> _Handler:
+        _HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def _handler_for_subclass(kind: type) -> _Handler | None:
+    for base in kind.__mro__[1:]:
+        handler = _HANDLERS.get(base)
+        if handler is not None:
+            return handler
+    return None
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def parse_room_metadata(metadata: str | None) -> UTDRoomState | None:
+    """The engine's RoomState from room metadata, or ``None`` when it is empty or invalid."""
+    if not metadata:
+        return None
+    try:
+        return structure(json.loads(metadata), UTDRoomState)
+    except (ValueError, UTDStreamException) as exc:
+        log.debug("room metadata is not a RoomState (%s); ignored", exc)
+        return None
+
+
+def _apply_room_state(state: SessionState, incoming: UTDRoomState) -> SessionState:
+    current = state.room_state
+    if current is not None and current.room_name == incoming.room_name:
+        if incoming.version < current.version:
+            return state  # stale: a newer report already arrived
+        if incoming == current:
+            return state
+    new = attrs.evolve(state, room_state=incoming)
+    if incoming.call is not None:
+        new = _apply_call(new, incoming.call)
+    return new
+
+
+def _apply_metadata(state: SessionState, metadata: str | None) -> SessionState:
+    parsed = parse_room_metadata(metadata)
+    return state if parsed is None else _apply_room_state(state, parsed)
+
+
+def _apply_call(state: SessionState, incoming: UTDCall) -> SessionState:
+    current = state.call
+    pending = state.pending_call_id
+    if current is None or current.call_id != incoming.call_id:
+        live = current is not None and not current.status.is_terminal
+        if live and incoming.call_id != pending:
+            return state  # another call's news must not replace the live one
+        return attrs.evolve(
+            state, call=incoming, pending_call_id=None if pending == incoming.call_id else pending
+        )
+    if incoming.version < current.version:
+        return state
+    if current.status.is_terminal and not incoming.status.is_terminal:
+        return state
+    if incoming.token is None and current.token is not None:
+        # Reports without credentials (metadata, event stream) keep the joiner's token.
+        incoming = attrs.evolve(incoming, token=current.token, url=incoming.url or current.url)
+    if incoming == current:
+        return state
+    return attrs.evolve(state, call=incoming)
+
+
+def _is_closed(state: SessionState) -> bool:
+    # Room events that arrive with no connection belong to one that is gone.
+    return state.connection_state is ConnectionState.DISCONNECTED
+
+
+def _is_local(state: SessionState, identity: str, flagged: bool) -> bool:
+    return flagged or (state.local_identity is not None and identity == state.local_identity)
+
+
+def _roster(participants: Iterable[ParticipantSnapshot], local: str | None) -> immutables.Map[
+    str, ParticipantSnapshot
+]:
+    return immutables.Map({p.identity: p for p in participants if p.identity != local})
+
+
+def _update_remote(
+    state: SessionState,
+    identity: str,
+    change: Callable[[ParticipantSnapshot], ParticipantSnapshot],
+) -> SessionState:
+    current = state.remote_participants.get(identity)
+    if current is None:
+        return state  # never invent a participant from a partial event
+    updated = change(current)
+    if updated == current:
+        return state
+    return attrs.evolve(
+        state, remote_participants=state.remote_participants.set(identity, updated)
+    )
+
+
+def _update_local(
+    state: SessionState, change: Callable[[ParticipantSnapshot], ParticipantSnapshot]
+) -> SessionState:
+    current = state.local_participant
+    if current is None:
+        return state
+    updated = change(current)
+    if updated == current:
+        return state
+    return attrs.evolve(state, local_participant=updated)
+
+
+def _update_participant(
+    state: SessionState,
+    identity: str,
+    is_local: bool,
+    change: Callable[[ParticipantSnapshot], ParticipantSnapshot],
+) -> SessionState:
+    if _is_local(state, identity, is_local):
+        return _update_local(state, change)
+    return _update_remote(state, identity, change)
+
+
+def _put_track(tracks: tuple[TrackSnapshot, ...], track: TrackSnapshot) -> tuple[
+    TrackSnapshot, ...
+]:
+    for i, existing in enumerate(tracks):
+        if existing.sid == track.sid:
+            return (*tracks[:i], track, *tracks[i + 1 :])
+    return (*tracks, track)
+
+
+def _drop_track(tracks: tuple[TrackSnapshot, ...], sid: str) -> tuple[TrackSnapshot, ...]:
+    return tuple(t for t in tracks if t.sid != sid)
+
+
+def _with_tracks(
+    fn: Callable[[tuple[TrackSnapshot, ...]], tuple[TrackSnapshot, ...]],
+) -> Callable[[ParticipantSnapshot], ParticipantSnapshot]:
+    def change(p: ParticipantSnapshot) -> ParticipantSnapshot:
+        tracks = fn(p.tracks)
+        return p if tracks == p.tracks else attrs.evolve(p, tracks=tracks)
+
+    return change
+
+
+def _set_muted(sid: str, muted: bool) -> Callable[[ParticipantSnapshot], ParticipantSnapshot]:
+    def on_tracks(tracks: tuple[TrackSnapshot, ...]) -> tuple[TrackSnapshot, ...]:
+        return tuple(
+            attrs.evolve(t, muted=muted) if t.sid == sid and t.muted != muted else t
+            for t in tracks
+        )
+
+    return _with_tracks(on_tracks)
+
+
+def _forget(state: SessionState, identity: str) -> SessionState:
+    """Remove every trace of a remote participant who left."""
+    participants = state.remote_participants
+    if identity in participants:
+        participants = participants.delete(identity)
+    speakers = state.active_speakers
+    if identity in speakers:
+        speakers = tuple(s for s in speakers if s != identity)
+    quality = state.connection_quality
+    if identity in quality:
+        quality = quality.delete(identity)
+    if (
+        participants is state.remote_participants
+        and speakers is state.active_speakers
+        and quality is state.connection_quality
+    ):
+        return state
+    return attrs.evolve(
+        state,
+        remote_participants=participants,
+        active_speakers=speakers,
+        connection_quality=quality,
+    )
+
+
+# -- connection -------------------------------------------------------------------------------
+
+
+@_handles(ev.Connecting)
+def _on_connecting(state: SessionState, event: ev.Connecting) -> SessionState:
+    if state.connection_state is ConnectionState.CONNECTING:
+        return state
+    return attrs.evolve(
+        state, connection_state=ConnectionState.CONNECTING, disconnect_reason=None
+    )
+
+
+@_handles(ev.Connected)
+def _on_connected(state: SessionState, event: ev.Connected) -> SessionState:
+    local = event.local or ParticipantSnapshot(event.local_identity)
+    local = attrs.evolve(local, can_publish=event.permissions.can_publish)
+    new = attrs.evolve(
+        state,
+        connection_state=ConnectionState.CONNECTED,
+        local_identity=event.local_identity,
+        local_participant=local,
+        permissions=event.permissions,
+        can_publish=event.permissions.can_publish,
+        remote_participants=_roster(event.participants, event.local_identity),
+        active_speakers=(),
+        connection_quality=_EMPTY_QUALITY,
+        disconnect_reason=None,
+    )
+    return _apply_metadata(new, event.metadata)
+
+
+@_handles(ev.Reconnecting)
+def _on_reconnecting(state: SessionState, event: ev.Reconnecting) -> SessionState:
+    if state.connection_state is not ConnectionState.CONNECTED:
+        return state  # only a live connection can be resumed
+    return attrs.evolve(state, connection_state=ConnectionState.RECONNECTING)
+
+
+@_handles(ev.Reconnected)
+def _on_reconnected(state: SessionState, event: ev.Reconnected) -> SessionState:
+    if state.connection_state not in (ConnectionState.RECONNECTING, ConnectionState.CONNECTED):
+        return state  # a late resume must not revive a closed session
+    roster = _roster(event.participants, state.local_identity)
+    if roster == state.remote_participants:
+        roster = state.remote_participants
+    changes: dict[str, Any] = {
+        "connection_state": ConnectionState.CONNECTED,
+        "remote_participants": roster,
+        # Whoever left during the outage is neither speaking nor measured any more.
+        "active_speakers": tuple(
+            s for s in state.active_speakers if s in roster or s == state.local_identity
+        ),
+        "connection_quality": immutables.Map(
+            {k: v for k, v in state.connection_quality.items() if k in roster}
+        ),
+    }
+    if event.permissions is not None:
+        changes["permissions"] = event.permissions
+        changes["can_publish"] = event.permissions.can_publish
+    if event.local is not None:
+        changes["local_participant"] = event.local
+    new = attrs.evolve(state, **changes)
+    return _apply_metadata(new, event.metadata)
+
+
+@_handles(ev.Disconnected)
+def _on_disconnected(state: SessionState, event: ev.Disconnected) -> SessionState:
+    return attrs.evolve(
+        state,
+        connection_state=ConnectionState.DISCONNECTED,
+        local_participant=None,
+        can_publish=False,
+        permissions=_NO_PERMISSION,
+        remote_participants=_EMPTY_PARTICIPANTS,
+        active_speakers=(),
+        connection_quality=_EMPTY_QUALITY,
+        disconnect_reason=event.reason,
+    )
+
+
+@_handles(ev.ConnectionQualityChanged)
+def _on_quality(state: SessionState, event: ev.ConnectionQualityChanged) -> SessionState:
+    if _is_closed(state):
+        return state
+    known = _is_local(state, event.identity, event.is_local) or (
+        event.identity in state.remote_participants
+    )
+    if not known or state.connection_quality.get(event.identity) == event.quality:
+        return state
+    return attrs.evolve(
+        state, connection_quality=state.connection_quality.set(event.identity, event.quality)
+    )
+
+
+# -- participants -------------------------------------------------------------------------------
+
+
+@_handles(ev.ParticipantJoined)
+def _on_joined(state: SessionState, event: ev.ParticipantJoined) -> SessionState:
+    participant = event.participant
+    if _is_closed(state) or participant.identity == state.local_identity:
+        return state
+    if state.remote_participants.get(participant.identity) == participant:
+        return state
+    return attrs.evolve(
+        state,
+        remote_participants=state.remote_participants.set(participant.identity, participant),
+    )
+
+
+@_handles(ev.ParticipantLeft)
+def _on_left(state: SessionState, event: ev.ParticipantLeft) -> SessionState:
+    return _forget(state, event.identity)
+
+
+@_handles(ev.ParticipantAttributesChanged)
+def _on_attributes(state: SessionState, event: ev.ParticipantAttributesChanged) -> SessionState:
+    def change(p: ParticipantSnapshot) -> ParticipantSnapshot:
+        return p if p.attributes == event.attributes else attrs.evolve(
+            p, attributes=event.attributes
+        )
+
+    return _update_participant(state, event.identity, event.is_local, change)
+
+
+@_handles(ev.ParticipantMetadataChanged)
+def _on_metadata(state: SessionState, event: ev.ParticipantMetadataChanged) -> SessionState:
+    def change(p: ParticipantSnapshot) -> ParticipantSnapshot:
+        return p if p.metadata == event.metadata else attrs.evolve(p, metadata=event.metadata)
+
+    return _update_participant(state, event.identity, event.is_local, change)
+
+
+@_handles(ev.ParticipantNameChanged)
+def _on_name(state: SessionState, event: ev.ParticipantNameChanged) -> SessionState:
+    def change(p: ParticipantSnapshot) -> ParticipantSnapshot:
+        return p if p.name == event.name else attrs.evolve(p, name=event.name)
+
+    return _update_participant(state, event.identity, event.is_local, change)
+
+
+@_handles(ev.PermissionsChanged)
+def _on_permissions(state: SessionState, event: ev.PermissionsChanged) -> SessionState:
+    def change(p: ParticipantSnapshot) -> ParticipantSnapshot:
+        return p if p.can_publish == event.can_publish else attrs.evolve(
+            p, can_publish=event.can_publish
+        )
+
+    if not _is_local(state, event.identity, event.is_local):
+        return _update_remote(state, event.identity, change)
+    if _is_closed(state):
+        return state  # a grant for a connection that is gone
+    permissions = event.permissions
+    if permissions == state.permissions and state.can_publish == event.can_publish:
+        return state
+    new = attrs.evolve(state, permissions=permissions, can_publish=event.can_publish)
+    return _update_local(new, change)
+
+
+# -- tracks -------------------------------------------------------------------------------------
+
+
+@_handles(ev.TrackPublished)
+def _on_track_published(state: SessionState, event: ev.TrackPublished) -> SessionState:
+    track = event.track
+
+    def put(tracks: tuple[TrackSnapshot, ...]) -> tuple[TrackSnapshot, ...]:
+        existing = next((t for t in tracks if t.sid == track.sid), None)
+        # Publication news must not undo a subscription that already happened.
+        merged = track if existing is None else attrs.evolve(
+            track, subscribed=existing.subscribed or track.subscribed
+        )
+        return _put_track(tracks, merged)
+
+    return _update_remote(state, event.identity, _with_tracks(put))
+
+
+@_handles(ev.TrackUnpublished)
+def _on_track_unpublished(state: SessionState, event: ev.TrackUnpublished) -> SessionState:
+    sid = event.sid
+
+    def drop(tracks: tuple[TrackSnapshot, ...]) -> tuple[TrackSnapshot, ...]:
+        return _drop_track(tracks, sid)
+
+    return _update_remote(state, event.identity, _with_tracks(drop))
+
+
+@_handles(ev.TrackSubscribed)
+def _on_track_subscribed(state: SessionState, event: ev.TrackSubscribed) -> SessionState:
+    track = attrs.evolve(event.track, subscribed=True)
+
+    def put(tracks: tuple[TrackSnapshot, ...]) -> tuple[TrackSnapshot, ...]:
+        return _put_track(tracks, track)
+
+    return _update_remote(state, event.identity, _with_tracks(put))
+
+
+@_handles(ev.TrackUnsubscribed)
+def _on_track_unsubscribed(state: SessionState, event: ev.TrackUnsubscribed) -> SessionState:
+    sid = event.sid
+
+    def unsubscribe(tracks: tuple[TrackSnapshot, ...]) -> tuple[TrackSnapshot, ...]:
+        return tuple(
+            attrs.evolve(t, subscribed=False) if t.sid == sid and t.subscribed else t
+            for t in tracks
+        )
+
+    return _update_remote(state, event.identity, _with_tracks(unsubscribe))
+
+
+@_handles(ev.TrackMuted)
+def _on_track_muted(state: SessionState, event: ev.TrackMuted) -> SessionState:
+    return _update_participant(state, event.identity, event.is_local, _set_muted(event.sid, True))
+
+
+@_handles(ev.TrackUnmuted)
+def _on_track_unmuted(state: SessionState, event: ev.TrackUnmuted) -> SessionState:
+    return _update_participant(
+        state, event.identity, event.is_local, _set_muted(event.sid, False)
+    )
+
+
+@_handles(ev.LocalTrackPublished)
+def _on_local_published(state: SessionState, event: ev.LocalTrackPublished) -> SessionState:
+    track = event.track
+
+    def put(tracks: tuple[TrackSnapshot, ...]) -> tuple[TrackSnapshot, ...]:
+        return _put_track(tracks, track)
+
+    return _update_local(state, _with_tracks(put))
+
+
+@_handles(ev.LocalTrackUnpublished)
+def _on_local_unpublished(state: SessionState, event: ev.LocalTrackUnpublished) -> SessionState:
+    sid = event.sid
+
+    def drop(tracks: tuple[TrackSnapshot, ...]) -> tuple[TrackSnapshot, ...]:
+        return _drop_track(tracks, sid)
+
+    return _update_local(state, _with_tracks(drop))
+
+
+# -- room ---------------------------------------------------------------------------------------
+
+
+@_handles(ev.ActiveSpeakersChanged)
+def _on_speakers(state: SessionState, event: ev.ActiveSpeakersChanged) -> SessionState:
+    if _is_closed(state) or event.identities == state.active_speakers:
+        return state
+    return attrs.evolve(state, active_speakers=tuple(event.identities))
+
+
+@_handles(ev.RoomMetadataChanged)
+def _on_room_metadata(state: SessionState, event: ev.RoomMetadataChanged) -> SessionState:
+    return _apply_metadata(state, event.metadata)
+
+
+@_handles(ev.DataReceived)
+def _on_data(state: SessionState, event: ev.DataReceived) -> SessionState:
+    # Only the engine (no sender participant) may report a call; peers cannot spoof it.
+    if event.topic != CALL_TOPIC or event.sender is not None:
+        return state
+    try:
+        body = json.loads(event.payload)
+        call = structure(body["call"], UTDCall)
+    except (ValueError, KeyError, TypeError, UTDStreamException) as exc:
+        log.debug("ignoring a malformed %s message: %s", CALL_TOPIC, exc)
+        return state
+    return _apply_call(state, call)
+
+
+# -- REST results and intents -----------------------------------------------------------------
+
+
+@_handles(ev.RoomStateReceived)
+def _on_room_state(state: SessionState, event: ev.RoomStateReceived) -> SessionState:
+    return _apply_room_state(state, event.state)
+
+
+@_handles(ev.CallUpdated)
+def _on_call_updated(state: SessionState, event: ev.CallUpdated) -> SessionState:
+    return _apply_call(state, event.call)
+
+
+@_handles(ev.CallStartRequested)
+def _on_call_start(state: SessionState, event: ev.CallStartRequested) -> SessionState:
+    if state.call is not None and state.call.status.is_terminal:
+        return attrs.evolve(state, call=None, pending_call_id=None)  # a new call starts afresh
+    return state
+
+
+@_handles(ev.CallAcceptRequested)
+def _on_call_accept(state: SessionState, event: ev.CallAcceptRequested) -> SessionState:
+    call = state.call
+    if call is not None and call.call_id != event.call_id and call.status.is_terminal:
+        return attrs.evolve(state, call=None, pending_call_id=event.call_id)
+    if state.pending_call_id == event.call_id:
+        return state
+    return attrs.evolve(state, pending_call_id=event.call_id)
+
+
+@_handles(ev.CommandFailed)
+def _on_command_failed(state: SessionState, event: ev.CommandFailed) -> SessionState:
+    return attrs.evolve(state, last_error=event.error)

@@ -1,0 +1,286 @@
+"""Read-only views of the store: an observable with a current ``.value``.
+
+A :class:`View` wraps a private ``BehaviorSubject`` owned by the store. It can be subscribed to
+and piped like any observable (a new subscriber first gets the current value), read
+synchronously (``.value``), awaited for a condition (:meth:`View.wait_for`) and iterated with
+``async for``. It has no ``on_next``: only the store's reducers change state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable, Generator
+from typing import Any, Generic, TypeVar
+
+import reactivex
+from reactivex import abc
+from reactivex.subject import BehaviorSubject
+
+from ..errors import UTDStreamException
+
+__all__ = ["View", "ViewIterator", "ViewTimeoutError", "constant_view", "guarded_observer"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_DONE = object()
+
+
+class ViewTimeoutError(UTDStreamException, TimeoutError):
+    """A :meth:`View.wait_for` gave up. Both a ``UTDStreamException`` (``code="timeout"``)
+    and a built-in ``TimeoutError``, so either ``except`` catches it."""
+
+    def __init__(self, message: str) -> None:
+        UTDStreamException.__init__(self, message, None, "timeout")
+
+
+def guarded_observer(
+    on_next: Callable[[T], Any] | abc.ObserverBase[T] | None,
+    on_error: Callable[[Exception], Any] | None,
+    on_completed: Callable[[], Any] | None,
+) -> abc.ObserverBase[T]:
+    """An observer whose callbacks cannot raise into the store.
+
+    A failing subscriber is logged instead; otherwise its exception would stop the store
+    from notifying everyone subscribed after it.
+    """
+    if isinstance(on_next, abc.ObserverBase):
+        observer = on_next
+        on_next, on_error, on_completed = observer.on_next, observer.on_error, observer.on_completed
+
+    def next_(value: T) -> None:
+        if on_next is not None:
+            try:
+                on_next(value)
+            except Exception:
+                log.exception("a subscriber failed on %r", value)
+
+    def error(exc: Exception) -> None:
+        if on_error is not None:
+            try:
+                on_error(exc)
+            except Exception:
+                log.exception("a subscriber failed in on_error")
+
+    def completed() -> None:
+        if on_completed is not None:
+            try:
+                on_completed()
+            except Exception:
+                log.exception("a subscriber failed in on_completed")
+
+    return reactivex.Observer(next_, error, completed)
+
+
+class View(reactivex.Observable[T], Generic[T]):
+    """A read-only, observable value owned by the store.
+
+    - ``view.value``: the current value, synchronously.
+    - ``view.subscribe(fn)`` / ``view.pipe(...)``: the current value, then every change
+      (consecutive duplicates are suppressed by the store).
+    - ``await view.wait_for(pred, timeout=...)``: the first value matching ``pred``.
+    - ``async for value in view``: the current value, then each change.
+
+    ``await view`` is refused: an observable resolves to its *last* value, which a view never
+    has; use :attr:`value` or :meth:`wait_for`.
+    """
+
+    def __init__(self, subject: BehaviorSubject[T], name: str = "view") -> None:
+        super().__init__()
+        self._subject = subject
+        self.name = name
+
+    @property
+    def value(self) -> T:
+        """The current value."""
+        return self._subject.value
+
+    def _subscribe_core(
+        self,
+        observer: abc.ObserverBase[T],
+        scheduler: abc.SchedulerBase | None = None,
+    ) -> abc.DisposableBase:
+        return self._subject.subscribe(observer, scheduler=scheduler)
+
+    def subscribe(
+        self,
+        on_next: abc.ObserverBase[T] | abc.OnNext[T] | None = None,
+        on_error: abc.OnError | None = None,
+        on_completed: abc.OnCompleted | None = None,
+        *,
+        scheduler: abc.SchedulerBase | None = None,
+    ) -> abc.DisposableBase:
+        """Observe the current value and every change; an exception in a callback is logged
+        rather than raised into the store."""
+        return super().subscribe(
+            guarded_observer(on_next, on_error, on_completed), scheduler=scheduler
+        )
+
+    def __await__(self) -> Generator[Any, None, T]:
+        raise TypeError(
+            f"a View cannot be awaited (it never completes); use {self.name}.value or "
+            f"await {self.name}.wait_for(predicate)"
+        )
+
+    async def wait_for(self, predicate: Callable[[T], object], timeout: float | None = None) -> T:
+        """The first value (the current one included) for which ``predicate`` is true.
+
+        Returns at once when the current value matches. Never blocks the event loop; changes
+        made from other threads are handed over with ``call_soon_threadsafe``.
+
+        Raises:
+            ViewTimeoutError: (a ``TimeoutError`` and ``UTDStreamException`` with code
+                ``timeout``) when nothing matched within ``timeout`` seconds.
+            UTDStreamException: ``code="closed"`` if the store was disposed meanwhile.
+        """
+        current = self._subject.value
+        if predicate(current):
+            return current
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        loop_thread = threading.get_ident()
+
+        def settle(action: Callable[[], None]) -> None:
+            if threading.get_ident() == loop_thread:
+                action()
+            else:
+                loop.call_soon_threadsafe(action)
+
+        def resolve(value: T) -> None:
+            if not future.done():
+                future.set_result(value)
+
+        def fail(exc: BaseException) -> None:
+            if not future.done():
+                future.set_exception(exc)
+
+        def on_next(value: T) -> None:
+            try:
+                matched = predicate(value)
+            except Exception as exc:
+                settle(functools.partial(fail, exc))
+                return
+            if matched:
+                settle(functools.partial(resolve, value))
+
+        def on_completed() -> None:
+            closed = UTDStreamException(f"{self.name}: the store was closed", code="closed")
+            settle(functools.partial(fail, closed))
+
+        def on_error(exc: Exception) -> None:
+            settle(functools.partial(fail, exc))
+
+        subscription = self._subject.subscribe(
+            reactivex.Observer(on_next, on_error, on_completed)
+        )
+        try:
+            if timeout is None:
+                return await future
+            async with asyncio.timeout(timeout):
+                return await future
+        except TimeoutError:
+            raise ViewTimeoutError(
+                f"{self.name} did not reach the expected value within {timeout:g}s "
+                f"(last value: {self._subject.value!r})"
+            ) from None
+        finally:
+            subscription.dispose()
+
+    def __aiter__(self) -> ViewIterator[T]:
+        """Iterate the current value, then each change, until the store is disposed.
+
+        The subscription ends when the loop is left (``break`` included) or
+        :meth:`ViewIterator.aclose` is called.
+        """
+        return ViewIterator(self._subject)
+
+    def __repr__(self) -> str:
+        return f"View({self.name}={self._subject.value!r})"
+
+
+class _Failure:
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class ViewIterator(AsyncIterator[T]):
+    """``async for`` over a view: the current value, then each change.
+
+    Changes made on other threads are handed to the loop with ``call_soon_threadsafe``.
+    The subscription is released on completion, on :meth:`aclose`, or as soon as the
+    iterator is dropped (leaving an ``async for`` with ``break``).
+    """
+
+    def __init__(self, subject: BehaviorSubject[T]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        # The subject must not keep the iterator alive: it holds only a weak reference, so a
+        # dropped iterator is collected and unsubscribes at once.
+        me = weakref.ref(self)
+
+        def on_next(item: T) -> None:
+            iterator = me()
+            if iterator is not None:
+                iterator._put(item)
+
+        def on_error(exc: Exception) -> None:
+            iterator = me()
+            if iterator is not None:
+                iterator._put(_Failure(exc))
+
+        def on_completed() -> None:
+            iterator = me()
+            if iterator is not None:
+                iterator._put(_DONE)
+
+        self._subscription: abc.DisposableBase | None = subject.subscribe(
+            reactivex.Observer(on_next, on_error, on_completed)
+        )
+
+    def _put(self, item: object) -> None:
+        if threading.get_ident() == self._loop_thread:
+            self._queue.put_nowait(item)
+        else:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+    def __aiter__(self) -> ViewIterator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._subscription is None and self._queue.empty():
+            raise StopAsyncIteration
+        item = await self._queue.get()
+        if item is _DONE:
+            self._release()
+            raise StopAsyncIteration
+        if isinstance(item, _Failure):
+            self._release()
+            raise item.error
+        value: T = item
+        return value
+
+    async def aclose(self) -> None:
+        """Stop iterating and unsubscribe."""
+        self._release()
+
+    def _release(self) -> None:
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            subscription.dispose()
+
+    def __del__(self) -> None:
+        self._release()
+
+
+def constant_view(value: T, name: str = "view") -> View[T]:
+    """A view that always holds ``value`` (handy in tests and for absent features)."""
+    return View(BehaviorSubject(value), name)
+
