@@ -1,5 +1,8 @@
-"""utd_stream_rx: a headless, reactive (RxPY) Python SDK for real-time audio and video on LiveKit."""
+"""utd_stream_rx: a headless, reactive (RxPY) Python SDK for real-time media on LiveKit."""
 
+from . import media
+from .api import UTDApiClient, UTDCallEventStream
+from .client import UTDStreamClient
 from .errors import UTDStreamException
 from .models import (
     UTDCall,
@@ -16,23 +19,40 @@ from .models import (
     UTDTokenResponse,
     UTDUserToken,
 )
+from .room import UTDRoom
+from .sessions import UTDAudioRoomSession, UTDCallSession, UTDLiveStreamSession, UTDSession
+from .state import ConnectionState, SessionState, View, ViewTimeoutError, events
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConnectionState",
+    "SessionState",
+    "UTDApiClient",
+    "UTDAudioRoomSession",
     "UTDCall",
+    "UTDCallEventStream",
+    "UTDCallSession",
     "UTDCallStatus",
+    "UTDLiveStreamSession",
+    "UTDRoom",
     "UTDRoomState",
     "UTDSeat",
     "UTDSeatGrid",
     "UTDSeatInvitation",
     "UTDSeatMode",
+    "UTDSession",
     "UTDSpeakRequest",
     "UTDStageMember",
     "UTDStageRequest",
+    "UTDStreamClient",
     "UTDStreamException",
     "UTDStreamType",
     "UTDTokenResponse",
     "UTDUserToken",
+    "View",
+    "ViewTimeoutError",
     "__version__",
+    "events",
+    "media",
 ]

@@ -1,0 +1,276 @@
+"""``UTDStreamClient``: publishable credentials, one HTTP pool, and the sessions built on them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from typing import Any, TypeVar
+
+import aiohttp
+import reactivex
+from reactivex.subject import Subject
+
+from .api import UTDApiClient
+from .errors import UTDStreamException
+from .media import AudioSourceSpec, VideoSourceSpec
+from .models import UTDCall, UTDSeatMode, UTDStreamType, UTDTokenResponse
+from .sessions.audio_room import UTDAudioRoomSession, _seat_mode
+from .sessions.call import UTDCallSession, _require_identity
+from .sessions.live_stream import UTDLiveStreamSession
+from .state.events import CallUpdated
+
+__all__ = ["UTDStreamClient"]
+
+log = logging.getLogger(__name__)
+S = TypeVar("S", UTDLiveStreamSession, UTDAudioRoomSession)
+
+_RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+class UTDStreamClient:
+    """Entry point of the SDK: holds publishable credentials and produces sessions.
+
+    One instance per signed-in user. It holds only the app id and app key (no LiveKit secret);
+    every room token and every grant to publish comes from the engine. All sessions of a client
+    share one HTTP connection pool.
+
+    Args:
+        app_id: Publishable app id.
+        app_key: Publishable app key paired with ``app_id``.
+        base_url: Engine REST base URL (default ``$UTD_STREAM_BASE_URL`` or the local engine).
+        token_base_url: Token service base URL (default ``$UTD_STREAM_TOKEN_BASE_URL`` or
+            ``base_url``).
+        session: An ``aiohttp.ClientSession`` to use instead of an owned one (left open).
+        timeout: Seconds an engine request may take.
+    """
+
+    def __init__(
+        self,
+        app_id: str,
+        app_key: str,
+        base_url: str | None = None,
+        token_base_url: str | None = None,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.api = UTDApiClient(
+            app_id, app_key, base_url, token_base_url, session=session, timeout=timeout
+        )
+        self._identity: str | None = None
+        self._incoming = Subject[UTDCall]()
+        self._events_task: asyncio.Task[None] | None = None
+        self._call_sessions: weakref.WeakSet[UTDCallSession] = weakref.WeakSet()
+        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._closed = False
+
+    @property
+    def identity(self) -> str | None:
+        """The identity authenticated or last joined with, or ``None``."""
+        return self._identity
+
+    @property
+    def incoming_calls(self) -> reactivex.Observable[UTDCall]:
+        """Every change of a call involving this user, pushed by the engine after
+        :meth:`authenticate`: new calls ringing this identity arrive here without polling.
+
+        Filter on ``call.callee_identity == client.identity`` and a non-terminal status for
+        calls to answer.
+        """
+        return self._incoming
+
+    async def authenticate(
+        self, identity: str, name: str | None = None, device_id: str | None = None
+    ) -> str:
+        """Mint a room-less bearer for ``identity`` and use it for privileged calls.
+
+        Required before starting or accepting calls. Also starts listening for incoming calls.
+        Returns the ``user_token``.
+        """
+        _require_identity(identity, "identity")
+        self._require_open()
+        minted = await self.api.mint_user_token(identity, name, device_id)
+        self.api.user_token = minted.user_token
+        self._identity = identity
+        self._restart_call_events()
+        return minted.user_token
+
+    def call_session(
+        self,
+        type: UTDStreamType,
+        *,
+        audio_source: AudioSourceSpec | None = None,
+        video_source: VideoSourceSpec | None = None,
+    ) -> UTDCallSession:
+        """A new 1:1 call session (``AUDIO_CALL`` or ``VIDEO_CALL``); authenticate first."""
+        self._require_open()
+        session = UTDCallSession(
+            self.api, type, audio_source=audio_source, video_source=video_source
+        )
+        self._call_sessions.add(session)
+        self._sessions.add(session)
+        return session
+
+    async def join_live_stream(
+        self,
+        identity: str,
+        room_name: str,
+        as_host: bool = False,
+        name: str | None = None,
+        device_id: str | None = None,
+        *,
+        audio_source: AudioSourceSpec | None = None,
+        video_source: VideoSourceSpec | None = None,
+    ) -> UTDLiveStreamSession:
+        """Mint a room token, connect, and return a live-stream session.
+
+        The host publishes with ``go_live()``; viewers watch and may ``request_stage()``.
+        """
+        token = await self._mint(
+            identity, room_name, UTDStreamType.LIVE_STREAM, as_host, name, device_id
+        )
+        session = UTDLiveStreamSession(
+            self.api.with_user_token(token.user_token),
+            room_name,
+            is_host=as_host,
+            audio_source=audio_source,
+            video_source=video_source,
+        )
+        return await self._enter(session, token)
+
+    async def join_audio_room(
+        self,
+        identity: str,
+        room_name: str,
+        as_host: bool = False,
+        name: str | None = None,
+        device_id: str | None = None,
+        seat_count: int | None = None,
+        seat_mode: UTDSeatMode | str | None = None,
+        *,
+        audio_source: AudioSourceSpec | None = None,
+    ) -> UTDAudioRoomSession:
+        """Mint a room token, connect, and return a seat-based audio-room session.
+
+        A host may seed the grid with ``seat_count`` / ``seat_mode``.
+        """
+        mode = _seat_mode(seat_mode)
+        if (seat_count is not None or mode is not None) and not as_host:
+            raise ValueError("only the host may set seat_count or seat_mode")
+        token = await self._mint(
+            identity, room_name, UTDStreamType.AUDIO_ROOM, as_host, name, device_id
+        )
+        session = UTDAudioRoomSession(
+            self.api.with_user_token(token.user_token),
+            room_name,
+            is_host=as_host,
+            audio_source=audio_source,
+        )
+        session = await self._enter(session, token)
+        try:
+            if seat_count is not None or mode is not None:
+                await session.setup_seats(seat_count, mode)
+            else:
+                await session.get_seats()
+        except UTDStreamException:
+            await session.aclose()
+            raise
+        return session
+
+    async def aclose(self) -> None:
+        """Close every session of this client, stop the incoming-call stream and the HTTP pool."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._stop_call_events()
+        for session in list(self._sessions):
+            with contextlib.suppress(Exception):
+                await session.aclose()
+        self._incoming.on_completed()
+        await self.api.aclose()
+
+    async def __aenter__(self) -> UTDStreamClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _mint(
+        self,
+        identity: str,
+        room_name: str,
+        type: UTDStreamType,
+        as_host: bool,
+        name: str | None,
+        device_id: str | None,
+    ) -> UTDTokenResponse:
+        _require_identity(identity, "identity")
+        _require_identity(room_name, "room_name")
+        if not isinstance(as_host, bool):
+            raise TypeError("as_host must be a bool")
+        self._require_open()
+        token = await self.api.mint_room_token(
+            identity, room_name, type,
+            role="host" if as_host else "audience", name=name, device_id=device_id,
+        )
+        # Each room session acts with its own bearer; the client's (for calls) is untouched.
+        if self._identity is None:
+            self._identity = identity
+        return token
+
+    async def _enter(self, session: S, token: UTDTokenResponse) -> S:
+        self._sessions.add(session)
+        try:
+            await session._connect(token)
+        except BaseException:
+            await session.aclose()
+            raise
+        return session
+
+    def _require_open(self) -> None:
+        if self._closed:
+            raise UTDStreamException("this client is closed", code="closed")
+
+    def _restart_call_events(self) -> None:
+        if self._events_task is not None:
+            self._events_task.cancel()
+        self._events_task = asyncio.get_running_loop().create_task(self._follow_call_events())
+
+    async def _stop_call_events(self) -> None:
+        task, self._events_task = self._events_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _follow_call_events(self) -> None:
+        attempt = 0
+        while not self._closed:
+            try:
+                async for call in self.api.call_events():
+                    attempt = 0
+                    self._publish_call(call)
+            except asyncio.CancelledError:
+                raise
+            except UTDStreamException as exc:
+                if exc.status_code in (401, 403):
+                    log.warning("incoming-call stream refused: %s", exc)
+                    return
+                log.info("incoming-call stream interrupted: %s", exc)
+            delay = _RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)]
+            attempt += 1
+            await asyncio.sleep(delay)
+            # Calls that changed while the stream was down: catch up from the list endpoint.
+            with contextlib.suppress(UTDStreamException):
+                for call in await self.api.list_calls(pending_only=True):
+                    self._publish_call(call)
+
+    def _publish_call(self, call: UTDCall) -> None:
+        for session in list(self._call_sessions):
+            if session.call_id.value == call.call_id:
+                session.room.store.dispatch(CallUpdated(call))
+        self._incoming.on_next(call)

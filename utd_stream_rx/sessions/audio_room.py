@@ -1,0 +1,207 @@
+"""Audio rooms: a grid of seats; holding a seat is what lets a participant speak."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UTDStreamException
+from ..models import (
+    UTDSeatGrid,
+    UTDSeatInvitation,
+    UTDSeatMode,
+    UTDSpeakRequest,
+    UTDStreamType,
+)
+from ..state.views import View
+from .base import UTDSession
+from .call import _require_identity
+
+if TYPE_CHECKING:
+    from ..api import UTDApiClient
+
+__all__ = ["UTDAudioRoomSession"]
+
+
+class UTDAudioRoomSession(UTDSession):
+    """A seat-based audio room: speakers hold seats and publish audio, listeners listen.
+
+    Publishing is seat occupancy, granted by the engine: whenever this participant is seated
+    (by taking a seat, by the host approving a request, by accepting an invitation) the grant
+    arrives as a LiveKit event and the microphone starts; when the seat is left or the host
+    kicks, the grant is revoked and the microphone stops. Audio only. Join with
+    ``UTDStreamClient.join_audio_room``.
+    """
+
+    def __init__(
+        self, api: UTDApiClient, room_name: str, *, is_host: bool, **kwargs: Any
+    ) -> None:
+        super().__init__(api, UTDStreamType.AUDIO_ROOM, **kwargs)
+        self.room_name = room_name
+        self.is_host = is_host
+        self._follow_grant(camera=False)
+
+    @property
+    def seats(self) -> View[UTDSeatGrid | None]:
+        """The seat grid (count, mode, holders, locks), stamped with the engine version."""
+        return self.room.store.seats
+
+    @property
+    def speak_requests(self) -> View[tuple[UTDSpeakRequest, ...]]:
+        """Pending requests to speak (meant for the host's UI)."""
+        return self.room.store.speak_requests
+
+    @property
+    def invitations(self) -> View[tuple[UTDSeatInvitation, ...]]:
+        """Open invitations to take a seat; filter by your identity for your own."""
+        return self.room.store.invitations
+
+    async def setup_seats(
+        self,
+        seat_count: int | None = None,
+        seat_mode: UTDSeatMode | str | None = None,
+        mode_id: str | None = None,
+    ) -> UTDSeatGrid:
+        """Host: configure the grid (count 1-64, ``free`` or ``request`` mode)."""
+        if seat_count is not None and (
+            isinstance(seat_count, bool) or not isinstance(seat_count, int)
+        ):
+            raise TypeError("seat_count must be an int")
+        mode = _seat_mode(seat_mode)
+        state = await self._command(
+            "setup_seats",
+            lambda: self._api.seats_setup(
+                self.room_name, seat_count=seat_count, seat_mode=mode, mode_id=mode_id
+            ),
+        )
+        return _grid(state.seats)
+
+    async def get_seats(self) -> UTDSeatGrid:
+        """Fetch the seat grid from the engine."""
+        state = await self._command("get_seats", lambda: self._api.get_seats(self.room_name))
+        return _grid(state.seats)
+
+    async def take_seat(self, index: int) -> None:
+        """Take seat ``index``; returns once seated with the microphone publishing.
+
+        In ``request`` mode this needs the host's approval or an invitation first.
+        """
+        _require_index(index)
+        await self._command("take_seat", lambda: self._api.seat_take(self.room_name, index))
+        await self._start_speaking()
+
+    async def accept_invitation(self) -> None:
+        """Accept the host's invitation: take the invited seat (or the first free one)."""
+        me = self.identity
+        invitation = next((i for i in self.invitations.value if i.identity == me), None)
+        if invitation is None:
+            raise UTDStreamException("there is no open invitation for you", code="not_found")
+        index = invitation.seat_index
+        if index is None:
+            grid = self.seats.value
+            free = [s.index for s in grid.seats if s.is_free] if grid else []
+            if not free:
+                raise UTDStreamException("no free seat to accept into", 409, "seat_taken")
+            index = free[0]
+        await self.take_seat(index)
+
+    async def decline_invitation(self) -> None:
+        """Decline the host's invitation to speak."""
+        await self._command(
+            "decline_invitation", lambda: self._api.decline_invitation(self.room_name)
+        )
+
+    async def leave_seat(self) -> None:
+        """Leave the seat and become a listener; the microphone stops."""
+        with contextlib.suppress(UTDStreamException):
+            await self.room.set_microphone(False)
+        await self._command("leave_seat", lambda: self._api.seat_leave(self.room_name))
+
+    async def request_to_speak(self, seat_index: int | None = None) -> None:
+        """Listener: ask the host for a seat (optionally a particular one)."""
+        if seat_index is not None:
+            _require_index(seat_index)
+        await self._command(
+            "request_to_speak", lambda: self._api.seat_request(self.room_name, seat_index)
+        )
+
+    async def approve_speaker(self, request_id: int, seat_index: int | None = None) -> None:
+        """Host: approve a pending request; the engine seats the requester."""
+        if isinstance(request_id, bool) or not isinstance(request_id, int):
+            raise TypeError("request_id must be an int")
+        if seat_index is not None:
+            _require_index(seat_index)
+        await self._command(
+            "approve_speaker",
+            lambda: self._api.approve_speak_request(self.room_name, request_id, seat_index),
+        )
+
+    async def invite_to_speak(self, identity: str, seat_index: int | None = None) -> None:
+        """Host: invite a listener to take a seat (``seat_index`` or any free one)."""
+        _require_identity(identity, "identity")
+        if seat_index is not None:
+            _require_index(seat_index)
+        await self._command(
+            "invite_to_speak", lambda: self._api.seat_invite(self.room_name, identity, seat_index)
+        )
+
+    async def lock_seat(self, index: int) -> None:
+        """Host: refuse new takers for seat ``index`` (its holder stays)."""
+        _require_index(index)
+        await self._command("lock_seat", lambda: self._api.seat_lock(self.room_name, index, True))
+
+    async def unlock_seat(self, index: int) -> None:
+        """Host: open seat ``index`` again."""
+        _require_index(index)
+        await self._command(
+            "unlock_seat", lambda: self._api.seat_lock(self.room_name, index, False)
+        )
+
+    async def mute_seat(self, index: int, muted: bool = True) -> None:
+        """Host: mute (or unmute) the microphone of the holder of seat ``index``."""
+        _require_index(index)
+        await self._command(
+            "mute_seat", lambda: self._api.seat_mute(self.room_name, index, muted)
+        )
+
+    async def kick_from_seat(self, index: int) -> None:
+        """Host: free seat ``index``; its holder loses publishing."""
+        _require_index(index)
+        await self._command("kick_from_seat", lambda: self._api.seat_kick(self.room_name, index))
+
+    async def _start_speaking(self) -> None:
+        try:
+            await self.can_publish.wait_for(_is_true, timeout=self.connect_timeout)
+        except (TimeoutError, UTDStreamException) as exc:
+            raise UTDStreamException(
+                "seated, but the publish grant did not arrive in time", code="timeout"
+            ) from exc
+        await self.room.set_microphone(True, self.audio_source)
+
+
+def _is_true(value: bool) -> bool:
+    return value
+
+
+def _grid(seats: UTDSeatGrid | None) -> UTDSeatGrid:
+    if seats is None:
+        raise UTDStreamException("this room has no seat grid yet", code="not_found")
+    return seats
+
+
+def _require_index(index: object) -> None:
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise TypeError(f"a seat index must be an int, not {type(index).__name__}")
+    if index < 0:
+        raise ValueError("a seat index cannot be negative")
+
+
+def _seat_mode(mode: UTDSeatMode | str | None) -> UTDSeatMode | None:
+    if mode is None or isinstance(mode, UTDSeatMode):
+        return mode
+    if isinstance(mode, str):
+        try:
+            return UTDSeatMode(mode)
+        except ValueError:
+            raise ValueError(f"seat_mode must be 'free' or 'request', not {mode!r}") from None
+    raise TypeError("seat_mode must be a UTDSeatMode or a str")

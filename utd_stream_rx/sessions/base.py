@@ -1,0 +1,250 @@
+"""The shared base of every session: a room, its store, read-only views and media commands.
+
+A session is a thin command object. Each command asks the engine, then feeds the answer into
+the store (``dispatch``); views change only through the reducers, never by a direct write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import reactivex
+from livekit import rtc
+
+from ..errors import UTDStreamException
+from ..media import AudioSourceSpec, VideoSourceSpec, test_pattern, tone
+from ..models import UTDRoomState, UTDStreamType, UTDTokenResponse
+from ..room import UTDRoom
+from ..state.events import CommandFailed, DataReceived, Event, RoomStateReceived
+from ..state.reducers import ParticipantSnapshot
+from ..state.views import View
+
+if TYPE_CHECKING:
+    from ..api import UTDApiClient
+
+__all__ = ["UTDSession"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class UTDSession:
+    """Base of every session kind: the media room, its state views and media controls.
+
+    State is read-only: every view has ``.value`` and can be subscribed to, piped, awaited
+    (``await view.wait_for(pred)``) or iterated (``async for v in view``).
+
+    Args:
+        api: The client's REST facade (shared HTTP pool).
+        type: The session kind.
+        audio_source: What the microphone plays (default: a quiet 440 Hz tone, so sessions
+            work on machines without devices; use ``media.microphone()`` for a real one).
+        video_source: What the camera shows (default: a moving test pattern).
+        connect_timeout: Seconds LiveKit may take to connect.
+    """
+
+    def __init__(
+        self,
+        api: UTDApiClient,
+        type: UTDStreamType,
+        *,
+        audio_source: AudioSourceSpec | None = None,
+        video_source: VideoSourceSpec | None = None,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        if not isinstance(type, UTDStreamType):
+            raise TypeError(f"type must be a UTDStreamType, not {type!r}")
+        self._api = api
+        self.type = type
+        self.audio_source = audio_source or tone()
+        self.video_source = video_source or test_pattern()
+        self.connect_timeout = connect_timeout
+        self.room = UTDRoom()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self._publish_camera_on_grant = False
+        self._last_grant = False
+        self._grant_subscription: reactivex.abc.DisposableBase | None = None
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> View[bool]:
+        """Whether the media room is connected."""
+        return self.room.store.connected
+
+    @property
+    def can_publish(self) -> View[bool]:
+        """Whether the engine has granted this participant publishing (seat or stage)."""
+        return self.room.store.can_publish
+
+    @property
+    def remote_participants(self) -> View[Mapping[str, ParticipantSnapshot]]:
+        """The other participants of the room, by identity."""
+        return self.room.store.remote_participants
+
+    @property
+    def active_speakers(self) -> View[tuple[str, ...]]:
+        """Identities speaking right now, loudest first."""
+        return self.room.store.active_speakers
+
+    @property
+    def room_state(self) -> View[UTDRoomState | None]:
+        """The engine's latest room state (seats, stage, requests, call), by version."""
+        return self.room.store.room_state
+
+    @property
+    def events(self) -> reactivex.Observable[Event]:
+        """The raw, typed firehose: every room event, REST result and intent, in order."""
+        return self.room.store.events
+
+    @property
+    def data(self) -> reactivex.Observable[DataReceived]:
+        """Data messages received in the room (from participants or the engine)."""
+        return self.room.store.data
+
+    @property
+    def local_participant(self) -> rtc.LocalParticipant | None:
+        """The local LiveKit participant while connected, else ``None``."""
+        return self.room.local_participant
+
+    @property
+    def identity(self) -> str | None:
+        """This participant's identity once connected."""
+        return self.room.store.state.local_identity
+
+    # -- media -----------------------------------------------------------------------------
+
+    async def set_microphone(self, enabled: bool) -> None:
+        """Publish (or stop) the microphone. Refused unless the engine granted publishing."""
+        _check_bool(enabled, "enabled")
+        await self.room.set_microphone(enabled, self.audio_source)
+
+    async def set_camera(self, enabled: bool) -> None:
+        """Publish (or stop) the camera; only for kinds with video."""
+        _check_bool(enabled, "enabled")
+        if enabled and not self.type.has_video:
+            raise UTDStreamException(
+                f"a {self.type.value} session is audio only; it cannot publish a camera",
+                code="video_not_supported",
+            )
+        await self.room.set_camera(enabled, self.video_source)
+
+    async def send_data(
+        self,
+        data: bytes,
+        reliable: bool = True,
+        to: Sequence[str] | None = None,
+        topic: str | None = None,
+    ) -> None:
+        """Send ``data`` to everyone, or to the identities in ``to``, optionally on ``topic``."""
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError("data must be bytes")
+        if to is not None and (isinstance(to, str) or not all(isinstance(i, str) for i in to)):
+            raise TypeError("to must be a sequence of identities")
+        await self.room.send_data(
+            bytes(data),
+            reliable=reliable,
+            destination_identities=list(to) if to is not None else None,
+            topic=topic,
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def _connect(self, token: UTDTokenResponse) -> None:
+        await self.room.connect(
+            token.connect_url, token.token, connect_timeout=self.connect_timeout
+        )
+
+    async def leave(self) -> None:
+        """Leave the media room; the session stays usable (it can join again)."""
+        await self._cancel_tasks()
+        await self.room.disconnect()
+
+    async def aclose(self) -> None:
+        """Leave and release everything the session holds. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._grant_subscription is not None:
+            self._grant_subscription.dispose()
+        await self.leave()
+
+    async def __aenter__(self: T) -> T:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- following the engine's grant ------------------------------------------------------------
+
+    def _follow_grant(self, *, camera: bool) -> None:
+        """Publish when the engine grants publishing and stop when it revokes it.
+
+        The grant arrives as a LiveKit permission event (a seat taken, a stage invite, an
+        approval by the host); only transitions count, so a grant held since joining does not
+        publish by itself.
+        """
+        self._publish_camera_on_grant = camera
+        self._last_grant = self.can_publish.value
+        self._grant_subscription = self.can_publish.subscribe(self._on_grant_changed)
+
+    def _on_grant_changed(self, granted: bool) -> None:
+        previous, self._last_grant = self._last_grant, granted
+        if granted != previous:
+            self._spawn(self._apply_grant(granted), "apply grant")
+
+    async def _apply_grant(self, granted: bool) -> None:
+        if not self.connected.value:
+            return
+        if granted:
+            await self.room.set_microphone(True, self.audio_source)
+            if self._publish_camera_on_grant:
+                await self.room.set_camera(True, self.video_source)
+        else:
+            # LiveKit already unpublished our tracks; release the local sources too.
+            with contextlib.suppress(UTDStreamException):
+                await self.room.set_microphone(False)
+            with contextlib.suppress(UTDStreamException):
+                await self.room.set_camera(False)
+
+    # -- helpers for subclasses --------------------------------------------------------------
+
+    async def _command(
+        self, name: str, call: Callable[[], Awaitable[UTDRoomState]]
+    ) -> UTDRoomState:
+        """Run an engine command and feed its answer (or its failure) into the store."""
+        try:
+            state = await call()
+        except UTDStreamException as exc:
+            self.room.store.dispatch(CommandFailed(name, exc))
+            raise
+        self.room.store.dispatch(RoomStateReceived(state))
+        return state
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background step failed: %s", task.exception())
+
+    async def _cancel_tasks(self) -> None:
+        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def _check_bool(value: object, name: str) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")

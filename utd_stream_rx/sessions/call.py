@@ -1,0 +1,175 @@
+"""1:1 audio and video calls: the caller starts, the callee accepts by call id."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UTDStreamException
+from ..models import UTDCall, UTDCallStatus, UTDStreamType, UTDTokenResponse
+from ..state.events import CallAcceptRequested, CallStartRequested, CallUpdated, CommandFailed
+from ..state.views import View
+from .base import UTDSession
+
+if TYPE_CHECKING:
+    from ..api import UTDApiClient
+
+__all__ = ["UTDCallSession"]
+
+log = logging.getLogger(__name__)
+
+
+class UTDCallSession(UTDSession):
+    """A 1:1 call (``audio_call`` or ``video_call``); both parties publish.
+
+    ``status`` goes ``initiating -> ringing -> active`` and ends ``ended``, ``rejected``,
+    ``busy`` or ``missed``. Status reaches the session from the engine's answers, from the call
+    room (the engine writes the call into the room metadata) and from the client's incoming-call
+    stream; the newest version wins, so a late answer never undoes a newer status. When the
+    call ends for any reason the session leaves the room by itself.
+    """
+
+    def __init__(self, api: UTDApiClient, type: UTDStreamType, **kwargs: Any) -> None:
+        if not isinstance(type, UTDStreamType):
+            raise TypeError(f"type must be a UTDStreamType, not {type!r}")
+        if not type.is_call:
+            raise ValueError(f"{type.value} is not a call type; use audio_call or video_call")
+        super().__init__(api, type, **kwargs)
+        self._end_subscription = self.status.subscribe(self._on_status)
+
+    @property
+    def status(self) -> View[UTDCallStatus | None]:
+        """The call's lifecycle status, ``None`` until a call starts or is accepted."""
+        return self.room.store.call_status
+
+    @property
+    def call_id(self) -> View[str | None]:
+        """The engine's id of the current call, ``None`` until one starts or is accepted."""
+        return self.room.store.call_id
+
+    @property
+    def call(self) -> View[UTDCall | None]:
+        """The current call as last reported by the engine."""
+        return self.room.store.call
+
+    async def start(
+        self,
+        callee_identity: str,
+        callee_name: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> UTDCall:
+        """Caller: create the call (the engine rings the callee), join its room and publish.
+
+        Returns the engine's call. The microphone (and camera for a video call) is live when
+        this returns; the callee's media arrives once they accept.
+        """
+        _require_identity(callee_identity, "callee_identity")
+        self._require_idle()
+        self.room.store.dispatch(CallStartRequested(callee_identity))
+        call = await self._call_command(
+            "start",
+            self._api.create_call(
+                callee_identity, self.type, callee_name=callee_name, metadata=metadata
+            ),
+        )
+        await self._join_call(call)
+        return call
+
+    async def accept(self, call_id: str) -> UTDCall:
+        """Callee: accept the call ``call_id``, join its room and publish."""
+        _require_identity(call_id, "call_id")
+        self._require_idle(answering=call_id)
+        self.room.store.dispatch(CallAcceptRequested(call_id))
+        call = await self._call_command("accept", self._api.call_accept(call_id))
+        await self._join_call(call)
+        return call
+
+    async def ringing(self, call_id: str) -> None:
+        """Callee: tell the caller this device is ringing."""
+        _require_identity(call_id, "call_id")
+        await self._call_command("ringing", self._api.call_ringing(call_id))
+
+    async def reject(self, call_id: str) -> None:
+        """Callee: decline the call."""
+        _require_identity(call_id, "call_id")
+        await self._call_command("reject", self._api.call_reject(call_id))
+
+    async def busy(self, call_id: str) -> None:
+        """Callee: answer that this user is busy."""
+        _require_identity(call_id, "call_id")
+        await self._call_command("busy", self._api.call_busy(call_id))
+
+    async def end(self) -> None:
+        """Hang up: end the call on the engine and leave the room.
+
+        Harmless on a call that already ended (or never started) and when called twice; the
+        room is always torn down, even if the engine cannot be reached.
+        """
+        call_id = self.call_id.value
+        status = self.status.value
+        try:
+            if call_id is not None and (status is None or not status.is_terminal):
+                await self._call_command("end", self._api.call_end(call_id))
+        finally:
+            await self.leave()
+
+    async def aclose(self) -> None:
+        """End the call if one is live, then release the session."""
+        if self._closed:
+            return
+        with contextlib.suppress(UTDStreamException):
+            await self.end()
+        self._end_subscription.dispose()
+        await super().aclose()
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _call_command(self, name: str, request: Any) -> UTDCall:
+        try:
+            call: UTDCall = await request
+        except UTDStreamException as exc:
+            self.room.store.dispatch(CommandFailed(name, exc))
+            raise
+        self.room.store.dispatch(CallUpdated(call))
+        return call
+
+    async def _join_call(self, call: UTDCall) -> None:
+        if not call.token or not call.url:
+            raise UTDStreamException(
+                f"the engine answered call {call.call_id} without a room token",
+                code="invalid_response",
+            )
+        token = UTDTokenResponse(call.token, call.url, call.room_name or "", "")
+        await self._connect(token)
+        try:
+            await self.room.set_microphone(True, self.audio_source)
+            if self.type.has_video:
+                await self.room.set_camera(True, self.video_source)
+        except UTDStreamException:
+            await self.leave()
+            raise
+
+    def _require_idle(self, answering: str | None = None) -> None:
+        status = self.status.value
+        live = status is not None and not status.is_terminal
+        # A callee that sent ringing() for this very call may still accept it.
+        if live and answering is not None and self.call_id.value == answering:
+            live = False
+        if self.connected.value or live:
+            raise UTDStreamException(
+                "this session already has a live call; end() it first", code="call_in_progress"
+            )
+
+    def _on_status(self, status: UTDCallStatus | None) -> None:
+        if status is not None and status.is_terminal and self.connected.value:
+            log.info("call %s is %s; leaving its room", self.call_id.value, status.value)
+            self._spawn(self.room.disconnect(), "leave ended call")
+
+
+def _require_identity(value: object, name: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} must not be empty")
