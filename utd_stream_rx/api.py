@@ -288,6 +288,11 @@ class UTDApiClient:
         self._user_token = _check_optional_str(value, "user_token")
 
     @property
+    def timeout(self) -> float:
+        """Total seconds one request may take."""
+        return self._timeout
+
+    @property
     def closed(self) -> bool:
         """True once :meth:`aclose` ran; later requests raise code ``closed``."""
         return self._closed
@@ -835,6 +840,22 @@ class UTDCallEventStream(AsyncIterator[UTDCall]):
     def closed(self) -> bool:
         """True once the stream ended, failed or was closed; iteration then stops."""
         return self._closed
+
+    async def open(self) -> None:
+        """Send the request now and return once the engine accepted the stream.
+
+        Optional: iteration opens the stream by itself. Events from this point on are
+        delivered, so a caller can catch up on earlier calls with
+        :meth:`UTDApiClient.list_calls` without missing any in between.
+        """
+        if self._response is None and not self._closed:
+            try:
+                self._response = await self._client._open_events(self._token)
+            except BaseException:
+                self._close_now()
+                raise
+            if self._closed:
+                self._close_now()
 
     def __aiter__(self) -> UTDCallEventStream:
         """The stream is its own iterator."""

@@ -1,33 +1,112 @@
-"""``utd-stream``: the local stack and the demo, from the command line."""
+"""``utd-stream``: the local stack and the demo, from the command line.
+
+- ``utd-stream dev``: livekit-server and the reference engine on loopback until Ctrl-C.
+- ``utd-stream demo``: live sessions between synthetic participants on a fresh local stack.
+- ``utd-stream install``: build the pinned livekit-server (once; later runs are instant).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import signal
+import socket
 import sys
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 
+from .testing.engine import EngineError, LocalStack
 from .testing.livekit_server import (
     LIVEKIT_SERVER_VERSION,
-    LiveKitServer,
     LiveKitServerError,
     ensure_livekit_server,
 )
 
+_DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "utd_stream_rx" / "dev"
+
+
+class _CliError(Exception):
+    """A problem the user can fix, reported as one line instead of a traceback."""
+
+
+def _require_free(port: int, what: str, flag: str) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise _CliError(
+                f"port {port} ({what}) is taken: stop whatever uses it or pick another with {flag}"
+            ) from None
+
+
+def _build_server() -> None:
+    # ensure_livekit_server() prints its own progress while building (minutes, the first time).
+    print(f"==> livekit-server {LIVEKIT_SERVER_VERSION} (built once, then cached)", flush=True)
+    ensure_livekit_server()
+
+
+def _dev(args: argparse.Namespace) -> int:
+    _require_free(args.port, "engine", "--port")
+    _require_free(args.livekit_port, "livekit-server", "--livekit-port")
+    _build_server()
+    data_dir = Path(args.data_dir).expanduser()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine_args = ["--ring-timeout", str(args.ring_timeout)]
+    stack = LocalStack(
+        workdir=data_dir,
+        engine_port=args.port,
+        livekit_port=args.livekit_port,
+        engine_args=engine_args,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with stack:
+        print(
+            "==> the local stack is up (Ctrl-C stops it)\n"
+            f"    engine          {stack.base_url}   (log {stack.engine.log_path})\n"
+            f"    livekit-server  {stack.livekit.url}   (log {stack.livekit.log_path})\n"
+            f"    data            {data_dir}\n"
+            "    demo app credentials, for your shell:\n"
+            f"      export UTD_STREAM_BASE_URL={stack.base_url}\n"
+            f"      export UTD_STREAM_APP_ID={stack.app_id}\n"
+            f"      export UTD_STREAM_APP_KEY={stack.app_key}",
+            flush=True,
+        )
+        try:
+            while not stop.wait(0.5):
+                if not (stack.engine.running and stack.livekit.running):
+                    raise _CliError("a stack process exited; see the logs above")
+        except KeyboardInterrupt:
+            pass
+        print("\n==> stopping", flush=True)
+    return 0
+
 
 def _demo(args: argparse.Namespace) -> int:
+    from .demo.sessions import run_sessions_demo
     from .demo.tone import run_tone_demo
 
-    print(f"==> starting livekit-server {LIVEKIT_SERVER_VERSION} on 127.0.0.1")
-    with LiveKitServer() as server:
-        print(f"    {server.url} (log: {server.log_path})")
-        print("==> tone: alice -> SFU -> bob")
-        stats = asyncio.run(run_tone_demo(server, seconds=args.seconds))
-    ok = stats.rms > 0.05 and abs(stats.dominant_hz - 440.0) < 10.0
-    print(
-        f"==> {'OK' if ok else 'FAILED'}: the tone {'arrived' if ok else 'did not arrive'} intact"
-    )
+    _build_server()
+    print("==> starting livekit-server and the reference engine on 127.0.0.1", flush=True)
+    stack = LocalStack()
+    try:
+        stack.start()
+        print(f"    engine {stack.base_url}, livekit-server {stack.livekit.url}", flush=True)
+        print("==> raw LiveKit: a 440 Hz tone from alice to bob through the SFU", flush=True)
+        tone = asyncio.run(run_tone_demo(stack.livekit, seconds=args.seconds))
+        tone_ok = tone.rms > 0.05 and abs(tone.dominant_hz - 440.0) < 10.0
+        print(f"    bob heard {tone.dominant_hz:.0f} Hz at {tone.rms:.2f} RMS", flush=True)
+        report = asyncio.run(run_sessions_demo(stack.app_id, stack.app_key, stack.base_url))
+    finally:
+        stack.cleanup()
+    print("==> what each participant received")
+    print(f"  {'ok  ' if tone_ok else 'FAIL'} raw tone crossed the SFU")
+    for line in report.lines:
+        print(f"  {line}")
+    ok = tone_ok and not report.failures
+    print(f"==> {'OK' if ok else 'FAILED'}: {len(report.lines) + 1} checks", flush=True)
     return 0 if ok else 1
 
 
@@ -37,27 +116,58 @@ def _install(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``utd-stream`` console script."""
-    parser = argparse.ArgumentParser(prog="utd-stream", description=__doc__)
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="utd-stream", description="utd_stream_rx's local stack and demo."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run live sessions on the local stack and show them")
-    demo.add_argument("--seconds", type=float, default=2.0, help="how long to listen")
+
+    dev = sub.add_parser("dev", help="run livekit-server and the reference engine until Ctrl-C")
+    dev.add_argument("--port", type=int, default=8787, help="engine port (default 8787)")
+    dev.add_argument(
+        "--livekit-port", type=int, default=7880, help="livekit-server port (default 7880)"
+    )
+    dev.add_argument(
+        "--data-dir",
+        default=str(_DEFAULT_DATA_DIR),
+        help=f"engine database and logs, kept across runs (default {_DEFAULT_DATA_DIR})",
+    )
+    dev.add_argument(
+        "--ring-timeout", type=float, default=30.0, help="seconds before a call is missed"
+    )
+    dev.set_defaults(func=_dev)
+
+    demo = sub.add_parser("demo", help="run live sessions on a fresh local stack and show them")
+    demo.add_argument("--seconds", type=float, default=2.0, help="how long to listen to the tone")
     demo.set_defaults(func=_demo)
+
     install = sub.add_parser("install", help="build the pinned livekit-server if needed")
     install.set_defaults(func=_install)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``utd-stream`` console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        # The native layer warns about routine teardown races; they are noise in a demo.
+        logging.getLogger("livekit").setLevel(logging.ERROR)
     try:
         result: int = args.func(args)
         return result
-    except LiveKitServerError as exc:
+    except (LiveKitServerError, EngineError, _CliError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
 
+
+__all__ = ["main"]
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -94,7 +94,7 @@ class UTDStreamClient:
         minted = await self.api.mint_user_token(identity, name, device_id)
         self.api.user_token = minted.user_token
         self._identity = identity
-        self._restart_call_events()
+        await self._restart_call_events()
         return minted.user_token
 
     def call_session(
@@ -235,10 +235,22 @@ class UTDStreamClient:
         if self._closed:
             raise UTDStreamException("this client is closed", code="closed")
 
-    def _restart_call_events(self) -> None:
-        if self._events_task is not None:
-            self._events_task.cancel()
-        self._events_task = asyncio.get_running_loop().create_task(self._follow_call_events())
+    async def _restart_call_events(self) -> None:
+        await self._stop_call_events()
+        attached = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(self._follow_call_events(attached))
+        self._events_task = task
+        # Return once calls ringing this user are sure to be seen, or the follower gave up
+        # for now (it keeps retrying in the background).
+        waiter = asyncio.ensure_future(attached.wait())
+        try:
+            await asyncio.wait(
+                {waiter, task}, timeout=self.api.timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            waiter.cancel()
+        if not attached.is_set():
+            log.warning("the incoming-call stream is not attached yet; retrying in the background")
 
     async def _stop_call_events(self) -> None:
         task, self._events_task = self._events_task, None
@@ -247,12 +259,18 @@ class UTDStreamClient:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _follow_call_events(self) -> None:
+    async def _follow_call_events(self, attached: asyncio.Event) -> None:
         attempt = 0
         while not self._closed:
+            stream = self.api.call_events()
             try:
-                async for call in self.api.call_events():
-                    attempt = 0
+                await stream.open()
+                attempt = 0
+                attached.set()
+                # Calls that rang before the stream was open (or while it was down).
+                for call in await self.api.list_calls(pending_only=True):
+                    self._publish_call(call)
+                async for call in stream:
                     self._publish_call(call)
             except asyncio.CancelledError:
                 raise
@@ -261,13 +279,11 @@ class UTDStreamClient:
                     log.warning("incoming-call stream refused: %s", exc)
                     return
                 log.info("incoming-call stream interrupted: %s", exc)
+            finally:
+                await stream.aclose()
             delay = _RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)]
             attempt += 1
             await asyncio.sleep(delay)
-            # Calls that changed while the stream was down: catch up from the list endpoint.
-            with contextlib.suppress(UTDStreamException):
-                for call in await self.api.list_calls(pending_only=True):
-                    self._publish_call(call)
 
     def _publish_call(self, call: UTDCall) -> None:
         for session in list(self._call_sessions):

@@ -44,7 +44,6 @@ async def _ring(
     alice, bob = unique("alice"), unique("bob")
     await caller.authenticate(alice)
     await callee.authenticate(bob)
-    await asyncio.sleep(0.3)  # let bob's incoming-call stream attach
     return caller, callee, alice, bob
 
 

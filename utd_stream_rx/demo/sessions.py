@@ -98,12 +98,14 @@ async def _audio_room(
             "host", "lobby", as_host=True, seat_count=8, audio_source=media.tone(440.0)
         )
         sessions.append(host)
+        say.watch("host", "connected", host.connected)
         say.watch("host", "seats", host.seats, _seats)
         say.watch("host", "speaking", host.active_speakers, _speakers)
         ann = await make().join_audio_room("ann", "lobby", audio_source=media.tone(660.0))
         ben = await make().join_audio_room("ben", "lobby", audio_source=media.tone(880.0))
         sessions += [ann, ben]
         say.watch("ann", "can_publish", ann.can_publish)
+        say.watch("ben", "speaking", ben.active_speakers, _speakers)
         await host.take_seat(0)
         await ann.take_seat(3)
         _heard(report, "ben", "host (seat 0)", await hear(ben, "host"), 440.0)
@@ -129,6 +131,7 @@ async def _live_stream(
         fan = await make().join_live_stream("fan", "show", audio_source=media.tone(550.0))
         guest = await make().join_live_stream("guest", "show")
         sessions += [fan, guest]
+        say.watch("star", "connected", host.connected)
         say.watch("star", "stage", host.stage, _stage)
         say.watch("star", "requests", host.stage_requests, lambda r: str(len(r)))
         say.watch("fan", "can_publish", fan.can_publish)
@@ -161,11 +164,11 @@ async def _video_call(
             ringing.set_result(call)
 
     bob_client.incoming_calls.subscribe(on_incoming)
-    await asyncio.sleep(0.3)
     alice = alice_client.call_session(UTDStreamType.VIDEO_CALL, audio_source=media.tone(330.0))
     bob = bob_client.call_session(UTDStreamType.VIDEO_CALL, audio_source=media.tone(990.0))
     say.watch("alice", "status", alice.status, _status)
     say.watch("bob", "status", bob.status, _status)
+    say.watch("bob", "connected", bob.connected)
     try:
         await alice.start("bob", callee_name="Bob")
         call = await asyncio.wait_for(ringing, 10)

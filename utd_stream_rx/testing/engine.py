@@ -219,6 +219,15 @@ class LocalStack:
     """A livekit-server and a reference engine wired together on loopback.
 
     The engine's port is chosen first so livekit-server can be told where to post webhooks.
+
+    Args:
+        workdir: Where logs, configs and the engine database go (a temporary folder, removed
+            by :meth:`cleanup`, by default; a given folder is kept, so its data survives).
+        app_id: The app id the engine accepts.
+        app_key: Its key.
+        engine_args: More engine flags (see ``python -m utd_stream_rx.devengine --help``).
+        engine_port: The engine's HTTP port (a free one by default).
+        livekit_port: livekit-server's signalling port (a free one by default).
     """
 
     def __init__(
@@ -228,13 +237,16 @@ class LocalStack:
         app_id: str = DEMO_APP_ID,
         app_key: str = DEMO_APP_KEY,
         engine_args: Sequence[str] = (),
+        engine_port: int | None = None,
+        livekit_port: int | None = None,
     ) -> None:
         self._owns_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="utd-stack-"))
-        engine_port = free_port()
+        engine_port = engine_port or free_port()
         self.livekit = LiveKitServer(
             webhook_urls=[f"http://127.0.0.1:{engine_port}/api/v1/livekit/webhook"],
             workdir=self.workdir / "livekit",
+            port=livekit_port,
         )
         self.engine = EngineProcess(
             livekit_url=self.livekit.url,
