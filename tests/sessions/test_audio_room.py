@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pytest
 
@@ -13,6 +13,7 @@ from utd_stream_rx import (
     UTDStreamException,
     media,
 )
+from utd_stream_rx.state import ParticipantSnapshot
 from utd_stream_rx.testing.media_probe import hear
 
 pytestmark = pytest.mark.e2e
@@ -23,6 +24,18 @@ ClientFactory = Callable[[], UTDStreamClient]
 def _holder(index: int, identity: str | None) -> Callable[[UTDSeatGrid | None], bool]:
     def check(grid: UTDSeatGrid | None) -> bool:
         return grid is not None and grid.seats[index].identity == identity
+
+    return check
+
+
+def _mic_muted(
+    identity: str, muted: bool
+) -> Callable[[Mapping[str, ParticipantSnapshot]], bool]:
+    def check(participants: Mapping[str, ParticipantSnapshot]) -> bool:
+        who = participants.get(identity)
+        return who is not None and any(
+            t.kind == "audio" and t.muted is muted for t in who.tracks
+        )
 
     return check
 
@@ -157,3 +170,61 @@ async def test_flutter_quickstart_translated(utd_stack: object) -> None:
         assert call.call_id.value is not None
         await call.end()
         await room.leave_seat()
+
+
+async def test_decline_mute_unlock_and_errors_change_nothing(
+    make_client: ClientFactory, unique: Callable[[str], str]
+) -> None:
+    room = unique("salon")
+    host_id, fay_id, gus_id = unique("host"), unique("fay"), unique("gus")
+    host = await _join(make_client, host_id, room, host=True, seat_count=3, seat_mode="request")
+    fay = await _join(make_client, fay_id, room, freq=610.0)
+    gus = await _join(make_client, gus_id, room, freq=730.0)
+
+    # An invitation the invitee declines: no seat, no grant, the invitation is gone.
+    await host.invite_to_speak(gus_id, seat_index=1)
+    await gus.invitations.wait_for(lambda inv: any(i.identity == gus_id for i in inv), timeout=10)
+    await gus.decline_invitation()
+    await gus.invitations.wait_for(lambda inv: not inv, timeout=10)
+    await host.seats.wait_for(_holder(1, None), timeout=10)
+    assert not gus.can_publish.value
+
+    # Muting a seat is seen by everyone; the holder's track is muted at the SFU.
+    await host.invite_to_speak(fay_id, seat_index=2)
+    await fay.invitations.wait_for(bool, timeout=10)
+    await fay.accept_invitation()
+    assert fay.can_publish.value
+    await gus.remote_participants.wait_for(_mic_muted(fay_id, False), timeout=10)
+    await host.mute_seat(2)
+    for session in (host, fay, gus):
+        await session.seats.wait_for(lambda g: g is not None and g.seats[2].muted, timeout=10)
+    await gus.remote_participants.wait_for(_mic_muted(fay_id, True), timeout=10)
+    await host.mute_seat(2, muted=False)
+    await gus.seats.wait_for(lambda g: g is not None and not g.seats[2].muted, timeout=10)
+    await gus.remote_participants.wait_for(_mic_muted(fay_id, False), timeout=10)
+
+    # Refused commands raise clearly and leave every view as it was.
+    await host.lock_seat(0)
+    await gus.seats.wait_for(lambda g: g is not None and g.seats[0].locked, timeout=10)
+    before = gus.seats.value
+    for bad in (0, 2, 3):  # locked (and not approved), taken, out of range
+        with pytest.raises(UTDStreamException):
+            await gus.take_seat(bad)
+    with pytest.raises(UTDStreamException) as not_host:
+        await gus.lock_seat(1)
+    assert not_host.value.code == "forbidden"
+    with pytest.raises(ValueError):
+        await gus.take_seat(-1)
+    with pytest.raises(TypeError):
+        await gus.take_seat("1")  # type: ignore[arg-type]
+    assert gus.seats.value == before and not gus.can_publish.value
+
+    # Unlocked, an approved speaker can sit there.
+    await host.unlock_seat(0)
+    await gus.request_to_speak(0)
+    requests = await host.speak_requests.wait_for(bool, timeout=10)
+    await host.approve_speaker(requests[0].request_id)
+    await gus.can_publish.wait_for(bool, timeout=10)
+    await fay.seats.wait_for(_holder(0, gus_id), timeout=10)
+    heard = await hear(fay, gus_id)
+    assert abs(heard.dominant_hz - 730.0) < 15, heard

@@ -6,15 +6,18 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
+from livekit import api as lk_api
 
 from utd_stream_rx import (
     UTDCall,
     UTDCallStatus,
+    UTDRoom,
     UTDStreamClient,
     UTDStreamException,
     UTDStreamType,
     media,
 )
+from utd_stream_rx.testing import LocalStack
 from utd_stream_rx.testing.media_probe import hear, see
 
 pytestmark = pytest.mark.e2e
@@ -140,4 +143,34 @@ async def test_bad_call_commands_are_clear_and_change_nothing(
         caller.call_session(UTDStreamType.LIVE_STREAM)
     with pytest.raises(TypeError):
         caller.call_session("audio_call")  # type: ignore[arg-type]
+    await a.end()
+
+
+async def test_a_third_participant_cannot_join_the_call_room(
+    make_client: ClientFactory, unique: Callable[[str], str], utd_stack: LocalStack
+) -> None:
+    caller, callee, _, bob = await _ring(make_client, unique, UTDStreamType.AUDIO_CALL)
+    incoming = _next_incoming(callee, UTDCallStatus.INITIATING)
+    a = caller.call_session(UTDStreamType.AUDIO_CALL)
+    b = callee.call_session(UTDStreamType.AUDIO_CALL)
+    started = await a.start(bob)
+    await b.accept((await asyncio.wait_for(incoming, 10)).call_id)
+    assert started.room_name
+
+    # Even with a valid LiveKit token for the call room, a third participant is turned away:
+    # the engine created the room for two.
+    server = utd_stack.livekit
+    grants = lk_api.VideoGrants(room_join=True, room=f"{utd_stack.app_id}__{started.room_name}")
+    token = (
+        lk_api.AccessToken(server.api_key, server.api_secret)
+        .with_identity(unique("mallory"))
+        .with_grants(grants)
+        .to_jwt()
+    )
+    intruder = UTDRoom()
+    with pytest.raises(UTDStreamException) as refused:
+        await intruder.connect(server.url, token, connect_timeout=5)
+    assert refused.value.code == "connect_failed"
+    assert not intruder.store.connected.value
+    assert set(a.remote_participants.value) == {bob}
     await a.end()

@@ -226,7 +226,13 @@ class LiveKitServer:
             "turn": {"enabled": False},
             "keys": {self.api_key: self.api_secret},
             "logging": {"level": self.log_level, "pion_level": "error"},
-            "room": {"auto_create": True, "empty_timeout": 30, "departure_timeout": 5},
+            "room": {
+                "auto_create": True,
+                "empty_timeout": 30,
+                "departure_timeout": 5,
+                # Lets the engine unmute a seat it muted (a host action).
+                "enable_remote_unmute": True,
+            },
         }
         if self.webhook_urls:
             conf["webhook"] = {"api_key": self.api_key, "urls": self.webhook_urls}
