@@ -67,14 +67,20 @@ class AudioSourceSpec:
     loop: bool = True
 
 
+FrameProducer = Callable[[int], "np.ndarray | None"]
+"""Makes frame ``n`` as an RGBA ``uint8`` array of shape ``(height, width, 4)``; ``None`` skips."""
+
+
 @attrs.frozen
 class VideoSourceSpec:
-    """What to show on a published camera track: a generated, moving test pattern."""
+    """What to show on a published camera track: a moving test pattern, or frames your code
+    produces (see :func:`video_frames`)."""
 
     width: int = 320
     height: int = 240
     fps: float = 15.0
     color: tuple[int, int, int] = (40, 160, 220)
+    produce: FrameProducer | None = None
 
 
 def tone(frequency: float = 440.0, amplitude: float = 0.3) -> AudioSourceSpec:
@@ -120,6 +126,20 @@ def test_pattern(
     if not 0 < fps <= 60:
         raise ValueError("fps must be in (0, 60]")
     return VideoSourceSpec(width, height, fps, color)
+
+
+def video_frames(
+    produce: FrameProducer, width: int = 640, height: int = 480, fps: float = 15.0
+) -> VideoSourceSpec:
+    """Frames from your own code: a real camera (OpenCV, PyAV, picamera ...) or a renderer.
+
+    The livekit package's device helpers cover audio only, so a camera comes in this way.
+    ``produce(n)`` is called ``fps`` times a second on the event loop and must return quickly
+    an RGBA ``uint8`` array of shape ``(height, width, 4)``, or ``None`` to skip a frame.
+    """
+    if not callable(produce):
+        raise TypeError("produce must be a callable taking the frame index")
+    return attrs.evolve(test_pattern(width, height, fps), produce=produce)
 
 
 class PublishedMedia:
@@ -244,12 +264,18 @@ def _start_device_audio(spec: AudioSourceSpec, name: str) -> PublishedMedia:
 
 
 async def start_video(spec: VideoSourceSpec, name: str = "camera") -> PublishedMedia:
-    """Create a local video track fed with a moving test pattern at ``spec.fps``."""
+    """Create a local video track fed at ``spec.fps`` with the test pattern or ``spec.produce``."""
     source = rtc.VideoSource(spec.width, spec.height)
     track = rtc.LocalVideoTrack.create_video_track(name, source)
     background = np.full((spec.height, spec.width, 4), 24, dtype=np.uint8)
     background[:, :, 3] = 255
     bar_width = max(2, spec.width // 8)
+
+    def _pattern(index: int) -> np.ndarray:
+        rgba = background.copy()
+        x = (index * 4) % spec.width
+        rgba[:, x : x + bar_width, 0:3] = spec.color
+        return rgba
 
     async def feed() -> None:
         loop = asyncio.get_running_loop()
@@ -257,13 +283,17 @@ async def start_video(spec: VideoSourceSpec, name: str = "camera") -> PublishedM
         next_at = loop.time()
         index = 0
         while True:
-            rgba = background.copy()
-            x = (index * 4) % spec.width
-            rgba[:, x : x + bar_width, 0:3] = spec.color
-            frame = rtc.VideoFrame(
-                spec.width, spec.height, rtc.VideoBufferType.RGBA, rgba.tobytes()
-            )
-            source.capture_frame(frame, timestamp_us=int(index * interval * 1_000_000))
+            rgba = _pattern(index) if spec.produce is None else spec.produce(index)
+            if rgba is not None:
+                if rgba.shape != (spec.height, spec.width, 4) or rgba.dtype != np.uint8:
+                    raise ValueError(
+                        f"frame {index} must be uint8 of shape ({spec.height}, {spec.width}, 4),"
+                        f" got {rgba.dtype} {rgba.shape}"
+                    )
+                frame = rtc.VideoFrame(
+                    spec.width, spec.height, rtc.VideoBufferType.RGBA, rgba.tobytes()
+                )
+                source.capture_frame(frame, timestamp_us=int(index * interval * 1_000_000))
             index += 1
             next_at += interval
             await asyncio.sleep(max(0.0, next_at - loop.time()))
@@ -283,11 +313,13 @@ class AudioStats:
 
 @attrs.frozen
 class VideoStats:
-    """What a receiver saw: number of frames and the size of the last one."""
+    """What a receiver saw: number of frames, the size of the last one and its mean colour
+    (``(r, g, b)`` in 0-255; video coding blurs colours a little, never swaps them)."""
 
     frames: int
     width: int
     height: int
+    mean_rgb: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def rms(samples: np.ndarray) -> float:
@@ -348,13 +380,14 @@ async def collect_audio(
 async def collect_video(track: rtc.Track, frames: int = 5, *, timeout: float = 10.0) -> VideoStats:
     """Read ``frames`` real video frames from a subscribed remote track."""
     stream = rtc.VideoStream(track)
-    count, width, height = 0, 0, 0
+    count = 0
+    last: rtc.VideoFrame | None = None
 
     async def read() -> None:
-        nonlocal count, width, height
+        nonlocal count, last
         async for event in stream:
             count += 1
-            width, height = event.frame.width, event.frame.height
+            last = event.frame
             if count >= frames:
                 return
 
@@ -362,4 +395,13 @@ async def collect_video(track: rtc.Track, frames: int = 5, *, timeout: float = 1
         await asyncio.wait_for(read(), timeout)
     finally:
         await stream.aclose()
-    return VideoStats(count, width, height)
+    if last is None:
+        return VideoStats(0, 0, 0)
+    return VideoStats(count, last.width, last.height, _mean_rgb(last))
+
+
+def _mean_rgb(frame: rtc.VideoFrame) -> tuple[float, float, float]:
+    rgba = frame.convert(rtc.VideoBufferType.RGBA)
+    pixels = np.frombuffer(bytes(rgba.data), dtype=np.uint8).reshape(-1, 4)
+    r, g, b = (float(v) for v in pixels[:, :3].mean(axis=0))
+    return (r, g, b)

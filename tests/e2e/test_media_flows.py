@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import numpy as np
 import pytest
 from livekit import api, rtc
 
@@ -165,3 +166,51 @@ async def test_publish_refused_without_permission_then_granted(
         await source.aclose()
         await observer.disconnect()
         await audience.disconnect()
+
+
+def _wait_for_video_track(room: rtc.Room) -> asyncio.Future[rtc.Track]:
+    future: asyncio.Future[rtc.Track] = asyncio.get_running_loop().create_future()
+
+    def on_subscribed(track: rtc.Track, *_: object) -> None:
+        if track.kind == rtc.TrackKind.KIND_VIDEO and not future.done():
+            future.set_result(track)
+
+    room.on("track_subscribed", on_subscribed)
+    return future
+
+
+async def test_frames_from_user_code_cross_the_sfu(livekit_server: LiveKitServer) -> None:
+    """A camera stand-in: frames produced by a callback arrive with their content."""
+    width, height = 160, 120
+    red = np.zeros((height, width, 4), dtype=np.uint8)
+    red[:, :, 0], red[:, :, 3] = 220, 255
+    produced: list[int] = []
+
+    def produce(index: int) -> np.ndarray:
+        produced.append(index)
+        return red
+
+    room_name = f"frames-{uuid.uuid4().hex[:8]}"
+    camera = await _connect(livekit_server, room_name, "camera", can_publish=True)
+    viewer = await _connect(livekit_server, room_name, "viewer", can_publish=False)
+    source = await media.start_video(media.video_frames(produce, width, height, fps=15))
+    try:
+        arrived = _wait_for_video_track(viewer)
+        await camera.local_participant.publish_track(
+            source.track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA)
+        )
+        stats = await media.collect_video(await asyncio.wait_for(arrived, 15), frames=5)
+    finally:
+        await source.aclose()
+        await viewer.disconnect()
+        await camera.disconnect()
+
+    assert stats.frames == 5 and (stats.width, stats.height) == (width, height), stats
+    r, g, b = stats.mean_rgb
+    assert r > 150 and g < 80 and b < 80, f"expected red frames, got {stats}"
+    assert produced[:3] == [0, 1, 2]
+
+
+def test_video_frames_rejects_a_non_callable() -> None:
+    with pytest.raises(TypeError):
+        media.video_frames("not a callable")  # type: ignore[arg-type]
