@@ -105,3 +105,25 @@ async def test_viewers_cannot_control_the_stage(
         await viewer.go_live()
     await viewer.refresh_stage()
     assert len(viewer.stage.value) == 1
+
+
+async def test_aclose_completes_views_and_keeps_last_values(
+    make_client: ClientFactory, unique: Callable[[str], str]
+) -> None:
+    viewer = await _join(make_client, unique("viewer"), unique("quiet"))
+    seen: list[bool] = []
+
+    async def follow() -> None:
+        async for connected in viewer.connected:
+            seen.append(connected)
+
+    follower = asyncio.ensure_future(follow())
+    await viewer.connected.wait_for(bool, timeout=5)
+    await viewer.aclose()
+    await asyncio.wait_for(follower, 5)  # the loop ended by itself
+    assert seen[0] is True and seen[-1] is False
+    assert viewer.connected.value is False
+    with pytest.raises(UTDStreamException) as closed:
+        await viewer.connected.wait_for(bool, timeout=1)
+    assert closed.value.code == "closed"
+    await viewer.aclose()  # twice: harmless

@@ -166,13 +166,15 @@ class UTDSession:
         await self.room.disconnect()
 
     async def aclose(self) -> None:
-        """Leave and release everything the session holds. Safe to call twice."""
+        """Leave and release everything the session holds; views complete. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
         if self._grant_subscription is not None:
             self._grant_subscription.dispose()
         await self.leave()
+        # Views keep their last value; subscribers and ``async for`` loops see completion.
+        self.room.store.dispose()
 
     async def __aenter__(self: T) -> T:
         return self
