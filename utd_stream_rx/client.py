@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import weakref
 from typing import Any, TypeVar
@@ -138,6 +139,9 @@ class UTDStreamClient:
             audio_source=audio_source,
             video_source=video_source,
         )
+        session._token_source = functools.partial(
+            self._mint, identity, room_name, UTDStreamType.LIVE_STREAM, as_host, name, device_id
+        )
         return await self._enter(session, token)
 
     async def join_audio_room(
@@ -167,6 +171,9 @@ class UTDStreamClient:
             room_name,
             is_host=as_host,
             audio_source=audio_source,
+        )
+        session._token_source = functools.partial(
+            self._mint, identity, room_name, UTDStreamType.AUDIO_ROOM, as_host, name, device_id
         )
         session = await self._enter(session, token)
         try:

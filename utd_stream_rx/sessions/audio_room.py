@@ -169,6 +169,9 @@ class UTDAudioRoomSession(UTDSession):
         _require_index(index)
         await self._command("kick_from_seat", lambda: self._api.seat_kick(self.room_name, index))
 
+    async def _resync(self) -> None:
+        await self.get_seats()
+
     async def _start_speaking(self) -> None:
         try:
             await self.can_publish.wait_for(_is_true, timeout=self.connect_timeout)

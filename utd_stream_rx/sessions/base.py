@@ -69,6 +69,8 @@ class UTDSession:
         self._publish_camera_on_grant = False
         self._last_grant = False
         self._grant_subscription: reactivex.abc.DisposableBase | None = None
+        # Set by the client for room sessions: mints a fresh token for the same seat in the room.
+        self._token_source: Callable[[], Awaitable[UTDTokenResponse]] | None = None
 
     # -- state -----------------------------------------------------------------------------
 
@@ -160,8 +162,35 @@ class UTDSession:
             token.connect_url, token.token, connect_timeout=self.connect_timeout
         )
 
+    async def rejoin(self) -> None:
+        """Join the room again after :meth:`leave` or a lost connection.
+
+        Mints a fresh token from the engine (which grants publishing again if this participant
+        still holds a seat or a stage place), connects, and re-syncs the engine's room state.
+        Does nothing while connected.
+
+        Raises:
+            UTDStreamException: ``closed`` after :meth:`aclose`; ``not_supported`` for a call
+                (start or accept a new one); engine and ``connect_failed`` errors as usual.
+        """
+        if self._closed:
+            raise UTDStreamException("this session is closed", code="closed")
+        if self._token_source is None:
+            raise UTDStreamException(
+                f"a {self.type.value} session cannot rejoin; start or accept a new call",
+                code="not_supported",
+            )
+        if self.connected.value:
+            return
+        await self.room.disconnect()  # a lost connection may still hold its LiveKit room
+        await self._connect(await self._token_source())
+        await self._resync()
+
+    async def _resync(self) -> None:
+        """Fetch what the engine owns after (re)joining; subclasses override."""
+
     async def leave(self) -> None:
-        """Leave the media room; the session stays usable (it can join again)."""
+        """Leave the media room; the session stays usable (:meth:`rejoin` joins again)."""
         await self._cancel_tasks()
         await self.room.disconnect()
 

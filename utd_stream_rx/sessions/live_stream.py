@@ -54,6 +54,9 @@ class UTDLiveStreamSession(UTDSession):
         if with_video:
             await self.set_camera(True)
 
+    async def _resync(self) -> None:
+        await self.refresh_stage()
+
     async def refresh_stage(self) -> None:
         """Fetch the stage roster (and pending requests) from the engine."""
         await self._command("refresh_stage", lambda: self._api.get_stage(self.room_name))

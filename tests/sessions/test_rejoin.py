@@ -1,0 +1,129 @@
+"""Leaving and losing the connection: a room session rejoins and re-syncs from the engine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+
+from utd_stream_rx import (
+    UTDAudioRoomSession,
+    UTDSeatGrid,
+    UTDStreamClient,
+    UTDStreamException,
+    UTDStreamType,
+    media,
+)
+from utd_stream_rx.state import ConnectionState
+from utd_stream_rx.testing import LocalStack
+from utd_stream_rx.testing.media_probe import hear
+
+pytestmark = pytest.mark.e2e
+
+ClientFactory = Callable[[], UTDStreamClient]
+
+
+def _holder(index: int, identity: str | None) -> Callable[[UTDSeatGrid | None], bool]:
+    def check(grid: UTDSeatGrid | None) -> bool:
+        return grid is not None and grid.seats[index].identity == identity
+
+    return check
+
+
+async def test_leave_then_rejoin_resyncs_from_the_engine(
+    make_client: ClientFactory, unique: Callable[[str], str]
+) -> None:
+    room, host_id, ann_id = unique("again"), unique("host"), unique("ann")
+    host = await make_client().join_audio_room(host_id, room, as_host=True, seat_count=4)
+    ann = await make_client().join_audio_room(ann_id, room, audio_source=media.tone(620.0))
+    await ann.take_seat(1)
+
+    await ann.leave()  # leaving the room gives the seat back (the engine hears it from LiveKit)
+    assert not ann.connected.value and not ann.can_publish.value
+    await host.seats.wait_for(_holder(1, None), timeout=15)
+    assert ann.seats.value is not None and ann.seats.value.seats[1].identity == ann_id  # stale
+
+    await ann.rejoin()  # a fresh token, connected, and the seat grid re-synced from the engine
+    assert ann.connected.value and not ann.can_publish.value
+    assert ann.seats.value is not None and ann.seats.value.seats[1].identity is None
+    await ann.take_seat(1)
+    heard = await hear(host, ann_id)
+    assert abs(heard.dominant_hz - 620.0) < 15, heard
+    await ann.rejoin()  # connected: nothing to do
+
+    caller = make_client()
+    await caller.authenticate(unique("caller"))
+    with pytest.raises(UTDStreamException) as no_rejoin:
+        await caller.call_session(UTDStreamType.AUDIO_CALL).rejoin()
+    assert no_rejoin.value.code == "not_supported"
+    await ann.aclose()
+    with pytest.raises(UTDStreamException) as closed:
+        await ann.rejoin()
+    assert closed.value.code == "closed"
+
+
+@pytest.fixture
+def private_stack() -> Iterator[LocalStack]:
+    """A stack of this test's own, since the test restarts its livekit-server."""
+    stack = LocalStack().start()
+    try:
+        yield stack
+    finally:
+        stack.cleanup()
+
+
+@pytest.fixture
+async def private_clients(private_stack: LocalStack) -> AsyncIterator[ClientFactory]:
+    clients: list[UTDStreamClient] = []
+
+    def make() -> UTDStreamClient:
+        client = UTDStreamClient(
+            private_stack.app_id, private_stack.app_key, private_stack.base_url
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+async def _back_in_room(session: UTDAudioRoomSession) -> None:
+    """Resumed by LiveKit, or rejoined by the app: either way, connected again."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while not session.connected.value:
+        if session.room.store.state.connection_state is ConnectionState.DISCONNECTED:
+            try:
+                await session.rejoin()
+            except UTDStreamException:
+                await asyncio.sleep(0.5)  # the server may still be coming up
+        else:
+            await asyncio.sleep(0.2)
+        assert asyncio.get_running_loop().time() < deadline, "never got back into the room"
+
+
+@pytest.mark.slow
+async def test_livekit_server_restart_is_reported_and_recovered(
+    private_stack: LocalStack, private_clients: ClientFactory
+) -> None:
+    host = await private_clients().join_audio_room("host", "lobby", as_host=True, seat_count=4)
+    ann = await private_clients().join_audio_room("ann", "lobby", audio_source=media.tone(700.0))
+    await ann.take_seat(2)
+    states: list[ConnectionState] = []
+    ann.room.store.connection_state.subscribe(states.append)
+
+    private_stack.livekit.restart()
+
+    # Honest reporting: the session says it lost the server, it does not pretend.
+    await ann.connected.wait_for(lambda c: not c, timeout=15)
+    assert any(s is not ConnectionState.CONNECTED for s in states), states
+    for session in (host, ann):
+        await _back_in_room(session)
+
+    # State comes back from the engine: ann still holds seat 2, may publish, and is heard.
+    await ann.can_publish.wait_for(bool, timeout=15)
+    for session in (host, ann):
+        await session.seats.wait_for(_holder(2, "ann"), timeout=10)
+    heard = await hear(host, "ann", timeout=15)
+    assert abs(heard.dominant_hz - 700.0) < 15, heard
