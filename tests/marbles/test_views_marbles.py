@@ -13,7 +13,6 @@ from typing import Any
 
 import immutables
 from reactivex import Observable
-from reactivex.testing.marbles import marbles_testing
 
 from utd_stream_rx.models import (
     UTDCall,
@@ -32,6 +31,7 @@ from utd_stream_rx.models import (
 from utd_stream_rx.state import events as ev
 from utd_stream_rx.state.reducers import ConnectionState
 from utd_stream_rx.state.store import Store
+from utd_stream_rx.testing.marbles import assert_view_marbles
 
 P = ev.ParticipantSnapshot
 CS = ConnectionState
@@ -45,21 +45,7 @@ def view_timeline(
     expected: str,
     values: Mapping[str, Any],
 ) -> None:
-    with marbles_testing() as (start, _cold, hot, exp):
-        store = Store()
-        timeline = hot(events, _lookup(lookup), None)
-
-        def create() -> Observable[Any]:
-            timeline.subscribe(store.dispatch)
-            return select(store)
-
-        assert start(create) == exp(expected, _lookup(values), None)
-
-
-def _lookup(values: Mapping[str, Any]) -> dict[str | float, Any]:
-    table: dict[str | float, Any] = {}
-    table.update(values)
-    return table
+    assert_view_marbles(select, events, lookup, expected, values)
 
 
 def connected(*others: str) -> ev.Connected:

@@ -7,6 +7,8 @@ from .livekit_server import (
     LiveKitServerError,
     ensure_livekit_server,
 )
+from .marbles import assert_view_marbles, reduce_all, view_marbles, view_values
+from .participants import SyntheticParticipants
 
 __all__ = [
     "LIVEKIT_SERVER_VERSION",
@@ -15,5 +17,10 @@ __all__ = [
     "LiveKitServer",
     "LiveKitServerError",
     "LocalStack",
+    "SyntheticParticipants",
+    "assert_view_marbles",
     "ensure_livekit_server",
+    "reduce_all",
+    "view_marbles",
+    "view_values",
 ]

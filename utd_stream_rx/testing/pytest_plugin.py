@@ -8,6 +8,14 @@ with no configuration:
 - ``utd_engine``: that stack's :class:`~utd_stream_rx.testing.EngineProcess`.
 - ``livekit_server``: that stack's :class:`~utd_stream_rx.testing.LiveKitServer` on 127.0.0.1.
 - ``livekit_api``: a function-scoped ``livekit.api.LiveKitAPI`` for that server.
+- ``utd_unique``: names unique to the test (``utd_unique("lobby")``), so tests sharing the
+  stack never meet.
+- ``utd_client_factory``: makes :class:`~utd_stream_rx.UTDStreamClient` objects for the
+  stack's engine; all are closed after the test.
+- ``utd_participants``: synthetic participants that join with a tone of their own, so a test
+  can tell who it hears (:class:`~utd_stream_rx.testing.SyntheticParticipants`).
+
+Async fixtures run on pytest-asyncio's loop.
 
 Failing tests that used them show where the logs are. The ini option ``utd_engine_args``
 passes flags to the engine (for example ``--ring-timeout 3`` so missed-call tests run fast).
@@ -15,12 +23,20 @@ passes flags to the engine (for example ``--ring-timeout 3`` so missed-call test
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
+from ..client import UTDStreamClient
 from .engine import EngineProcess, LocalStack
 from .livekit_server import LiveKitServer
+from .participants import SyntheticParticipants
+
+try:  # pytest-asyncio marks async fixtures in strict mode as well as in auto mode
+    from pytest_asyncio import fixture as _async_fixture
+except ImportError:  # pragma: no cover - the async fixtures then need an async-aware plugin
+    _async_fixture = pytest.fixture  # type: ignore[assignment]
 
 _STACK_KEY = pytest.StashKey[LocalStack]()
 
@@ -73,7 +89,54 @@ async def livekit_api(livekit_server: LiveKitServer) -> AsyncIterator[object]:
         await client.aclose()
 
 
-_STACK_FIXTURES = ("utd_stack", "utd_engine", "livekit_server", "livekit_api")
+@pytest.fixture
+def utd_unique() -> Callable[[str], str]:
+    """``utd_unique("lobby")`` -> ``"lobby-1a2b3c4d"``: the same suffix within one test."""
+    suffix = uuid.uuid4().hex[:8]
+
+    def unique(name: str) -> str:
+        return f"{name}-{suffix}"
+
+    return unique
+
+
+@_async_fixture
+async def utd_client_factory(utd_stack: LocalStack) -> AsyncIterator[Callable[[], UTDStreamClient]]:
+    """``utd_client_factory()`` -> a new client of the stack's engine (closed after the test)."""
+    clients: list[UTDStreamClient] = []
+
+    def make() -> UTDStreamClient:
+        client = UTDStreamClient(utd_stack.app_id, utd_stack.app_key, utd_stack.base_url)
+        clients.append(client)
+        return client
+
+    try:
+        yield make
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+@_async_fixture
+async def utd_participants(
+    utd_client_factory: Callable[[], UTDStreamClient],
+) -> AsyncIterator[SyntheticParticipants]:
+    """Synthetic participants with distinct tones on the stack (all left after the test)."""
+    participants = SyntheticParticipants(utd_client_factory)
+    try:
+        yield participants
+    finally:
+        await participants.aclose()
+
+
+_STACK_FIXTURES = (
+    "utd_stack",
+    "utd_engine",
+    "livekit_server",
+    "livekit_api",
+    "utd_client_factory",
+    "utd_participants",
+)
 
 
 @pytest.hookimpl(wrapper=True)
