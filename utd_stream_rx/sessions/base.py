@@ -211,6 +211,11 @@ class UTDSession:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    def _repr_html_(self) -> str:
+        from ..notebook import session_html
+
+        return session_html(self)
+
     # -- following the engine's grant ------------------------------------------------------------
 
     def _follow_grant(self, *, camera: bool) -> None:

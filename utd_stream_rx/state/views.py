@@ -202,6 +202,11 @@ class View(reactivex.Observable[T], Generic[T]):
     def __repr__(self) -> str:
         return f"View({self.name}={self._subject.value!r})"
 
+    def _repr_html_(self) -> str:
+        from ..notebook import view_html
+
+        return view_html(self)
+
 
 class _Failure:
     __slots__ = ("error",)

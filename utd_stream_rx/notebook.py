@@ -1,0 +1,161 @@
+"""Views and sessions in Jupyter: HTML that renders itself and updates in place.
+
+A view or a session shown as the last expression of a cell renders as HTML (its current
+value). :func:`live` shows one and keeps the output updated through an IPython display handle
+on every change, with no event-loop tricks: Jupyter's top-level ``await`` drives the session
+and the subscriptions redraw the output::
+
+    from utd_stream_rx.notebook import live
+    panel = live(room)          # connected, can_publish, seats, speakers ... redrawn as they change
+    await room.take_seat(0)
+    panel.stop()                # freeze the output
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import reactivex
+from reactivex.abc import DisposableBase
+
+from .models import UTDSeatGrid, UTDStageMember
+
+if TYPE_CHECKING:
+    from .sessions.base import UTDSession
+    from .state.views import View
+
+__all__ = ["LiveDisplay", "live", "session_html", "view_html"]
+
+# The views a session's panel shows, in order, when the session has them.
+_SESSION_VIEWS = (
+    "connected",
+    "can_publish",
+    "status",
+    "call_id",
+    "seats",
+    "speak_requests",
+    "invitations",
+    "stage",
+    "stage_requests",
+    "active_speakers",
+    "remote_participants",
+)
+
+
+def _value_html(value: Any) -> str:
+    if isinstance(value, UTDSeatGrid):
+        return _seats_html(value)
+    if isinstance(value, bool):
+        color = "#1a7f37" if value else "#888"
+        return f'<b style="color:{color}">{value}</b>'
+    if isinstance(value, Mapping):
+        return html.escape(", ".join(str(key) for key in value) or "(none)")
+    if isinstance(value, tuple) and value and isinstance(value[0], UTDStageMember):
+        return html.escape(", ".join(member.identity for member in value))
+    if isinstance(value, tuple):
+        return html.escape(", ".join(str(item) for item in value) or "(none)")
+    text = getattr(value, "value", value)  # enums show their wire value
+    return html.escape("-" if text is None else str(text))
+
+
+def _seats_html(grid: UTDSeatGrid) -> str:
+    cells = []
+    for seat in grid.seats:
+        label = seat.identity or ("locked" if seat.locked else "free")
+        mark = " (muted)" if seat.muted else ""
+        style = "background:#dafbe1" if seat.identity else "background:#f6f8fa"
+        cells.append(
+            f'<td style="{style};padding:2px 6px;border:1px solid #ccc">'
+            f"{seat.index}: {html.escape(label + mark)}</td>"
+        )
+    return (
+        f"<span>v{grid.version} {html.escape(grid.mode.value)}</span>"
+        f'<table style="border-collapse:collapse"><tr>{"".join(cells)}</tr></table>'
+    )
+
+
+def view_html(view: View[Any]) -> str:
+    """A view as HTML: its name and its current value."""
+    return f"<div><code>{html.escape(view.name)}</code> = {_value_html(view.value)}</div>"
+
+
+def _session_views(session: UTDSession) -> list[View[Any]]:
+    views = []
+    for name in _SESSION_VIEWS:
+        view = getattr(session, name, None)
+        if view is not None and hasattr(view, "value"):
+            views.append(view)
+    return views
+
+
+def session_html(session: UTDSession) -> str:
+    """A session as an HTML table of its views' current values."""
+    title = html.escape(f"{type(session).__name__} {session.identity or ''}".strip())
+    rows = "".join(
+        f"<tr><td><code>{html.escape(view.name)}</code></td><td>{_value_html(view.value)}</td></tr>"
+        for view in _session_views(session)
+    )
+    return f"<div><b>{title}</b><table>{rows}</table></div>"
+
+
+class LiveDisplay:
+    """An output cell kept in step with a view or a session until :meth:`stop`."""
+
+    def __init__(self, render: Any, views: list[View[Any]], handle: Any) -> None:
+        self._render = render
+        self._handle = handle
+        self._subscriptions: list[DisposableBase] = []
+        self.updates = 0
+        """How many times the output was redrawn."""
+        for view in views:
+            self._subscriptions.append(view.subscribe(self._redraw))
+
+    def _redraw(self, _: object) -> None:
+        from IPython.display import HTML
+
+        self.updates += 1
+        self._handle.update(HTML(self._render()))  # type: ignore[no-untyped-call]
+
+    def stop(self) -> None:
+        """Stop updating; the output keeps its last content."""
+        for subscription in self._subscriptions:
+            subscription.dispose()
+        self._subscriptions.clear()
+
+    def _repr_html_(self) -> str:
+        return str(self._render())
+
+
+def live(target: UTDSession | View[Any]) -> LiveDisplay:
+    """Display ``target`` and redraw it on every change of its view(s).
+
+    Raises:
+        UTDStreamException: ``missing_dependency`` when IPython is not installed.
+    """
+    try:
+        from IPython.display import HTML, display
+    except ImportError as exc:
+        from .errors import UTDStreamException
+
+        raise UTDStreamException(
+            "live() needs IPython (run it in Jupyter or install ipython)",
+            code="missing_dependency",
+        ) from exc
+    if isinstance(target, reactivex.Observable):
+        view = target
+
+        def render() -> str:
+            return view_html(view)
+
+        views = [view]
+    else:
+        session = target
+
+        def render() -> str:
+            return session_html(session)
+
+        views = _session_views(session)
+    handle = display(HTML(render()), display_id=True)  # type: ignore[no-untyped-call]
+    return LiveDisplay(render, views, handle)
