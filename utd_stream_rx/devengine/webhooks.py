@@ -32,7 +32,8 @@ async def get_room(request: web.Request) -> web.Response:
 async def livekit_webhook(request: web.Request) -> web.Response:
     """A signed LiveKit event: joins re-apply grants, leaves free seats and end calls."""
     engine = engine_of(request)
-    body = await request.text()
+    # Bytes that are not UTF-8 cannot carry a valid signature: they end as a 401 below.
+    body = (await request.read()).decode("utf-8", errors="replace")
     receiver = api.WebhookReceiver(
         api.TokenVerifier(engine.config.livekit_api_key, engine.config.livekit_api_secret)
     )
