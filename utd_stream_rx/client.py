@@ -129,19 +129,22 @@ class UTDStreamClient:
 
         The host publishes with ``go_live()``; viewers watch and may ``request_stage()``.
         """
-        token = await self._mint(
-            identity, room_name, UTDStreamType.LIVE_STREAM, as_host, name, device_id
-        )
-        session = UTDLiveStreamSession(
-            self.api.with_user_token(token.user_token),
-            room_name,
-            is_host=as_host,
-            audio_source=audio_source,
-            video_source=video_source,
-        )
-        session._token_source = functools.partial(
+        mint = functools.partial(
             self._mint, identity, room_name, UTDStreamType.LIVE_STREAM, as_host, name, device_id
         )
+        minting = asyncio.ensure_future(mint())
+        try:
+            session = UTDLiveStreamSession(
+                self.api,
+                room_name,
+                is_host=as_host,
+                audio_source=audio_source,
+                video_source=video_source,
+            )
+        finally:
+            token = await minting
+        session._api = self.api.with_user_token(token.user_token)
+        session._token_source = mint
         return await self._enter(session, token)
 
     async def join_audio_room(
@@ -163,25 +166,34 @@ class UTDStreamClient:
         mode = _seat_mode(seat_mode)
         if (seat_count is not None or mode is not None) and not as_host:
             raise ValueError("only the host may set seat_count or seat_mode")
-        token = await self._mint(
-            identity, room_name, UTDStreamType.AUDIO_ROOM, as_host, name, device_id
-        )
-        session = UTDAudioRoomSession(
-            self.api.with_user_token(token.user_token),
-            room_name,
-            is_host=as_host,
-            audio_source=audio_source,
-        )
-        session._token_source = functools.partial(
+        mint = functools.partial(
             self._mint, identity, room_name, UTDStreamType.AUDIO_ROOM, as_host, name, device_id
         )
-        session = await self._enter(session, token)
+        # Build the session (store, views) while the engine mints: it needs no token yet.
+        minting = asyncio.ensure_future(mint())
         try:
-            if seat_count is not None or mode is not None:
-                await session.setup_seats(seat_count, mode)
-            else:
-                await session.get_seats()
-        except UTDStreamException:
+            session = UTDAudioRoomSession(
+                self.api, room_name, is_host=as_host, audio_source=audio_source
+            )
+        finally:
+            token = await minting
+        session._api = self.api.with_user_token(token.user_token)
+        session._token_source = mint
+        # The grid does not depend on the media connection: fetch (or set it up) meanwhile.
+        if seat_count is not None or mode is not None:
+            grid = asyncio.ensure_future(session.setup_seats(seat_count, mode))
+        else:
+            grid = asyncio.ensure_future(session.get_seats())
+        try:
+            session = await self._enter(session, token)
+        except BaseException:
+            grid.cancel()
+            with contextlib.suppress(BaseException):
+                await grid
+            raise
+        try:
+            await grid
+        except BaseException:
             await session.aclose()
             raise
         return session

@@ -99,6 +99,8 @@ class Engine:
             "user_token_secret", secrets.token_urlsafe(48)
         )
         self.signer = BearerSigner(secret, config.user_token_ttl)
+        # Never a well-known default: without LiveKit nothing else needs to know the secret.
+        self.livekit_api_secret = config.livekit_api_secret or secrets.token_urlsafe(32)
         self.limiter = RateLimiter(config.rate_limit)
         self.hub = CallHub()
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -123,7 +125,7 @@ class Engine:
         """A LiveKit token whose grant reflects the current state of ``room``."""
         return mint_livekit_token(
             self.config.livekit_api_key,
-            self.config.livekit_api_secret,
+            self.livekit_api_secret,
             livekit_room=room.livekit_name,
             identity=identity,
             name=name,
@@ -159,13 +161,17 @@ class Engine:
         call: CallRecord | None = None,
     ) -> None:
         lk = room.livekit_name
-        await self._guard("metadata", self.bridge.set_metadata(lk, self.metadata(room, call)))
+        # Metadata and each participant's grant are independent LiveKit calls: send them at
+        # once (clients order what arrives by version). The room lock held by the caller
+        # keeps pushes of successive versions from interleaving.
+        jobs = [self._guard("metadata", self.bridge.set_metadata(lk, self.metadata(room, call)))]
         for identity in sorted(before.keys() | room.known_identities()):
             grant = room.grant_for(identity)
             if before.get(identity, _AUDIENCE) != grant:
-                await self._guard(
-                    "grant", self.bridge.apply_grant(lk, identity, grant, room.version)
+                jobs.append(
+                    self._guard("grant", self.bridge.apply_grant(lk, identity, grant, room.version))
                 )
+        await asyncio.gather(*jobs)
         for identity, muted in effects.mutes:
             await self._guard("mute", self.bridge.mute_microphone(lk, identity, muted))
         for topic, identities, payload in effects.notes:
