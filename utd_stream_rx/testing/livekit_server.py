@@ -138,13 +138,25 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         return port
 
 
+def _load_prctl() -> Callable[..., int] | None:
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+# Resolved here, in the parent: loading a library between fork and exec can deadlock when
+# other threads (LiveKit's native ones) held the loader lock at the fork.
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent() -> None:
     # Runs in the child between fork and exec: ask the kernel to SIGTERM it when we die, so a
-    # killed test run never leaves an orphan server behind.
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    # killed test run never leaves an orphan server behind. Nothing here may take a lock.
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
     os.setpgrp()
 
 
