@@ -105,6 +105,10 @@ class Engine:
         self.hub = CallHub()
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        # LiveKit rooms this process created and has not seen finish: minting into one of
+        # them needs no CreateRoom call (a room LiveKit creates by itself gets its metadata
+        # from the room_started webhook).
+        self._open_rooms: set[str] = set()
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -146,12 +150,14 @@ class Engine:
         """The room metadata JSON: the whole ``RoomState``."""
         return json.dumps(room.to_json(call or self._call_of(room)), separators=(",", ":"))
 
-    async def _guard(self, what: str, job: Awaitable[None]) -> None:
+    async def _guard(self, what: str, job: Awaitable[None]) -> bool:
         # The engine's state is already saved; a LiveKit hiccup must not fail the request.
         try:
             await job
         except Exception as exc:
             log.warning("LiveKit %s failed: %s", what, exc)
+            return False
+        return True
 
     async def _push(
         self,
@@ -251,9 +257,10 @@ class Engine:
                 room.version += 1
             if created or bumped or renamed:
                 self.storage.save(rooms=[room])
-            await self._guard(
+            if room.livekit_name not in self._open_rooms and await self._guard(
                 "create room", self.bridge.ensure_room(room.livekit_name, self.metadata(room))
-            )
+            ):
+                self._open_rooms.add(room.livekit_name)
             return self.livekit_token(room, identity, name or room.names.get(identity))
 
     def mint_user_token(
@@ -454,6 +461,8 @@ class Engine:
     async def room_finished(self, app_id: str, room_name: str) -> None:
         """A finished call room ends its call."""
         room = self.storage.load_room(app_id, room_name)
+        if room is not None:
+            self._open_rooms.discard(room.livekit_name)
         if room is None or room.call_id is None:
             return
 
