@@ -6,8 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-import weakref
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import aiohttp
 import reactivex
@@ -18,6 +17,7 @@ from .errors import UTDStreamException
 from .media import AudioSourceSpec, VideoSourceSpec
 from .models import UTDCall, UTDSeatMode, UTDStreamType, UTDTokenResponse
 from .sessions.audio_room import UTDAudioRoomSession, _seat_mode
+from .sessions.base import UTDSession
 from .sessions.call import UTDCallSession, _require_identity
 from .sessions.live_stream import UTDLiveStreamSession
 from .state.events import CallUpdated
@@ -63,8 +63,9 @@ class UTDStreamClient:
         self._identity: str | None = None
         self._incoming = Subject[UTDCall]()
         self._events_task: asyncio.Task[None] | None = None
-        self._call_sessions: weakref.WeakSet[UTDCallSession] = weakref.WeakSet()
-        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        # Strong references: a session the app dropped without closing still holds a connected
+        # room, and only the client can close it (``aclose``). Closed sessions remove themselves.
+        self._sessions: set[UTDSession] = set()
         self._closed = False
 
     @property
@@ -110,8 +111,7 @@ class UTDStreamClient:
         session = UTDCallSession(
             self.api, type, audio_source=audio_source, video_source=video_source
         )
-        self._call_sessions.add(session)
-        self._sessions.add(session)
+        self._own(session)
         return session
 
     async def join_live_stream(
@@ -205,8 +205,10 @@ class UTDStreamClient:
         self._closed = True
         await self._stop_call_events()
         for session in list(self._sessions):
-            with contextlib.suppress(Exception):
+            try:
                 await session.aclose()
+            except Exception:
+                log.warning("closing %r failed", session, exc_info=True)
         self._incoming.on_completed()
         await self.api.aclose()
 
@@ -241,8 +243,12 @@ class UTDStreamClient:
             self._identity = identity
         return token
 
-    async def _enter(self, session: S, token: UTDTokenResponse) -> S:
+    def _own(self, session: UTDSession) -> None:
         self._sessions.add(session)
+        session._on_closed = self._sessions.discard
+
+    async def _enter(self, session: S, token: UTDTokenResponse) -> S:
+        self._own(session)
         try:
             await session._connect(token)
         except BaseException:
@@ -305,7 +311,7 @@ class UTDStreamClient:
             await asyncio.sleep(delay)
 
     def _publish_call(self, call: UTDCall) -> None:
-        for session in list(self._call_sessions):
+        for session in [s for s in self._sessions if isinstance(s, UTDCallSession)]:
             if session.call_id.value == call.call_id:
                 session.room.store.dispatch(CallUpdated(call))
         self._incoming.on_next(call)
