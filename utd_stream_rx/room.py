@@ -239,7 +239,9 @@ class UTDRoom:
 
     async def _teardown_room(self, room: rtc.Room) -> None:
         self.store.dispatch(ev.LeaveRequested())
-        for source in list(self._media):
+        # Every source ever toggled, not only the published ones: taking each lock waits for a
+        # publish still in flight, whose media is then released too.
+        for source in list(self._media_locks):
             await self._release(source, room)
         self._detach(room)
         try:
@@ -341,11 +343,14 @@ class UTDRoom:
                 publication = await room.local_participant.publish_track(
                     media.track, rtc.TrackPublishOptions(source=rtc_source)
                 )
-            except Exception as exc:
+            except BaseException as exc:
+                # Cancelled (a leave) included: the source's feeding task must not outlive it.
                 await media.aclose()
-                raise UTDStreamException(
-                    f"could not publish the {source}: {exc}", code="publish_failed"
-                ) from exc
+                if isinstance(exc, Exception):
+                    raise UTDStreamException(
+                        f"could not publish the {source}: {exc}", code="publish_failed"
+                    ) from exc
+                raise
             self._media[source] = _LocalMedia(media, publication.sid, spec)
 
     async def _release(self, source: str, room: rtc.Room | None) -> None:
