@@ -27,6 +27,7 @@ from typing import Any, Final, TypeVar
 import aiohttp
 from yarl import URL
 
+from ._checks import check_timeout
 from ._http import (
     RETRYABLE_STATUSES,
     decode_json,
@@ -156,14 +157,6 @@ def _check_base_url(value: object, what: str) -> URL:
     return url
 
 
-def _check_timeout(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"timeout must be a number, not {type(value).__name__}")
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"timeout must be a positive number of seconds, got {value}")
-    return float(value)
-
-
 def _check_metadata(value: object) -> dict[str, Any] | None:
     if value is None:
         return None
@@ -230,7 +223,7 @@ class UTDApiClient:
             raise TypeError(
                 f"session must be an aiohttp.ClientSession, not {type(session).__name__}"
             )
-        self._timeout = _check_timeout(timeout)
+        self._timeout = check_timeout(timeout)
         self._read_retries = _check_int(read_retries, "read_retries", low=0)
         if isinstance(retry_backoff, bool) or not isinstance(retry_backoff, int | float):
             raise TypeError("retry_backoff must be a number")

@@ -130,3 +130,17 @@ async def test_a_view_cannot_be_awaited_directly() -> None:
     store = Store()
     with pytest.raises(TypeError, match="wait_for"):
         await store.connected
+
+
+@pytest.mark.parametrize(
+    ("timeout", "error"),
+    [(float("nan"), ValueError), (float("inf"), ValueError), (0, ValueError), (-1, ValueError),
+     ("1", TypeError), (True, TypeError)],
+)
+async def test_wait_for_refuses_a_timeout_that_is_not_a_positive_finite_number(
+    timeout: object, error: type[Exception]
+) -> None:
+    store = Store()
+    # Refused before anything else, even when the current value already matches.
+    with pytest.raises(error):
+        await asyncio.wait_for(store.connected.wait_for(lambda _: True, timeout=timeout), 2)  # type: ignore[arg-type]

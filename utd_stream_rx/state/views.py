@@ -20,6 +20,7 @@ import reactivex
 from reactivex import abc
 from reactivex.subject import BehaviorSubject
 
+from .._checks import check_timeout
 from ..errors import UTDStreamException
 
 __all__ = ["View", "ViewIterator", "ViewTimeoutError", "constant_view", "guarded_observer"]
@@ -137,7 +138,10 @@ class View(reactivex.Observable[T], Generic[T]):
             ViewTimeoutError: (a ``TimeoutError`` and ``UTDStreamException`` with code
                 ``timeout``) when nothing matched within ``timeout`` seconds.
             UTDStreamException: ``code="closed"`` if the store was disposed meanwhile.
+            TypeError, ValueError: ``timeout`` is not ``None`` or a positive, finite number.
         """
+        if timeout is not None:
+            timeout = check_timeout(timeout)
         current = self._subject.value
         if predicate(current):
             return current
