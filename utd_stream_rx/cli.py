@@ -86,7 +86,7 @@ def _dev(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from .demo.sessions import run_sessions_demo
-    from .demo.tone import run_tone_demo
+    from .testing.tone_demo import run_tone_demo
 
     _build_server()
     print("==> starting livekit-server and the reference engine on 127.0.0.1", flush=True)

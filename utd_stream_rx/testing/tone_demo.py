@@ -10,7 +10,7 @@ import asyncio
 from livekit import api, rtc
 
 from .. import media
-from ..testing.livekit_server import LiveKitServer
+from .livekit_server import LiveKitServer
 
 
 def _token(server: LiveKitServer, room: str, identity: str, can_publish: bool) -> str:
