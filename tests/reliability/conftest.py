@@ -1,16 +1,37 @@
-"""Fixtures for the reliability suite: private stacks a test may break."""
+"""Fixtures for the reliability suite: private stacks a test may break, raw engine requests,
+and the figures (cases generated, races run, faults injected) printed at the end of the run."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
+import aiohttp
+import attrs
 import pytest
 
 from utd_stream_rx import UTDStreamClient
 from utd_stream_rx.testing import LocalStack
+from utd_stream_rx.testing.livekit_server import LiveKitServerError
 
 StackFactory = Callable[..., Awaitable[LocalStack]]
 ClientFactory = Callable[[], UTDStreamClient]
+
+FIGURES: dict[str, str] = {}
+"""What the suite measured, by topic; printed in the terminal summary."""
+
+
+def record(topic: str, figure: object) -> None:
+    """Keep a figure for the summary (the last one per topic wins)."""
+    FIGURES[topic] = str(figure)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("reliability figures")
+        for topic, figure in sorted(FIGURES.items()):
+            terminalreporter.write_line(f"{topic}: {figure}")
 
 
 @pytest.fixture
@@ -19,12 +40,22 @@ async def private_stack() -> AsyncIterator[StackFactory]:
     stacks: list[LocalStack] = []
 
     async def start(engine_args: Sequence[str] = ()) -> LocalStack:
-        stack = LocalStack(engine_args=list(engine_args))
-        stacks.append(stack)
-        return stack.start()
+        # Ports are picked free and released before livekit-server binds them; a client
+        # socket may grab one in between ("address already in use"): try again on new ports.
+        for attempt in range(3):
+            stack = LocalStack(engine_args=list(engine_args))
+            stacks.append(stack)
+            try:
+                return stack.start()
+            except LiveKitServerError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     yield start
     for stack in stacks:
+        stack.engine.stop()
+        stack.livekit.kill()  # a graceful stop waits for rooms to drain; nothing here needs it
         stack.cleanup()
 
 
@@ -46,3 +77,83 @@ async def created_clients() -> AsyncIterator[list[UTDStreamClient]]:
     yield created
     for client in created:
         await client.aclose()
+
+
+@attrs.frozen
+class Answer:
+    """One raw engine answer."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+
+    @property
+    def code(self) -> str | None:
+        error = self.body.get("error") if isinstance(self.body, dict) else None
+        return error.get("code") if isinstance(error, dict) else None
+
+
+@attrs.define
+class RawEngine:
+    """Plain HTTP to the engine, past every check the SDK makes on its side."""
+
+    http: aiohttp.ClientSession
+    base_url: str
+    app_id: str
+    app_key: str
+
+    def headers(self, bearer: str | None = None, **override: str) -> dict[str, str]:
+        headers = {"X-UTD-App-Id": self.app_id, "X-UTD-App-Key": self.app_key}
+        if bearer is not None:
+            headers["Authorization"] = f"Bearer {bearer}"
+        headers.update(override)
+        return {k: v for k, v in headers.items() if v}
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        *,
+        bearer: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        sent = dict(headers) if headers is not None else self.headers(bearer)
+        data = None if body is None else json.dumps(body)
+        if data is not None:
+            sent["Content-Type"] = "application/json"
+        async with self.http.request(
+            method, self.base_url + path, data=data, headers=sent,
+            timeout=aiohttp.ClientTimeout(total=10),
+        ) as response:
+            raw = await response.read()
+            try:
+                parsed = json.loads(raw) if raw else None
+            except ValueError:
+                parsed = raw
+            return Answer(response.status, parsed, dict(response.headers))
+
+    async def bearer(self, identity: str) -> str:
+        answer = await self.send("POST", "/api/v1/auth/user-token", {"identity": identity})
+        assert answer.status == 200, answer
+        token: str = answer.body["user_token"]
+        return token
+
+    async def room_token(self, identity: str, room: str, kind: str, role: str) -> dict[str, Any]:
+        body = {"identity": identity, "room_name": room, "type": kind, "role": role}
+        answer = await self.send("POST", "/api/v1/token", body)
+        assert answer.status == 200, answer
+        minted: dict[str, Any] = answer.body
+        return minted
+
+
+@pytest.fixture
+async def raw_engine_of() -> AsyncIterator[Callable[..., RawEngine]]:
+    """``raw_engine_of(stack, app_id=..., app_key=...)``: plain HTTP to that stack's engine."""
+    http = aiohttp.ClientSession()
+
+    def make(stack: LocalStack, app_id: str | None = None, app_key: str | None = None) -> RawEngine:
+        return RawEngine(http, stack.base_url, app_id or stack.app_id, app_key or stack.app_key)
+
+    yield make
+    await http.close()

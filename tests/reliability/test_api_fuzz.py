@@ -25,6 +25,8 @@ from schemathesis.checks import (
 
 from utd_stream_rx.testing import LocalStack
 
+from .conftest import record
+
 pytestmark = pytest.mark.e2e
 
 SPEC = Path(__file__).parents[2] / "openapi.yaml"
@@ -58,6 +60,7 @@ def fuzz_headers(utd_stack: LocalStack) -> Iterator[dict[str, str]]:
     yield headers
     total = sum(_counts.values())
     print(f"\nschemathesis: {total} generated cases ({_counts})")
+    record("schemathesis cases", f"{total} ({_counts})")
 
 
 def _skip_event_stream(case: schemathesis.Case) -> bool:
@@ -95,3 +98,13 @@ def test_engine_refuses_wrong_credentials(
     if case.path not in ("/healthz", "/api/v1/livekit/webhook"):  # no app credentials there
         # 405: the coverage phase also tries methods a path does not have.
         assert response.status_code in (400, 401, 404, 405), (case.path, response.status_code)
+    if response.status_code != 405:
+        case.validate_response(response, checks=CHECKS)
+
+
+def test_enough_cases_ran() -> None:
+    """Runs after the two generated tests above (file order): the totals they reached."""
+    if _counts["valid"] == 0:
+        pytest.skip("the generated tests did not run in this session")
+    assert _counts["valid"] >= 1000, _counts
+    assert _counts["bad_credentials"] >= 100, _counts

@@ -12,11 +12,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from livekit import api
 
-from utd_stream_rx import UTDSeatGrid, UTDStreamClient, UTDStreamException, UTDStreamType
+from utd_stream_rx import (
+    UTDAudioRoomSession,
+    UTDCallStatus,
+    UTDLiveStreamSession,
+    UTDSeatGrid,
+    UTDStreamClient,
+    UTDStreamException,
+    UTDStreamType,
+)
+from utd_stream_rx.state import ConnectionState
 from utd_stream_rx.testing import LocalStack
 
-from .conftest import StackFactory, clients_of
+from .conftest import RawEngine, StackFactory, clients_of, record
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +45,8 @@ def _holder_is(index: int, identity: str | None) -> Callable[[UTDSeatGrid | None
 async def test_engine_killed_mid_room_and_restarted_loses_nothing(
     private_stack: StackFactory, created_clients: list[UTDStreamClient]
 ) -> None:
-    stack = await private_stack()
+    ring_timeout = 8.0
+    stack = await private_stack(["--ring-timeout", str(ring_timeout)])
     make = clients_of(stack, created_clients)
     host = await make().join_audio_room("host", "den", as_host=True, seat_count=4,
                                         seat_mode="request")
@@ -46,16 +57,27 @@ async def test_engine_killed_mid_room_and_restarted_loses_nothing(
     await ann.request_to_speak()
     star = await make().join_live_stream("star", "gig", as_host=True)
     fan = await make().join_live_stream("fan", "gig")
+    shy = await make().join_live_stream("shy", "gig")
     await star.invite_to_stage("fan")
+    await shy.request_stage()
     await fan.can_publish.wait_for(bool, timeout=10)
+    # One call talking, one still ringing when the engine dies.
+    erin, frank = make(), make()
+    await erin.authenticate("erin")
+    await frank.authenticate("frank")
+    talking = erin.call_session(UTDStreamType.AUDIO_CALL)
+    answering = frank.call_session(UTDStreamType.AUDIO_CALL)
+    live_call = await talking.start("frank")
+    await answering.accept(live_call.call_id)
     caller = make()
     await caller.authenticate("carol")
     ringing = caller.call_session(UTDStreamType.AUDIO_CALL)
     call = await ringing.start("dave")
     seats_before = await host.get_seats()
     requests_before = host.speak_requests.value
+    invitations_before = host.invitations.value
     await star.refresh_stage()
-    stage_before = star.stage.value
+    stage_before, hands_before = star.stage.value, star.stage_requests.value
 
     stack.engine.kill()  # SIGKILL: no shutdown hook runs
     with pytest.raises(UTDStreamException) as down:
@@ -65,17 +87,30 @@ async def test_engine_killed_mid_room_and_restarted_loses_nothing(
 
     assert await host.get_seats() == seats_before
     assert host.speak_requests.value == requests_before and len(requests_before) == 1
+    assert host.invitations.value == invitations_before and len(invitations_before) == 1
     await star.refresh_stage()
     assert star.stage.value == stage_before and len(stage_before) == 2
-    assert (await caller.api.get_call(call.call_id)).status is call.status
+    assert star.stage_requests.value == hands_before and len(hands_before) == 1
+    still_ringing = await caller.api.get_call(call.call_id)
+    assert still_ringing.status is call.status, still_ringing
+    assert (await erin.api.get_call(live_call.call_id)).status is UTDCallStatus.ACTIVE
+    assert talking.connected.value and answering.connected.value
     # The next commands just work.
     await bob.accept_invitation()
     await host.approve_speaker(requests_before[0].request_id)
     for session in (bob, ann):
         await session.can_publish.wait_for(bool, timeout=10)
+    await star.invite_to_stage("shy")
+    await shy.can_publish.wait_for(bool, timeout=10)
     await star.remove_from_stage("fan")
     await fan.can_publish.wait_for(lambda granted: not granted, timeout=10)
-    await ringing.end()
+    await talking.end()
+    await answering.status.wait_for(lambda s: s is UTDCallStatus.ENDED, timeout=10)
+    # The ring timeout outlives the crash: the call rung before it still ends as missed.
+    left = call.created_at + ring_timeout + 5 - time.time()
+    await ringing.status.wait_for(lambda s: s is UTDCallStatus.MISSED, timeout=max(left, 1))
+    record("engine SIGKILL", "1 kill + restart on the same DB: 2 seats, 1 request, "
+                             "1 invitation, 2 stage members, 1 hand, 2 calls kept; nothing lost")
 
 
 async def test_engine_down_gives_clear_network_errors_fast(
@@ -112,6 +147,160 @@ async def test_engine_down_gives_clear_network_errors_fast(
     stack.engine.start()
     await host.take_seat(1)
     assert host.can_publish.value
+    record("engine down", f"{len(commands)} commands, each a prompt code=network error")
+
+
+async def test_a_hung_engine_times_out_and_views_catch_up(
+    private_stack: StackFactory,
+    created_clients: list[UTDStreamClient],
+    raw_engine_of: Callable[..., RawEngine],
+) -> None:
+    stack = await private_stack()
+    timeout = 1.0
+
+    def make() -> UTDStreamClient:
+        client = UTDStreamClient(stack.app_id, stack.app_key, stack.base_url, timeout=timeout)
+        created_clients.append(client)
+        return client
+
+    host = await make().join_audio_room("host", "stuck", as_host=True, seat_count=3)
+    ann = await make().join_audio_room("ann", "stuck")
+    impatient = make()
+    seats = host.seats.value
+    pid = stack.engine.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # alive, accepting connections, answering nothing
+    try:
+        commands = {
+            "take_seat": (lambda: ann.take_seat(1), "POST"),
+            "get_seats": (host.get_seats, "GET"),
+            "kick_from_seat": (lambda: host.kick_from_seat(0), "POST"),
+            "authenticate": (lambda: impatient.authenticate("erin"), "POST"),
+            "join_audio_room": (lambda: impatient.join_audio_room("finn", "stuck"), "POST"),
+        }
+        for name, (command, method) in commands.items():
+            # Reads are retried twice (with a short backoff); writes never are.
+            bound = timeout * (3 if method == "GET" else 1) + 1.5
+            began = time.monotonic()
+            with pytest.raises(UTDStreamException) as failure:
+                await asyncio.wait_for(command(), timeout=bound + 10)
+            took = time.monotonic() - began
+            assert failure.value.is_network_error, (name, failure.value)
+            assert took < bound, f"{name} took {took:.1f}s (bound {bound:.1f}s)"
+        assert host.seats.value == seats and not ann.can_publish.value
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # The engine then serves what was queued (ann's take may land after all): whatever the
+    # engine decided, every view reaches it.
+    raw = raw_engine_of(stack)
+    for _ in range(50):
+        truth = (await raw.send("GET", "/api/v1/audio-rooms/stuck/seats",
+                                bearer=await raw.bearer("host"))).body
+        await asyncio.sleep(0.2)
+        again = (await raw.send("GET", "/api/v1/audio-rooms/stuck/seats",
+                                bearer=await raw.bearer("host"))).body
+        if again["version"] == truth["version"]:
+            break
+    holders = [s["identity"] for s in truth["seats"]["seats"]]
+    for session in (host, ann):
+        await session.seats.wait_for(
+            lambda g: g is not None and [s.identity for s in g.seats] == holders, timeout=10
+        )
+    await ann.can_publish.wait_for(lambda g, want="ann" in holders: g is want, timeout=10)
+    record("engine hung (SIGSTOP)", f"{len(commands)} commands timed out within bounds; "
+                                    f"views caught up to holders {holders}")
+
+
+async def _back_in_room(session: UTDAudioRoomSession | UTDLiveStreamSession) -> str:
+    """Resumed by LiveKit, or rejoined by the app: connected again. Says which."""
+    deadline = asyncio.get_running_loop().time() + 40
+    how = "resumed"
+    while not session.connected.value:
+        if session.room.store.state.connection_state is ConnectionState.DISCONNECTED:
+            how = "rejoined"
+            try:
+                await session.rejoin()
+            except UTDStreamException:
+                await asyncio.sleep(0.5)  # the server may still be coming up
+        else:
+            await asyncio.sleep(0.2)
+        assert asyncio.get_running_loop().time() < deadline, "never got back into the room"
+    return how
+
+
+@pytest.mark.slow
+async def test_livekit_server_restart_is_reported_and_state_comes_back(
+    private_stack: StackFactory,
+    created_clients: list[UTDStreamClient],
+    raw_engine_of: Callable[..., RawEngine],
+) -> None:
+    stack = await private_stack()
+    make = clients_of(stack, created_clients)
+    host = await make().join_audio_room("host", "hall", as_host=True, seat_count=4)
+    ann = await make().join_audio_room("ann", "hall")
+    bob = await make().join_audio_room("bob", "hall")
+    await ann.take_seat(2)
+    star = await make().join_live_stream("star", "show", as_host=True)
+    fan = await make().join_live_stream("fan", "show")
+    await star.invite_to_stage("fan")
+    await fan.can_publish.wait_for(bool, timeout=10)
+    sessions: list[UTDAudioRoomSession | UTDLiveStreamSession] = [host, ann, bob, star, fan]
+    trails: list[list[ConnectionState]] = []
+    for session in sessions:
+        trail: list[ConnectionState] = []
+        session.room.store.connection_state.subscribe(trail.append)
+        trails.append(trail)
+    raw = raw_engine_of(stack)
+    host_bearer, star_bearer = await raw.bearer("host"), await raw.bearer("star")
+    seats_before = (await raw.send("GET", "/api/v1/audio-rooms/hall/seats",
+                                   bearer=host_bearer)).body["seats"]
+    stage_before = (await raw.send("GET", "/api/v1/live/show/stage",
+                                   bearer=star_bearer)).body["stage"]
+
+    stack.livekit.kill()  # a crash: no goodbyes to anyone
+    # Honest reporting while it is gone: nobody claims to be connected.
+    for session in sessions:
+        await session.connected.wait_for(lambda c: not c, timeout=20)
+    assert all(t[-1] is not ConnectionState.CONNECTED for t in trails), trails
+    stack.livekit.start()
+
+    hows = [await _back_in_room(session) for session in sessions]
+    # The engine lost nothing, and every session's views come back to its state.
+    seats_after = (await raw.send("GET", "/api/v1/audio-rooms/hall/seats",
+                                  bearer=host_bearer)).body["seats"]
+    stage_after = (await raw.send("GET", "/api/v1/live/show/stage",
+                                  bearer=star_bearer)).body["stage"]
+    assert seats_after["seats"] == seats_before["seats"]
+    assert stage_after == stage_before
+    for session in (host, ann, bob):
+        await session.seats.wait_for(_holder_is(2, "ann"), timeout=15)
+    for session in (star, fan):
+        await session.stage.wait_for(lambda s: [m.identity for m in s] == ["star", "fan"], 15)
+    await ann.can_publish.wait_for(bool, timeout=15)
+    await fan.can_publish.wait_for(bool, timeout=15)
+    assert not bob.can_publish.value
+    # LiveKit, which forgot everything, holds the engine's grants again.
+    async with api.LiveKitAPI(
+        stack.livekit.http_url, stack.livekit.api_key, stack.livekit.api_secret
+    ) as lk:
+        for room, identity, granted in (("hall", "ann", True), ("hall", "bob", False),
+                                        ("show", "fan", True)):
+            for _ in range(50):
+                found = await lk.room.list_participants(
+                    api.ListParticipantsRequest(room=f"{stack.app_id}__{room}")
+                )
+                held = {p.identity: p.permission.can_publish for p in found.participants}
+                if held.get(identity) is granted:
+                    break
+                await asyncio.sleep(0.2)
+            assert held.get(identity) is granted, (room, identity, held)
+    # And commands work again, end to end.
+    await host.kick_from_seat(2)
+    await ann.can_publish.wait_for(lambda g: not g, timeout=10)
+    await star.remove_from_stage("fan")
+    await fan.can_publish.wait_for(lambda g: not g, timeout=10)
+    record("livekit-server SIGKILL + start", f"5 sessions: {sorted(set(hows))}, "
+                                             "seat and stage place kept and re-granted")
 
 
 def _spawn_participant(
@@ -156,6 +345,7 @@ async def test_a_crashed_participant_loses_its_seat_and_stage_place(
         await host.seats.wait_for(_holder_is(1, None), timeout=60)
         await star.stage.wait_for(lambda s: all(m.identity != guest for m in s), timeout=60)
         await host.remote_participants.wait_for(lambda p: seated not in p, timeout=60)
+        record("participant process SIGKILL", "2 processes: seat and stage place freed")
     finally:
         for process in processes:
             if process.poll() is None:

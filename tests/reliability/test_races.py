@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
+from livekit import api
 
 from utd_stream_rx import (
     UTDCall,
@@ -15,8 +18,9 @@ from utd_stream_rx import (
     UTDStreamException,
     UTDStreamType,
 )
+from utd_stream_rx.testing import LocalStack
 
-from .conftest import StackFactory, clients_of
+from .conftest import RawEngine, StackFactory, clients_of, record
 
 pytestmark = pytest.mark.e2e
 
@@ -54,99 +58,212 @@ async def test_fifty_clients_race_for_one_seat(
         await session.seats.wait_for(_holder_is(3, winners[0]), timeout=20)
     granted = [r.identity for r in racers if r.can_publish.value]
     assert granted == winners
+    record("50-client seat race", f"1 holder, {len(refusals)} x 409 "
+                                  f"({sorted({e.code for e in refusals})})")
 
 
-async def test_concurrent_stage_and_seat_commands_leave_no_ghosts(
-    utd_client_factory: ClientFactory, utd_unique: Callable[[str], str]
+async def _livekit_grants(livekit_api: Any, app_id: str, room: str) -> dict[str, Any]:
+    """What LiveKit itself holds for each participant: its permission and attributes."""
+    answer = await livekit_api.room.list_participants(
+        api.ListParticipantsRequest(room=f"{app_id}__{room}")
+    )
+    return {p.identity: p for p in answer.participants}
+
+
+async def test_concurrent_stage_commands_leave_no_ghosts(
+    utd_stack: LocalStack,
+    livekit_api: Any,
+    utd_client_factory: ClientFactory,
+    utd_unique: Callable[[str], str],
+    raw_engine_of: Callable[..., RawEngine],
 ) -> None:
     show = utd_unique("show")
-    host = await utd_client_factory().join_live_stream(utd_unique("star"), show, as_host=True)
-    ids = [utd_unique(f"v{i}") for i in range(6)]
-    viewers = await asyncio.gather(
-        *(utd_client_factory().join_live_stream(i, show) for i in ids)
-    )
-    # Invites, removes, requests and leaves for the same people, all at once, twice over.
+    star_id = utd_unique("star")
+    star = await utd_client_factory().join_live_stream(star_id, show, as_host=True)
+    ids = [utd_unique(f"v{i}") for i in range(8)]
+    viewers = await asyncio.gather(*(utd_client_factory().join_live_stream(i, show) for i in ids))
+    # Invites (twice), raised hands, removals and step-downs for the same people, all at once.
     commands = []
-    for i, viewer in zip(ids, viewers, strict=True):
-        commands += [host.invite_to_stage(i), host.invite_to_stage(i), viewer.request_stage()]
-    for i, viewer in zip(ids[:3], viewers[:3], strict=True):
-        commands += [host.remove_from_stage(i), viewer.leave_stage()]
+    for n, (i, viewer) in enumerate(zip(ids, viewers, strict=True)):
+        commands += [star.invite_to_stage(i), viewer.request_stage(), star.invite_to_stage(i)]
+        if n % 2:
+            commands += [star.remove_from_stage(i), viewer.leave_stage(), viewer.request_stage()]
     outcomes = await asyncio.gather(*commands, return_exceptions=True)
+    refusals = [o for o in outcomes if isinstance(o, UTDStreamException)]
     assert all(o is None or isinstance(o, UTDStreamException) for o in outcomes), outcomes
+    assert all(e.status_code in (403, 404, 409) for e in refusals), refusals
 
-    await host.refresh_stage()
-    final = [m.identity for m in host.stage.value]
-    assert len(final) == len(set(final)), f"duplicate stage members: {final}"
+    # The engine's truth: a stage without duplicates, the host first, nobody both on stage
+    # and waiting with a raised hand.
+    raw = raw_engine_of(utd_stack)
+    truth = (await raw.send("GET", f"/api/v1/live/{show}/stage",
+                            bearer=await raw.bearer(star_id))).body
+    stage = [m["identity"] for m in truth["stage"]]
+    hands = [r["identity"] for r in truth["stage_requests"]]
+    assert stage[0] == star_id and len(stage) == len(set(stage)), stage
+    assert not set(stage) & set(hands), (stage, hands)
+    assert len(hands) == len(set(hands)), hands
+    # Every session's views reach that same state through LiveKit alone (no refresh).
+    for session in [star, *viewers]:
+        await session.stage.wait_for(
+            lambda s: [m.identity for m in s] == stage, timeout=10
+        )
+        await session.stage_requests.wait_for(
+            lambda r: [x.identity for x in r] == hands, timeout=10
+        )
     for viewer in viewers:
-        await viewer.refresh_stage()
-        assert [m.identity for m in viewer.stage.value] == final
-        on_stage = viewer.identity in final
-        await viewer.can_publish.wait_for(lambda granted, want=on_stage: granted is want, 10)
+        on_stage = viewer.identity in stage
+        await viewer.can_publish.wait_for(lambda g, want=on_stage: g is want, timeout=10)
+    # And LiveKit holds the matching grants: no ghost publisher, no member left without one.
+    held = await _livekit_grants(livekit_api, utd_stack.app_id, show)
+    for identity in ids:
+        on_stage = identity in stage
+        assert held[identity].permission.can_publish is on_stage, identity
+        assert held[identity].attributes.get("utd.role") == ("stage" if on_stage else "audience")
+    record("stage storm", f"{len(commands)} commands, {len(refusals)} refused, "
+                          f"{len(stage) - 1} on stage, {len(hands)} hands up")
 
+
+async def test_concurrent_seat_commands_leave_no_duplicates(
+    utd_stack: LocalStack,
+    livekit_api: Any,
+    utd_client_factory: ClientFactory,
+    utd_unique: Callable[[str], str],
+) -> None:
     lobby = utd_unique("lobby")
-    room_host = await utd_client_factory().join_audio_room(
+    host = await utd_client_factory().join_audio_room(
         utd_unique("host"), lobby, as_host=True, seat_count=3, seat_mode="request"
     )
-    people = [utd_unique(f"p{i}") for i in range(5)]
+    people = [utd_unique(f"p{i}") for i in range(6)]
     members = await asyncio.gather(
         *(utd_client_factory().join_audio_room(p, lobby) for p in people)
     )
     await asyncio.gather(*(m.request_to_speak() for m in members))
-    requests = (await room_host.get_seats(), room_host.speak_requests.value)[1]
-    assert len(requests) == 5
-    storm = [room_host.approve_speaker(r.request_id) for r in requests]
-    storm += [room_host.invite_to_speak(p, seat_index=1) for p in people]
-    storm += [room_host.kick_from_seat(0)]
+    await host.get_seats()
+    requests = host.speak_requests.value
+    assert sorted(r.identity for r in requests) == sorted(people)
+    # Approvals, invitations, takes, kicks, locks and leaves, racing for three seats.
+    storm: list[Awaitable[object]] = [host.approve_speaker(r.request_id) for r in requests]
+    storm += [host.invite_to_speak(p, seat_index=1) for p in people]
+    storm += [m.take_seat(1) for m in members[:3]]
+    storm += [host.kick_from_seat(0), host.lock_seat(2), host.unlock_seat(2)]
+    storm += [m.leave_seat() for m in members[3:]]
     outcomes = await asyncio.gather(*storm, return_exceptions=True)
+    refusals = [o for o in outcomes if isinstance(o, UTDStreamException)]
     assert all(o is None or isinstance(o, UTDStreamException) for o in outcomes), outcomes
-    grid = await room_host.get_seats()
+    assert all(e.status_code in (403, 404, 409) or e.code == "timeout" for e in refusals), refusals
+
+    grid = await host.get_seats()
+    state = host.room_state.value
+    assert state is not None
     holders = [s.identity for s in grid.seats if s.identity is not None]
     assert len(holders) == len(set(holders)) <= 3, grid
-    for member in members:
-        seated = member.identity in holders
-        await member.can_publish.wait_for(lambda granted, want=seated: granted is want, 10)
+    # Nobody seated still waits with a request or an invitation.
+    waiting = {r.identity for r in state.speak_requests} | {i.identity for i in state.invitations}
+    assert not waiting & set(holders), (holders, waiting)
+    for member in [host, *members]:
         await member.seats.wait_for(lambda g, v=grid.version: g is not None and g.version >= v, 10)
         assert member.seats.value == grid
+    for member in members:
+        seated = member.identity in holders
+        await member.can_publish.wait_for(lambda g, want=seated: g is want, timeout=10)
+    held = await _livekit_grants(livekit_api, utd_stack.app_id, lobby)
+    for identity in people:
+        seat = next((s.index for s in grid.seats if s.identity == identity), None)
+        assert held[identity].permission.can_publish is (seat is not None), identity
+        assert held[identity].attributes.get("utd.seat", "") == ("" if seat is None else str(seat))
+    record("seat storm", f"{len(storm)} commands, {len(refusals)} refused, holders {holders}")
+
+
+def _call_log(client: UTDStreamClient) -> dict[str, list[UTDCallStatus]]:
+    """Every status each call reached, as pushed to this client (incoming-call stream)."""
+    seen: dict[str, list[UTDCallStatus]] = {}
+
+    def keep(call: UTDCall) -> None:
+        statuses = seen.setdefault(call.call_id, [])
+        if not statuses or statuses[-1] is not call.status:
+            statuses.append(call.status)
+
+    client.incoming_calls.subscribe(keep)
+    return seen
+
+
+_OPEN = (UTDCallStatus.INITIATING, UTDCallStatus.RINGING)
 
 
 @pytest.mark.slow
 async def test_answer_races_end_in_one_outcome_seen_by_both_sides(
     private_stack: StackFactory, created_clients: list[UTDStreamClient]
 ) -> None:
-    stack = await private_stack(["--ring-timeout", "1.0"])
+    ring_timeout = 0.8
+    stack = await private_stack(["--ring-timeout", str(ring_timeout)])
     make = clients_of(stack, created_clients)
     caller, callee = make(), make()
     await caller.authenticate("alice")
     await callee.authenticate("bob")
+    caller_log, callee_log = _call_log(caller), _call_log(callee)
     outcomes: dict[str, int] = {}
-    for round_ in range(8):
+    rounds = 14
+    for round_ in range(rounds):
         a = caller.call_session(UTDStreamType.AUDIO_CALL)
         b1 = callee.call_session(UTDStreamType.AUDIO_CALL)  # two devices of the callee
         b2 = callee.call_session(UTDStreamType.AUDIO_CALL)
         call = await a.start("bob")
-        # Answer at about the ring timeout, from both devices, in opposite ways.
-        await asyncio.sleep(0.85 + 0.05 * (round_ % 4))
-        answers = [b1.accept(call.call_id), b2.reject(call.call_id)]
+        # Answer around the ring timeout (the engine sweeps every ring_timeout / 4): from
+        # well before it to well after it, from one device or from both in opposite ways.
+        delay = ring_timeout * (0.7 + 0.08 * (round_ % 10))
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(max(0.0, call.created_at + delay - time.time()))
+        plan = round_ % 3
+        answers: list[Awaitable[object]] = []
+        if plan in (0, 2):
+            answers.append(b1.accept(call.call_id))
+        if plan in (1, 2):
+            answers.append(b2.reject(call.call_id))
         if round_ % 2:
             answers.reverse()
+        started = loop.time()
         results = await asyncio.gather(*answers, return_exceptions=True)
+        assert loop.time() - started < 10
         assert all(r is None or isinstance(r, UTDCall | UTDStreamException) for r in results)
-        winners = [r for r in results if not isinstance(r, BaseException)]
-        assert len(winners) <= 1, results
+
         final = await caller.api.get_call(call.call_id)
+        assert final.status in (UTDCallStatus.ACTIVE, UTDCallStatus.REJECTED,
+                                UTDCallStatus.MISSED), final
+        accepted = next((r for r in results if isinstance(r, UTDCall)), None)
+        refused = [r for r in results if isinstance(r, UTDStreamException)]
+        # Exactly one transition out of ringing happened, and each answer agrees with it.
+        if final.status is UTDCallStatus.ACTIVE:
+            assert accepted is not None and accepted.status is UTDCallStatus.ACTIVE
+            assert all(e.status_code == 409 and e.code == "conflict" for e in refused), refused
+        else:
+            assert accepted is None, results  # an accept never "wins" a call that is over
+            assert all(e.status_code == 409 and e.code == "call_ended" for e in refused), refused
+        # Both sides see the same outcome: the caller's session, the answering devices, and
+        # the event streams of both users (which never show a status after a terminal one).
         await a.status.wait_for(lambda s, want=final.status: s is want, timeout=10)
         for device in (b1, b2):
-            if device.status.value is not None:
-                assert device.status.value in (final.status, UTDCallStatus.MISSED)
+            if device.call_id.value == call.call_id and device.status.value is not None:
+                await device.status.wait_for(lambda s, want=final.status: s is want, timeout=10)
+        for log in (caller_log, callee_log):
+            for _ in range(100):
+                if log.get(call.call_id, [None])[-1] is final.status:
+                    break
+                await asyncio.sleep(0.05)
+            statuses = log.get(call.call_id, [])
+            assert statuses and statuses[-1] is final.status, (statuses, final.status)
+            assert all(s in _OPEN for s in statuses[:-1]), statuses
         if final.status is UTDCallStatus.ACTIVE:
             assert b1.connected.value
             await a.end()
             await b1.status.wait_for(lambda s: s is UTDCallStatus.ENDED, timeout=10)
         else:
-            assert final.status in (UTDCallStatus.REJECTED, UTDCallStatus.MISSED), final
             await a.connected.wait_for(lambda c: not c, timeout=10)
         outcomes[final.status.value] = outcomes.get(final.status.value, 0) + 1
         for session in (a, b1, b2):
             await session.aclose()
     print(f"answer races: {outcomes}")
-    assert sum(outcomes.values()) == 8
+    record("call answer races", f"{rounds} rounds: {outcomes}")
+    assert sum(outcomes.values()) == rounds
+    # The delays span the timeout, so every outcome must have happened at least once.
+    assert set(outcomes) == {"active", "rejected", "missed"}, outcomes

@@ -31,7 +31,11 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     parser.add_argument("--port", type=int, default=int(env.get("UTD_ENGINE_PORT", "8787")))
     parser.add_argument("--livekit-url", default=env.get("LIVEKIT_URL", "ws://127.0.0.1:7880"))
     parser.add_argument("--livekit-api-key", default=env.get("LIVEKIT_API_KEY", "devkey"))
-    parser.add_argument("--livekit-api-secret", default=env.get("LIVEKIT_API_SECRET", "secret"))
+    parser.add_argument(
+        "--livekit-api-secret",
+        default=env.get("LIVEKIT_API_SECRET", ""),
+        help="LiveKit API secret (required; better passed as $LIVEKIT_API_SECRET than in argv)",
+    )
     parser.add_argument(
         "--app",
         action="append",
@@ -55,6 +59,8 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     )
     parser.add_argument("--log-level", default=env.get("UTD_ENGINE_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
+    if not args.livekit_api_secret:
+        parser.error("set the LiveKit API secret: $LIVEKIT_API_SECRET or --livekit-api-secret")
     apps = dict(args.app) if args.app else {DEMO_APP_ID: DEMO_APP_KEY}
     bans = set(args.ban)
     bans.update(b for b in env.get("UTD_ENGINE_BANS", "").split(",") if b)

@@ -52,6 +52,8 @@ def create_engine(
         if http_url is None:
             bridge = NullBridge()
         else:
+            if not config.livekit_api_secret:
+                raise ValueError("livekit_api_secret is required when livekit_url is set")
             bridge = RoomServiceBridge(http_url, config.livekit_api_key, config.livekit_api_secret)
     return Engine(config, storage, bridge)
 

@@ -38,7 +38,9 @@ class EngineConfig:
         livekit_url: The LiveKit websocket URL handed to clients (``ws://`` or ``wss://``).
             ``None`` runs the engine without LiveKit (tokens are still minted; nothing is pushed).
         livekit_api_key: API key for tokens, RoomService calls and webhook checks.
-        livekit_api_secret: The matching secret (32 bytes or more).
+        livekit_api_secret: The matching secret (32 bytes or more). There is no default: it is
+            required with ``livekit_url``; without LiveKit, an empty value makes the engine sign
+            with a random secret of its own process (nothing outside it can forge a webhook).
         apps: ``app_id -> app_key`` pairs accepted in the app headers.
         db_path: SQLite file, or ``":memory:"``.
         ring_timeout: Seconds before an unanswered call becomes ``missed``.
@@ -54,7 +56,7 @@ class EngineConfig:
     port: int = 8787
     livekit_url: str | None = None
     livekit_api_key: str = "devkey"
-    livekit_api_secret: str = "secret"
+    livekit_api_secret: str = ""
     apps: Mapping[str, str] = attrs.field(
         factory=lambda: {DEMO_APP_ID: DEMO_APP_KEY}, converter=_freeze_apps
     )

@@ -35,7 +35,7 @@ async def livekit_webhook(request: web.Request) -> web.Response:
     # Bytes that are not UTF-8 cannot carry a valid signature: they end as a 401 below.
     body = (await request.read()).decode("utf-8", errors="replace")
     receiver = api.WebhookReceiver(
-        api.TokenVerifier(engine.config.livekit_api_key, engine.config.livekit_api_secret)
+        api.TokenVerifier(engine.config.livekit_api_key, engine.livekit_api_secret)
     )
     try:
         event = receiver.receive(body, request.headers.get("Authorization", ""))
