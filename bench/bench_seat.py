@@ -1,18 +1,28 @@
-"""Seat to sound: ``take_seat`` until the microphone is published, against the raw path.
+"""Seat to sound: ``take_seat`` until the microphone is published, against two raw paths.
 
-The raw path is what an app would write by hand with a server key: grant publishing with
-``RoomService.UpdateParticipant``, wait for LiveKit to confirm the new permission, then
-``publish_track`` a track created before the clock starts. The SDK path asks the engine for
-the seat, the engine grants through LiveKit, the session sees the grant as a room event and
-publishes. Target: at most 1.20x.
+The SDK path asks the engine for the seat, the engine grants through LiveKit, the session sees
+the grant as a room event and publishes. Two hand-written baselines, each run in alternation
+with the SDK path:
+
+- server key: what an app could write holding LiveKit's API secret: grant publishing with
+  ``RoomService.UpdateParticipant``, wait for LiveKit to confirm the new permission, then
+  ``publish_track`` a track created before the clock starts. It skips the engine, so this
+  ratio includes the engine's hop (HTTP, bearer check, SQLite, its own LiveKit calls).
+  Target: at most 1.20x.
+- hand-wired REST: what a client app without the secret writes by hand: ``POST`` the same
+  engine endpoint with aiohttp, wait for ``rtc.Room``'s permission event, then publish a track
+  created before the clock starts. This ratio is the SDK's own cost. Target: at most 1.20x.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
+import attrs
 from _common import parser, report
 from livekit import api, rtc
 
@@ -77,43 +87,108 @@ async def _raw_round(lk: api.LiveKitAPI, room: rtc.Room, livekit_room: str) -> f
     return took * 1e3
 
 
-async def _raw_room(stack: LocalStack) -> rtc.Room:
-    async with aiohttp.ClientSession() as http, http.post(
+@attrs.frozen
+class _RestListener:
+    """A raw ``rtc.Room`` in the audio room plus what it needs to call the engine by hand."""
+
+    room: rtc.Room
+    http: aiohttp.ClientSession
+    seats_url: str
+    headers: dict[str, str]
+
+
+def _permission_granted(room: rtc.Room, publish: bool) -> asyncio.Future[None]:
+    changed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def on_permissions(participant: rtc.Participant, *_: object) -> None:
+        mine = participant.identity == room.local_participant.identity
+        if mine and participant.permissions.can_publish is publish and not changed.done():
+            changed.set_result(None)
+
+    room.on("participant_permissions_changed", on_permissions)
+    changed.add_done_callback(lambda _: room.off("participant_permissions_changed", on_permissions))
+    return changed
+
+
+async def _rest_round(listener: _RestListener, seat: int) -> float:
+    room = listener.room
+    granted = _permission_granted(room, True)
+    source = await media.start_audio(media.tone(500.0))  # made before the clock starts
+    began = time.perf_counter()
+    async with listener.http.post(
+        f"{listener.seats_url}/take", json={"seat_index": seat}, headers=listener.headers
+    ) as answer:
+        await answer.read()
+        answer.raise_for_status()
+    await granted
+    publication = await room.local_participant.publish_track(
+        source.track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+    )
+    took = time.perf_counter() - began
+    revoked = _permission_granted(room, False)
+    await room.local_participant.unpublish_track(publication.sid)
+    await source.aclose()
+    async with listener.http.post(
+        f"{listener.seats_url}/leave", headers=listener.headers
+    ) as answer:
+        answer.raise_for_status()
+    await asyncio.wait_for(revoked, 10)
+    await asyncio.sleep(0.1)  # as in the other rounds
+    return took * 1e3
+
+
+async def _raw_room(stack: LocalStack, http: aiohttp.ClientSession, identity: str) -> _RestListener:
+    async with http.post(
         stack.base_url + "/api/v1/token",
-        json={"identity": "raw-listener", "room_name": ROOM, "type": "audio_room"},
+        json={"identity": identity, "room_name": ROOM, "type": "audio_room"},
         headers=stack.engine.app_headers,
     ) as answer:
         token = await answer.json()
     room = rtc.Room()
     await room.connect(token["url"], token["token"], rtc.RoomOptions(auto_subscribe=False))
-    return room
+    headers = dict(stack.engine.app_headers, Authorization=f"Bearer {token['user_token']}")
+    return _RestListener(room, http, f"{stack.base_url}/api/v1/audio-rooms/{ROOM}/seats", headers)
 
 
 async def measure(stack: LocalStack, rounds: int) -> bool:
     client = UTDStreamClient(stack.app_id, stack.app_key, stack.base_url)
     host = await client.join_audio_room("host", ROOM, as_host=True, seat_count=8)
     listener = await client.join_audio_room("sdk-listener", ROOM)
-    raw_room = await _raw_room(stack)
+    http = aiohttp.ClientSession()
+    keyed = await _raw_room(stack, http, "raw-listener")
+    hand_wired = await _raw_room(stack, http, "rest-listener")
     livekit_room = f"{stack.app_id}__{ROOM}"
-    sdk: list[float] = []
-    raw: list[float] = []
+    sdk_vs_key: list[float] = []
+    key: list[float] = []
+    sdk_vs_rest: list[float] = []
+    rest: list[float] = []
     async with api.LiveKitAPI(
         stack.livekit.http_url, stack.livekit.api_key, stack.livekit.api_secret
     ) as lk:
         await _sdk_round(listener, 1)  # warm-up
-        await _raw_round(lk, raw_room, livekit_room)
+        await _raw_round(lk, keyed.room, livekit_room)
+        await _rest_round(hand_wired, 1)
         for n in range(rounds):
-            if n % 2:
-                raw.append(await _raw_round(lk, raw_room, livekit_room))
-                sdk.append(await _sdk_round(listener, 1 + n % 7))
-            else:
-                sdk.append(await _sdk_round(listener, 1 + n % 7))
-                raw.append(await _raw_round(lk, raw_room, livekit_room))
-    await raw_room.disconnect()
+            seat = 1 + n % 7
+            pairs: list[tuple[list[float], Callable[[], Awaitable[float]]]] = [
+                (sdk_vs_key, functools.partial(_sdk_round, listener, seat)),
+                (key, functools.partial(_raw_round, lk, keyed.room, livekit_room)),
+                (sdk_vs_rest, functools.partial(_sdk_round, listener, seat)),
+                (rest, functools.partial(_rest_round, hand_wired, seat)),
+            ]
+            if n % 2:  # alternate which half of each pair goes first
+                pairs[0], pairs[1] = pairs[1], pairs[0]
+                pairs[2], pairs[3] = pairs[3], pairs[2]
+            for samples, round_ in pairs:
+                samples.append(await round_())
+    for raw in (keyed, hand_wired):
+        await raw.room.disconnect()
+    await http.close()
     await host.aclose()
     await listener.aclose()
     await client.aclose()
-    return report("seat to sound", "ms", sdk, raw, 1.20)
+    ok = report("seat to sound (vs server key)", "ms", sdk_vs_key, key, 1.20)
+    return report("seat to sound (vs hand-wired REST)", "ms", sdk_vs_rest, rest, 1.20) and ok
 
 
 def main() -> int:
