@@ -13,7 +13,6 @@ import pytest
 
 from utd_stream_rx import UTDStreamClient
 from utd_stream_rx.testing import LocalStack
-from utd_stream_rx.testing.livekit_server import LiveKitServerError
 
 StackFactory = Callable[..., Awaitable[LocalStack]]
 ClientFactory = Callable[[], UTDStreamClient]
@@ -40,17 +39,9 @@ async def private_stack() -> AsyncIterator[StackFactory]:
     stacks: list[LocalStack] = []
 
     async def start(engine_args: Sequence[str] = ()) -> LocalStack:
-        # Ports are picked free and released before livekit-server binds them; a client
-        # socket may grab one in between ("address already in use"): try again on new ports.
-        for attempt in range(3):
-            stack = LocalStack(engine_args=list(engine_args))
-            stacks.append(stack)
-            try:
-                return stack.start()
-            except LiveKitServerError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        stack = LocalStack(engine_args=list(engine_args))
+        stacks.append(stack)
+        return stack.start()
 
     yield start
     for stack in stacks:

@@ -24,7 +24,7 @@ from utd_stream_rx import (
     UTDStreamType,
 )
 from utd_stream_rx.state import ConnectionState
-from utd_stream_rx.testing import LocalStack
+from utd_stream_rx.testing import LocalStack, back_in_room
 
 from .conftest import RawEngine, StackFactory, clients_of, record
 
@@ -211,23 +211,6 @@ async def test_a_hung_engine_times_out_and_views_catch_up(
                                     f"views caught up to holders {holders}")
 
 
-async def _back_in_room(session: UTDAudioRoomSession | UTDLiveStreamSession) -> str:
-    """Resumed by LiveKit, or rejoined by the app: connected again. Says which."""
-    deadline = asyncio.get_running_loop().time() + 40
-    how = "resumed"
-    while not session.connected.value:
-        if session.room.store.state.connection_state is ConnectionState.DISCONNECTED:
-            how = "rejoined"
-            try:
-                await session.rejoin()
-            except UTDStreamException:
-                await asyncio.sleep(0.5)  # the server may still be coming up
-        else:
-            await asyncio.sleep(0.2)
-        assert asyncio.get_running_loop().time() < deadline, "never got back into the room"
-    return how
-
-
 @pytest.mark.slow
 async def test_livekit_server_restart_is_reported_and_state_comes_back(
     private_stack: StackFactory,
@@ -264,7 +247,7 @@ async def test_livekit_server_restart_is_reported_and_state_comes_back(
     assert all(t[-1] is not ConnectionState.CONNECTED for t in trails), trails
     stack.livekit.start()
 
-    hows = [await _back_in_room(session) for session in sessions]
+    hows = [await back_in_room(session) for session in sessions]
     # The engine lost nothing, and every session's views come back to its state.
     seats_after = (await raw.send("GET", "/api/v1/audio-rooms/hall/seats",
                                   bearer=host_bearer)).body["seats"]

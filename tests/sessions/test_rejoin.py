@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
 from utd_stream_rx import (
-    UTDAudioRoomSession,
     UTDSeatGrid,
     UTDStreamClient,
     UTDStreamException,
@@ -16,7 +14,7 @@ from utd_stream_rx import (
     media,
 )
 from utd_stream_rx.state import ConnectionState
-from utd_stream_rx.testing import LocalStack
+from utd_stream_rx.testing import LocalStack, back_in_room
 from utd_stream_rx.testing.media_probe import hear
 
 pytestmark = pytest.mark.e2e
@@ -89,20 +87,6 @@ async def private_clients(private_stack: LocalStack) -> AsyncIterator[ClientFact
         await client.aclose()
 
 
-async def _back_in_room(session: UTDAudioRoomSession) -> None:
-    """Resumed by LiveKit, or rejoined by the app: either way, connected again."""
-    deadline = asyncio.get_running_loop().time() + 30
-    while not session.connected.value:
-        if session.room.store.state.connection_state is ConnectionState.DISCONNECTED:
-            try:
-                await session.rejoin()
-            except UTDStreamException:
-                await asyncio.sleep(0.5)  # the server may still be coming up
-        else:
-            await asyncio.sleep(0.2)
-        assert asyncio.get_running_loop().time() < deadline, "never got back into the room"
-
-
 @pytest.mark.slow
 async def test_livekit_server_restart_is_reported_and_recovered(
     private_stack: LocalStack, private_clients: ClientFactory
@@ -119,7 +103,7 @@ async def test_livekit_server_restart_is_reported_and_recovered(
     await ann.connected.wait_for(lambda c: not c, timeout=15)
     assert any(s is not ConnectionState.CONNECTED for s in states), states
     for session in (host, ann):
-        await _back_in_room(session)
+        await back_in_room(session, timeout=30)
 
     # State comes back from the engine: ann still holds seat 2, may publish, and is heard.
     await ann.can_publish.wait_for(bool, timeout=15)

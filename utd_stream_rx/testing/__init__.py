@@ -9,6 +9,7 @@ from .livekit_server import (
 )
 from .marbles import assert_view_marbles, reduce_all, view_marbles, view_values
 from .participants import SyntheticParticipants
+from .recovery import back_in_room
 
 __all__ = [
     "LIVEKIT_SERVER_VERSION",
@@ -19,6 +20,7 @@ __all__ = [
     "LocalStack",
     "SyntheticParticipants",
     "assert_view_marbles",
+    "back_in_room",
     "ensure_livekit_server",
     "reduce_all",
     "view_marbles",

@@ -277,6 +277,8 @@ class LocalStack:
     def start(self) -> LocalStack:
         """Start livekit-server, then the engine."""
         self.livekit.start()
+        # The server may have moved to other ports while starting (one was taken meanwhile).
+        self.engine.livekit_url = self.livekit.url
         try:
             self.engine.start()
         except BaseException:

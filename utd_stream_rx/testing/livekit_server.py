@@ -16,6 +16,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -161,6 +162,9 @@ def _die_with_parent() -> None:
 
 
 _running: weakref.WeakSet[LiveKitServer] = weakref.WeakSet()
+_START_ATTEMPTS = 3
+_GRACEFUL_STOP = 1.0  # seconds
+_ADDRESS_IN_USE = re.compile(r":(\d+): bind: address already in use")
 
 
 class LiveKitServer:
@@ -191,6 +195,8 @@ class LiveKitServer:
         self.log_level = log_level
         self._owns_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="utd-livekit-"))
+        self._fixed_port = port is not None
+        self._ports_settled = False  # once up, restarts keep the ports clients know
         self.port = port or free_port()
         self.rtc_tcp_port = free_port()
         self.rtc_udp_port = free_port(socket.SOCK_DGRAM)
@@ -251,11 +257,40 @@ class LiveKitServer:
         return conf
 
     def start(self, timeout: float = 30.0) -> LiveKitServer:
-        """Build if needed, start the process and wait until it answers ``GET /``."""
+        """Build if needed, start the process and wait until it answers ``GET /``.
+
+        Ports picked here were free a moment before the server binds them; when another
+        process took one in between, the first start tries again on newly picked ports (``url``
+        changes then, unless the signalling port was given). Later starts keep their ports.
+        """
         if self.running:
             return self
         binary = ensure_livekit_server()
         self.workdir.mkdir(parents=True, exist_ok=True)
+        for attempt in range(_START_ATTEMPTS):
+            try:
+                self._start_once(binary, timeout)
+            except LiveKitServerError:
+                taken = self._taken_port()
+                movable = taken is not None and not (self._fixed_port and taken == self.port)
+                if attempt == _START_ATTEMPTS - 1 or self._ports_settled or not movable:
+                    raise
+                log.info("a port of livekit-server was taken meanwhile; trying new ports")
+                if not self._fixed_port:
+                    self.port = free_port()
+                self.rtc_tcp_port = free_port()
+                self.rtc_udp_port = free_port(socket.SOCK_DGRAM)
+            else:
+                self._ports_settled = True
+                return self
+        raise AssertionError("unreachable")
+
+    def _taken_port(self) -> int | None:
+        """The port the server could not bind, as its log says (``None`` for other failures)."""
+        found = _ADDRESS_IN_USE.search(self.log_tail(5))
+        return int(found.group(1)) if found else None
+
+    def _start_once(self, binary: Path, timeout: float) -> None:
         # JSON is valid YAML, so no YAML library is needed at run time.
         self.config_path.write_text(json.dumps(self.config(), indent=2))
         log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
@@ -276,7 +311,6 @@ class LiveKitServer:
         log.info(
             "livekit-server %s up at %s (log: %s)", LIVEKIT_SERVER_VERSION, self.url, self.log_path
         )
-        return self
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -307,14 +341,23 @@ class LiveKitServer:
         return "\n".join(line if len(line) <= 400 else line[:400] + " ..." for line in tail)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the process (SIGTERM, then SIGKILL after ``timeout``). Safe to call twice."""
+        """Stop the process. Safe to call twice.
+
+        SIGTERM asks for a graceful shutdown, which livekit-server v1.13.5 may not finish even
+        with no room open; after a second's grace a second SIGTERM forces it (as a second
+        Ctrl-C does), and SIGKILL follows after ``timeout``.
+        """
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
+            for grace in (_GRACEFUL_STOP, timeout):
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+                try:
+                    proc.wait(grace)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            else:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 proc.wait()
