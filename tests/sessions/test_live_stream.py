@@ -83,11 +83,16 @@ async def test_stage_has_no_cap(make_client: ClientFactory, unique: Callable[[st
     await host.go_live(with_video=False)
     ids = [unique(f"guest{i}") for i in range(5)]
     guests = await asyncio.gather(*(_join(make_client, g, room) for g in ids))
+    viewer = await _join(make_client, unique("viewer"), room)  # stays in the audience
     for g in ids:
         await host.invite_to_stage(g)
     for guest in guests:
         await guest.can_publish.wait_for(bool, timeout=10)
     await host.stage.wait_for(lambda s: len(s) == 6, timeout=10)
+    # The audience receives every co-publisher's real frames, and co-publishers hear each other.
+    seen = await asyncio.gather(*(see(viewer, g, frames=3) for g in ids))
+    assert all(s.frames >= 3 for s in seen), seen
+    assert not viewer.can_publish.value
     heard = await hear(guests[0], ids[4])
     assert abs(heard.dominant_hz - 550.0) < 15, heard
 
