@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +45,40 @@ def test_a_port_given_by_the_caller_is_never_moved() -> None:
             assert server.port == port and not server.running
         finally:
             server.cleanup()
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def _bound_addresses(pid: int) -> list[tuple[str, str]]:
+    """(protocol, local address in /proc's hex form) of every inet socket of ``pid``."""
+    mine = _socket_inodes(pid)
+    found = []
+    for proto in ("tcp", "tcp6", "udp", "udp6"):
+        lines = Path(f"/proc/{pid}/net/{proto}").read_text().splitlines()[1:]
+        for line in lines:
+            fields = line.split()
+            if fields[9] in mine:
+                found.append((proto, fields[1]))
+    return found
+
+
+LOOPBACK_V4 = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it (little-endian hex)
+
+
+@pytest.mark.skipif(not Path("/proc/self/net/tcp").exists(), reason="needs Linux /proc")
+def test_livekit_server_listens_on_loopback_only(livekit_server: LiveKitServer) -> None:
+    pid = livekit_server.pid
+    assert pid is not None
+    bound = _bound_addresses(pid)
+    assert bound, "no sockets found: the check would prove nothing"
+    off_loopback = [(proto, addr) for proto, addr in bound
+                    if proto.endswith("6") or not addr.startswith(LOOPBACK_V4 + ":")]
+    assert not off_loopback, off_loopback

@@ -198,7 +198,6 @@ class LiveKitServer:
         self._fixed_port = port is not None
         self._ports_settled = False  # once up, restarts keep the ports clients know
         self.port = port or free_port()
-        self.rtc_tcp_port = free_port()
         self.rtc_udp_port = free_port(socket.SOCK_DGRAM)
         self.log_path = self.workdir / "livekit-server.log"
         self.config_path = self.workdir / "livekit.yaml"
@@ -231,7 +230,9 @@ class LiveKitServer:
             "port": self.port,
             "bind_addresses": ["127.0.0.1"],
             "rtc": {
-                "tcp_port": self.rtc_tcp_port,
+                # No ICE over TCP: its listener ignores bind_addresses and would accept on
+                # every interface; UDP on loopback is all local media needs.
+                "tcp_port": 0,
                 "udp_port": self.rtc_udp_port,
                 "use_external_ip": False,
                 "node_ip": "127.0.0.1",
@@ -278,7 +279,6 @@ class LiveKitServer:
                 log.info("a port of livekit-server was taken meanwhile; trying new ports")
                 if not self._fixed_port:
                     self.port = free_port()
-                self.rtc_tcp_port = free_port()
                 self.rtc_udp_port = free_port(socket.SOCK_DGRAM)
             else:
                 self._ports_settled = True
