@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import weakref
 from typing import TypeVar
 
 import aiohttp
@@ -21,6 +22,7 @@ from .sessions.base import UTDSession
 from .sessions.call import UTDCallSession, _require_identity
 from .sessions.live_stream import UTDLiveStreamSession
 from .state.events import CallUpdated
+from .state.reducers import ConnectionState
 
 __all__ = ["UTDStreamClient"]
 
@@ -63,9 +65,11 @@ class UTDStreamClient:
         self._identity: str | None = None
         self._incoming = Subject[UTDCall]()
         self._events_task: asyncio.Task[None] | None = None
-        # Strong references: a session the app dropped without closing still holds a connected
-        # room, and only the client can close it (``aclose``). Closed sessions remove themselves.
-        self._sessions: set[UTDSession] = set()
+        # Every session, weakly: a session the app dropped after it left its room may go.
+        self._sessions: weakref.WeakSet[UTDSession] = weakref.WeakSet()
+        # Strongly, while a session's room is connecting or connected: a session the app
+        # dropped without closing still holds a LiveKit room, and only aclose() can close it.
+        self._in_room: set[UTDSession] = set()
         self._closed = False
 
     @property
@@ -245,7 +249,15 @@ class UTDStreamClient:
 
     def _own(self, session: UTDSession) -> None:
         self._sessions.add(session)
-        session._on_closed = self._sessions.discard
+        session.room.store.connection_state.subscribe(
+            functools.partial(self._track_room, session)
+        )
+
+    def _track_room(self, session: UTDSession, state: ConnectionState) -> None:
+        if state is ConnectionState.DISCONNECTED:
+            self._in_room.discard(session)
+        else:
+            self._in_room.add(session)
 
     async def _enter(self, session: S, token: UTDTokenResponse) -> S:
         self._own(session)

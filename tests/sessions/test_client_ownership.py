@@ -1,8 +1,9 @@
-"""The client owns the sessions it makes until they are closed."""
+"""The client keeps a session alive while it holds a LiveKit room, and no longer."""
 
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Callable
 
 from livekit import rtc
@@ -32,11 +33,16 @@ async def test_aclose_closes_sessions_the_app_dropped(
     assert _connected_rooms("dropped") == []
 
 
-async def test_a_closed_session_is_released_by_its_client(
+async def test_a_session_out_of_its_room_is_not_kept_alive_by_its_client(
     make_client: ClientFactory, unique: Callable[[str], str]
 ) -> None:
     client = make_client()
-    session = await client.join_live_stream(unique("viewer"), unique("show"))
-    assert session in client._sessions
-    await session.aclose()
-    assert session not in client._sessions
+    left = await client.join_live_stream(unique("viewer"), unique("show"))
+    closed = await client.join_audio_room(unique("listener"), unique("den"))
+    await left.leave()
+    await closed.aclose()
+    gone = [weakref.ref(left), weakref.ref(closed)]
+    del left, closed
+    gc.collect()
+    # Nothing holds a room any more: the client lets both go (no growth over many calls).
+    assert [ref() for ref in gone] == [None, None]

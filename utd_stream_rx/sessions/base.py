@@ -71,8 +71,6 @@ class UTDSession:
         self._grant_subscription: reactivex.abc.DisposableBase | None = None
         # Set by the client for room sessions: mints a fresh token for the same seat in the room.
         self._token_source: Callable[[], Awaitable[UTDTokenResponse]] | None = None
-        # Set by the client that owns this session: lets it forget the session once closed.
-        self._on_closed: Callable[[UTDSession], None] | None = None
 
     # -- state -----------------------------------------------------------------------------
 
@@ -208,8 +206,6 @@ class UTDSession:
         finally:
             # Views keep their last value; subscribers and ``async for`` loops see completion.
             self.room.store.dispose()
-            if self._on_closed is not None:
-                self._on_closed(self)
 
     async def __aenter__(self: T) -> T:
         return self
