@@ -760,13 +760,18 @@ class UTDApiClient:
     async def seat_invite(
         self, room_name: str, identity: str, seat_index: int | None = None
     ) -> UTDRoomState:
-        """Host: invite ``identity`` to ``seat_index`` or any seat; they accept by taking it."""
+        """Host: invite ``identity`` to ``seat_index`` or any seat; they accept or decline."""
         room = _room_segment(room_name)
         body = _body(
             identity=_check_name(identity, "identity"),
             seat_index=None if seat_index is None else _check_seat_index(seat_index),
         )
         return await self._room("POST", f"/api/v1/audio-rooms/{room}/seats/invite", body)
+
+    async def accept_invitation(self, room_name: str) -> UTDRoomState:
+        """Invitee: take the seat the host invited you to; the engine picks it from its record."""
+        room = _room_segment(room_name)
+        return await self._room("POST", f"/api/v1/audio-rooms/{room}/seats/invitation/accept", {})
 
     async def decline_invitation(self, room_name: str) -> UTDRoomState:
         """Invitee: decline the host's seat invitation."""

@@ -66,6 +66,8 @@ ROOM_CASES: list[tuple[str, tuple[Any, ...], dict[str, Any], str, str, Any]] = [
      {"identity": "erin"}),
     ("seat_invite", ("lobby", "erin", 5), {}, "POST", "/api/v1/audio-rooms/lobby/seats/invite",
      {"identity": "erin", "seat_index": 5}),
+    ("accept_invitation", ("lobby",), {}, "POST",
+     "/api/v1/audio-rooms/lobby/seats/invitation/accept", {}),
     ("decline_invitation", ("lobby",), {}, "POST",
      "/api/v1/audio-rooms/lobby/seats/invitation/decline", {}),
     ("seat_lock", ("lobby", 2), {}, "POST", "/api/v1/audio-rooms/lobby/seats/2/lock",

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import yaml
 from jsonschema import Draft202012Validator
+from livekit import api
+
+if TYPE_CHECKING:
+    from .conftest import Local
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 
@@ -146,3 +153,22 @@ class EngineClient:
         assert answer.status == 200, answer
         data: dict[str, Any] = answer.body
         return data
+
+
+def signed(body: str, key: str, secret: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+    token: str = api.AccessToken(key, secret).with_sha256(digest).to_jwt()
+    return token
+
+
+async def post_webhook(local: Local, event: dict[str, Any], *, secret: str | None = None) -> int:
+    """Post ``event`` to the engine's webhook, signed as livekit-server signs it."""
+    config = local.engine.config
+    body = json.dumps(event)
+    auth = signed(body, config.livekit_api_key, secret or config.livekit_api_secret)
+    async with local.client.session.post(
+        local.client.base_url + "/api/v1/livekit/webhook",
+        data=body,
+        headers={"Authorization": auth, "Content-Type": "application/webhook+json"},
+    ) as resp:
+        return resp.status

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import jwt
-from livekit import api
 
 from utd_stream_rx.models import UTDCall, UTDRoomState, structure
 
 from .conftest import APP_ID, Local, LocalFactory
+from .helpers import post_webhook
 
 CALLS = "/api/v1/calls"
 
@@ -174,24 +172,6 @@ async def test_event_stream_delivers_call_changes(local: Local) -> None:
         assert ended.status.value == "ended" and ended.version > incoming.version
     unauthorized = await local.client.get(CALLS + "/events")
     assert unauthorized.status == 401
-
-
-def signed(body: str, key: str, secret: str) -> str:
-    digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
-    token: str = api.AccessToken(key, secret).with_sha256(digest).to_jwt()
-    return token
-
-
-async def post_webhook(local: Local, event: dict[str, Any], *, secret: str | None = None) -> int:
-    config = local.engine.config
-    body = json.dumps(event)
-    auth = signed(body, config.livekit_api_key, secret or config.livekit_api_secret)
-    async with local.client.session.post(
-        local.client.base_url + "/api/v1/livekit/webhook",
-        data=body,
-        headers={"Authorization": auth, "Content-Type": "application/webhook+json"},
-    ) as resp:
-        return resp.status
 
 
 async def test_webhook_left_frees_seat_and_ends_call(local: Local) -> None:

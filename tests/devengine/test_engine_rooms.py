@@ -215,6 +215,48 @@ async def test_invitations_accept_and_decline(local: Local) -> None:
     assert (answer.status, answer.code) == (403, "forbidden")
 
 
+
+async def test_accepting_an_invitation_is_decided_by_the_engine(local: Local) -> None:
+    b = await audio_room(local.client, "acc", "ann", "bob", "cid")
+    path = SEATS.format(room="acc")
+    await local.client.post(
+        path + "/setup", {"seat_mode": "request", "seat_count": 4}, bearer=b["host"]
+    )
+    answer = await local.client.post(path + "/invitation/accept", bearer=b["ann"])
+    assert (answer.status, answer.code) == (404, "not_found")  # nothing to accept
+
+    # The invited seat: seated in one step, the invitation gone, the host told.
+    invite = {"identity": "ann", "seat_index": 2}
+    await local.client.post(path + "/invite", invite, bearer=b["host"])
+    accepted = await local.client.post(path + "/invitation/accept", bearer=b["ann"])
+    assert accepted.status == 200, accepted.body
+    assert accepted.body["seats"]["seats"][2]["identity"] == "ann"
+    assert accepted.body["invitations"] == []
+    [note] = data_to(local, "utd.seat.invite.accepted")
+    assert note[4] == ("host",) and note[3] == {
+        "identity": "ann",
+        "seat_index": 2,
+        "version": accepted.body["version"],
+    }
+    again = await local.client.post(path + "/invitation/accept", bearer=b["ann"])
+    assert (again.status, again.code) == (404, "not_found")
+
+    # An invitation that names no seat: the first free, unlocked one.
+    await local.client.post(path + "/0/lock", {"locked": True}, bearer=b["host"])
+    await local.client.post(path + "/invite", {"identity": "bob"}, bearer=b["host"])
+    accepted = await local.client.post(path + "/invitation/accept", bearer=b["bob"])
+    assert accepted.body["seats"]["seats"][1]["identity"] == "bob"
+
+    # The invited seat was taken meanwhile: refused, and the invitation stays for a retry.
+    invite = {"identity": "cid", "seat_index": 3}
+    await local.client.post(path + "/invite", invite, bearer=b["host"])
+    await local.client.post(path + "/take", {"seat_index": 3}, bearer=b["host"])
+    taken = await local.client.post(path + "/invitation/accept", bearer=b["cid"])
+    assert (taken.status, taken.code) == (409, "seat_taken")
+    state = await local.client.get(path, bearer=b["cid"])
+    assert [i["identity"] for i in state.body["invitations"]] == ["cid"]
+
+
 async def test_lock_mute_kick(local: Local) -> None:
     b = await audio_room(local.client, "l", "ann", "bob")
     path = SEATS.format(room="l")

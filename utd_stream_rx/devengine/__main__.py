@@ -48,6 +48,12 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         "--ring-timeout", type=float, default=float(env.get("UTD_ENGINE_RING_TIMEOUT", "30"))
     )
     parser.add_argument(
+        "--rejoin-grace",
+        type=float,
+        default=float(env.get("UTD_ENGINE_REJOIN_GRACE", "30")),
+        help="seconds a participant lost by LiveKit (server restart) keeps its seat or stage place",
+    )
+    parser.add_argument(
         "--rate-limit",
         type=int,
         default=int(env.get("UTD_ENGINE_RATE_LIMIT", "30")),
@@ -78,6 +84,7 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         apps=apps,
         db_path=args.db,
         ring_timeout=args.ring_timeout,
+        rejoin_grace=args.rejoin_grace,
         rate_limit=args.rate_limit,
         bans=frozenset(bans),
         user_token_secret=args.user_token_secret,

@@ -44,6 +44,9 @@ class EngineConfig:
         apps: ``app_id -> app_key`` pairs accepted in the app headers.
         db_path: SQLite file, or ``":memory:"``.
         ring_timeout: Seconds before an unanswered call becomes ``missed``.
+        rejoin_grace: Seconds a participant whom LiveKit lost without them leaving (a server
+            shutting down, a room started again) keeps their seat or stage place while they
+            reconnect; released after that unless they are back in the room.
         rate_limit: Token mints allowed per app and identity per minute (0 disables).
         bans: Identities refused on every endpoint.
         user_token_secret: HS256 secret for bearers; ``None`` = generated once and kept in the DB.
@@ -62,6 +65,7 @@ class EngineConfig:
     )
     db_path: str = attrs.field(factory=lambda: str(default_db_path()))
     ring_timeout: float = 30.0
+    rejoin_grace: float = 30.0
     rate_limit: int = 30
     bans: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
     user_token_secret: str | None = None

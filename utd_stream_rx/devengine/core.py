@@ -395,10 +395,14 @@ class Engine:
                 await self.expire_calls()
             except Exception:
                 log.exception("ring timeout sweep failed")
+            try:
+                await self.release_absent()
+            except Exception:
+                log.exception("rejoin grace sweep failed")
             await asyncio.sleep(interval)
 
     def start(self) -> None:
-        """Start background work (the ring timeout)."""
+        """Start background work (the ring timeout, the rejoin grace)."""
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
@@ -415,29 +419,67 @@ class Engine:
     # -- LiveKit webhooks -------------------------------------------------------------------
 
     async def participant_joined(self, app_id: str, room_name: str, identity: str) -> None:
-        """Re-apply the participant's grant (it may have changed before they joined)."""
+        """Re-apply the participant's grant (it may have changed before they joined); a
+        participant who was away is back and keeps what they hold."""
         async with self.lock(app_id, room_name):
             room = self.storage.load_room(app_id, room_name)
             if room is None or room.type.is_call:
                 return
+            if room.away.pop(identity, None) is not None:
+                log.info("%s is back in %s within the grace", identity, room.livekit_name)
+                self.storage.save(rooms=[room])
             grant = room.grant_for(identity)
             lk = room.livekit_name
             await self._guard("metadata", self.bridge.set_metadata(lk, self.metadata(room)))
             await self._guard("grant", self.bridge.apply_grant(lk, identity, grant, room.version))
 
     async def room_started(self, app_id: str, room_name: str) -> None:
-        """Write the metadata into a room LiveKit created on its own."""
+        """Write the metadata into a room LiveKit created on its own.
+
+        A room that starts while the engine records holders in it lost its participants
+        without their leaving (a livekit-server restart; its ``participant_left`` may never
+        have been sent): each holder gets the rejoin grace to come back.
+        """
         async with self.lock(app_id, room_name):
             room = self.storage.load_room(app_id, room_name)
-            if room is not None:
-                await self._guard(
-                    "metadata", self.bridge.set_metadata(room.livekit_name, self.metadata(room))
-                )
+            if room is None:
+                return
+            if not room.type.is_call:
+                due = time.time() + self.config.rejoin_grace
+                absent = room.holders() - room.away.keys()
+                if absent:
+                    room.away.update(dict.fromkeys(absent, due))
+                    self.storage.save(rooms=[room])
+            await self._guard(
+                "metadata", self.bridge.set_metadata(room.livekit_name, self.metadata(room))
+            )
 
-    async def participant_left(self, app_id: str, room_name: str, identity: str) -> None:
-        """Free what the participant held; end (or cancel) their call."""
+    async def participant_left(
+        self, app_id: str, room_name: str, identity: str, sid: str = "", reason: str = ""
+    ) -> None:
+        """Free what the participant held; end (or cancel) their call.
+
+        Only the departure of the identity's current connection counts: a connection replaced
+        by a newer one of the same identity (a reload, a second device, a reconnect) leaves
+        nothing behind. A participant lost to a server shutdown keeps what they hold for the
+        rejoin grace.
+
+        Args:
+            sid: The LiveKit sid of the connection that left (``""`` if unknown).
+            reason: LiveKit's ``DisconnectReason`` name (``""`` if unknown).
+        """
         room = self.storage.load_room(app_id, room_name)
         if room is None:
+            return
+        lk = room.livekit_name
+        if reason == "DUPLICATE_IDENTITY":
+            log.info("%s/%s was replaced by a newer connection; nothing to free", lk, identity)
+            return
+        if reason == "SERVER_SHUTDOWN" and not room.type.is_call:
+            await self._hold_for_rejoin(app_id, room_name, identity)
+            return
+        if await self._connected_elsewhere(lk, identity, sid):
+            log.info("%s/%s left, but a newer connection is in the room", lk, identity)
             return
         if room.call_id is not None:
 
@@ -457,6 +499,64 @@ class Engine:
 
         with contextlib.suppress(ApiError):
             await self.change_room(app_id, room_name, change)
+
+    async def _connected_elsewhere(self, livekit_room: str, identity: str, sid: str) -> bool:
+        """True when LiveKit shows ``identity`` connected under a sid other than ``sid``."""
+        try:
+            current = await self.bridge.participant_sid(livekit_room, identity)
+        except Exception as exc:
+            # Unknown: treat the departure as real, as LiveKit reported it.
+            log.warning("LiveKit presence check failed: %s", exc)
+            return False
+        return current is not None and current != sid
+
+    async def _hold_for_rejoin(self, app_id: str, room_name: str, identity: str) -> None:
+        async with self.lock(app_id, room_name):
+            room = self.storage.load_room(app_id, room_name)
+            if room is None or not room.holds_anything(identity):
+                return
+            room.away.setdefault(identity, time.time() + self.config.rejoin_grace)
+            self.storage.save(rooms=[room])
+            log.info(
+                "%s lost %s to a server shutdown; holding their place for %gs",
+                identity,
+                room.livekit_name,
+                self.config.rejoin_grace,
+            )
+
+    async def release_absent(self) -> None:
+        """Release what participants hold who are still away once their grace is over."""
+        for app_id, room_name in self.storage.rooms_due(time.time()):
+            try:
+                await self._release_absent_in(app_id, room_name)
+            except Exception:
+                log.exception("releasing absent participants of %s failed", room_name)
+
+    async def _release_absent_in(self, app_id: str, room_name: str) -> None:
+        async with self.lock(app_id, room_name):
+            room = self.storage.load_room(app_id, room_name)
+            if room is None:
+                return
+            now = time.time()
+            due = sorted(identity for identity, at in room.away.items() if at <= now)
+            before = room.grants()
+            changed = False
+            for identity in due:
+                try:
+                    present = await self.bridge.participant_sid(room.livekit_name, identity)
+                except Exception as exc:
+                    # Cannot tell: keep their place and ask again on the next sweep.
+                    log.debug("presence of %s unknown (%s); asking again later", identity, exc)
+                    continue
+                del room.away[identity]
+                if present is None:
+                    log.info("%s did not come back to %s; releasing", identity, room.livekit_name)
+                    changed = forget_participant(room, identity) or changed
+            if changed:
+                room.version += 1
+            self.storage.save(rooms=[room])  # also moves or clears the room's release row
+            if changed:
+                await self._push(room, before, Effects())
 
     async def room_finished(self, app_id: str, room_name: str) -> None:
         """A finished call room ends its call."""

@@ -7,6 +7,7 @@ Pushes are best effort by design: the engine's own state is the truth, a partici
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import json
 import logging
@@ -23,6 +24,8 @@ from .state import Grant
 __all__ = ["LiveKitBridge", "NullBridge", "RoomServiceBridge", "mint_livekit_token"]
 
 log = logging.getLogger(__name__)
+
+_QUERY_TIMEOUT = 5.0  # seconds for a question to LiveKit whose answer decides a release
 
 _SOURCES = {
     "camera": api.TrackSource.CAMERA,
@@ -97,6 +100,10 @@ class LiveKitBridge(Protocol):
         """Mute or unmute the participant's published microphone, if any."""
         ...
 
+    async def participant_sid(self, livekit_room: str, identity: str) -> str | None:
+        """The sid of the connection ``identity`` has in the room now, or ``None``."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections."""
         ...
@@ -107,6 +114,8 @@ class NullBridge:
 
     def __init__(self) -> None:
         self.operations: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=2000)
+        # Who is "in" each room, as (livekit_room, identity) -> sid: set by tests.
+        self.present: dict[tuple[str, str], str] = {}
 
     async def ensure_room(
         self, livekit_room: str, metadata: str, *, max_participants: int = 0
@@ -133,6 +142,10 @@ class NullBridge:
     async def mute_microphone(self, livekit_room: str, identity: str, muted: bool) -> None:
         """Record the call."""
         self.operations.append(("mute", livekit_room, identity, muted))
+
+    async def participant_sid(self, livekit_room: str, identity: str) -> str | None:
+        """Answer from :attr:`present`."""
+        return self.present.get((livekit_room, identity))
 
     async def aclose(self) -> None:
         """Nothing to release."""
@@ -249,6 +262,20 @@ class RoomServiceBridge:
         except api.TwirpError as exc:
             if not _is_absent(exc):
                 raise
+
+    async def participant_sid(self, livekit_room: str, identity: str) -> str | None:
+        """The sid of the connection ``identity`` has in the room now, or ``None``."""
+        try:
+            # livekit-api posts without a timeout of its own: bound the question here.
+            async with asyncio.timeout(_QUERY_TIMEOUT):
+                info = await self._api.room.get_participant(
+                    api.RoomParticipantIdentity(room=livekit_room, identity=identity)
+                )
+        except api.TwirpError as exc:
+            if _is_absent(exc):
+                return None
+            raise
+        return str(info.sid) or None
 
     async def aclose(self) -> None:
         """Close the HTTP session."""

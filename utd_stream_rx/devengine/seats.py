@@ -252,6 +252,33 @@ async def invite(request: web.Request) -> web.Response:
     return await _answer(request, bearer, change)
 
 
+@routes.post(_BASE + "/invitation/accept")
+async def accept(request: web.Request) -> web.Response:
+    """The invitee accepts: seated at the invited seat (or the first free one) in one step.
+
+    The engine decides from its own invitations, so an invitee whose view of the room is late
+    still gets the seat the host offered; the host gets ``utd.seat.invite.accepted``.
+    """
+    bearer = actor(request)
+    await read_body(request)
+
+    def change(room: RoomRecord, effects: Effects) -> None:
+        me = bearer.identity
+        invitation = next((i for i in room.invitations if i.identity == me), None)
+        if invitation is None:
+            raise ApiError.not_found(f"{me} has no invitation")
+        if room.seat_of(me) is not None:
+            raise ApiError.conflict(f"{me} already holds a seat", "already_seated")
+        index = invitation.seat_index if invitation.seat_index is not None else _first_free(room)
+        _remember_name(room, bearer)
+        _seat(room, index, me)
+        if room.host_identity is not None:
+            note = {"identity": me, "seat_index": index}
+            effects.notify("utd.seat.invite.accepted", (room.host_identity,), note)
+
+    return await _answer(request, bearer, change)
+
+
 @routes.post(_BASE + "/invitation/decline")
 async def decline(request: web.Request) -> web.Response:
     """The invitee declines; the host gets ``utd.seat.invite.declined``."""

@@ -132,6 +132,9 @@ class RoomRecord:
     call_id: str | None = None
     next_request_id: int = 1
     created_at: float = 0.0
+    # Identities LiveKit lost without them leaving, and when what they hold is released unless
+    # they are back in the room by then. Engine-internal: not part of the public RoomState.
+    away: dict[str, float] = attrs.field(factory=dict)
 
     @property
     def livekit_name(self) -> str:
@@ -157,6 +160,31 @@ class RoomRecord:
     def on_stage(self, identity: str) -> bool:
         """True for the host of a live stream and every co-publisher."""
         return any(m.identity == identity for m in self.stage)
+
+    def holds_anything(self, identity: str) -> bool:
+        """True if ``identity`` has a seat, a place on stage (not as host), a request or an
+        invitation: what leaving the room takes away."""
+        return (
+            self.seat_of(identity) is not None
+            or (identity != self.host_identity and self.on_stage(identity))
+            or any(r.identity == identity for r in self.stage_requests)
+            or any(r.identity == identity for r in self.speak_requests)
+            or any(i.identity == identity for i in self.invitations)
+        )
+
+    def holders(self) -> set[str]:
+        """Every identity for which :meth:`holds_anything` is true."""
+        found = {s.identity for s in self.seats if s.identity is not None}
+        found.update(m.identity for m in self.stage if m.identity != self.host_identity)
+        found.update(r.identity for r in self.stage_requests)
+        found.update(r.identity for r in self.speak_requests)
+        found.update(i.identity for i in self.invitations)
+        return found
+
+    @property
+    def next_release(self) -> float | None:
+        """The earliest time an absent participant's holdings fall due, if any."""
+        return min(self.away.values()) if self.away else None
 
     def take_request_id(self) -> int:
         """A fresh request id, unique within the room."""

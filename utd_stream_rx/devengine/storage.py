@@ -45,6 +45,10 @@ class Storage(Protocol):
         """Every call (any app) in one of ``statuses``."""
         ...
 
+    def rooms_due(self, now: float) -> list[tuple[str, str]]:
+        """``(app_id, room_name)`` of rooms whose :attr:`RoomRecord.next_release` is due."""
+        ...
+
     def get_meta(self, key: str) -> str | None:
         """An engine setting kept across restarts."""
         ...
@@ -78,6 +82,14 @@ CREATE INDEX IF NOT EXISTS calls_caller ON calls (app_id, caller);
 CREATE INDEX IF NOT EXISTS calls_callee ON calls (app_id, callee);
 CREATE INDEX IF NOT EXISTS calls_status ON calls (status);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- When a room next has holdings of absent participants to release (a row only while it has).
+CREATE TABLE IF NOT EXISTS room_releases (
+    app_id TEXT NOT NULL,
+    room_name TEXT NOT NULL,
+    due REAL NOT NULL,
+    PRIMARY KEY (app_id, room_name)
+);
+CREATE INDEX IF NOT EXISTS room_releases_due ON room_releases (due);
 """
 
 
@@ -114,6 +126,7 @@ class SQLiteStorage:
 
     def save(self, *, rooms: Iterable[RoomRecord] = (), calls: Iterable[CallRecord] = ()) -> None:
         """Write rooms and calls in one transaction."""
+        rooms = list(rooms)
         room_rows = [
             (r.app_id, r.room_name, json.dumps(dump_record(r), separators=(",", ":")))
             for r in rooms
@@ -130,12 +143,23 @@ class SQLiteStorage:
             )
             for c in calls
         ]
+        releases = [(r.app_id, r.room_name, r.next_release) for r in rooms]
+        due_rows = [row for row in releases if row[2] is not None]
+        gone_rows = [row[:2] for row in releases if row[2] is None]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO rooms (app_id, room_name, data) VALUES (?, ?, ?)",
                     room_rows,
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO room_releases (app_id, room_name, due)"
+                    " VALUES (?, ?, ?)",
+                    due_rows,
+                )
+                self._db.executemany(
+                    "DELETE FROM room_releases WHERE app_id = ? AND room_name = ?", gone_rows
                 )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO calls (call_id, app_id, caller, callee, status,"
@@ -167,6 +191,14 @@ class SQLiteStorage:
         with self._lock:
             rows = self._db.execute(sql, [s.value for s in statuses]).fetchall()
         return [load_call(json.loads(row[0])) for row in rows]
+
+    def rooms_due(self, now: float) -> list[tuple[str, str]]:
+        """``(app_id, room_name)`` of rooms whose :attr:`RoomRecord.next_release` is due."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT app_id, room_name FROM room_releases WHERE due <= ?", (now,)
+            ).fetchall()
+        return [(str(app_id), str(room_name)) for app_id, room_name in rows]
 
     def get_meta(self, key: str) -> str | None:
         """An engine setting kept across restarts."""

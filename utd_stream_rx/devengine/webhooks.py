@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 from livekit import api
+from livekit.protocol import models
 
 from .auth import check_name
 from .common import actor, engine_of
@@ -48,13 +49,30 @@ async def livekit_webhook(request: web.Request) -> web.Response:
     if app_id not in engine.config.apps:
         return web.json_response({})
     identity = event.participant.identity
-    log.debug("webhook %s room=%s identity=%s", event.event, event.room.name, identity)
+    sid = event.participant.sid
+    reason = _reason_name(event.participant.disconnect_reason)
+    log.debug(
+        "webhook %s room=%s identity=%s sid=%s reason=%s",
+        event.event,
+        event.room.name,
+        identity,
+        sid,
+        reason,
+    )
     if event.event == "participant_joined" and identity:
         await engine.participant_joined(app_id, room_name, identity)
     elif event.event == "participant_left" and identity:
-        await engine.participant_left(app_id, room_name, identity)
+        await engine.participant_left(app_id, room_name, identity, sid, reason)
     elif event.event == "room_started":
         await engine.room_started(app_id, room_name)
     elif event.event == "room_finished":
         await engine.room_finished(app_id, room_name)
     return web.json_response({})
+
+
+def _reason_name(value: int) -> str:
+    # A reason newer than this livekit-protocol is as good as unknown.
+    try:
+        return models.DisconnectReason.Name(value)
+    except ValueError:
+        return ""

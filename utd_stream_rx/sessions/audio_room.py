@@ -91,19 +91,20 @@ class UTDAudioRoomSession(UTDSession):
         await self._start_speaking()
 
     async def accept_invitation(self) -> None:
-        """Accept the host's invitation: take the invited seat (or the first free one)."""
-        me = self.identity
-        invitation = next((i for i in self.invitations.value if i.identity == me), None)
-        if invitation is None:
-            raise UTDStreamException("there is no open invitation for you", code="not_found")
-        index = invitation.seat_index
-        if index is None:
-            grid = self.seats.value
-            free = [s.index for s in grid.seats if s.is_free] if grid else []
-            if not free:
-                raise UTDStreamException("no free seat to accept into", 409, "seat_taken")
-            index = free[0]
-        await self.take_seat(index)
+        """Accept the host's invitation: take the invited seat (or the first free one).
+
+        The engine owns invitations and decides which seat, so this works as soon as the host's
+        ``invite_to_speak`` has returned, whether or not :attr:`invitations` shows it yet.
+        Returns once seated with the microphone publishing.
+
+        Raises:
+            UTDStreamException: ``not_found`` without an open invitation; ``seat_taken`` or
+                ``seat_locked`` when the seat went meanwhile (the invitation stays).
+        """
+        await self._command(
+            "accept_invitation", lambda: self._api.accept_invitation(self.room_name)
+        )
+        await self._start_speaking()
 
     async def decline_invitation(self) -> None:
         """Decline the host's invitation to speak."""
