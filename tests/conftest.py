@@ -1,9 +1,14 @@
-"""Suite-wide guard: no test may leave a LiveKit room connected behind it.
+"""Suite-wide guard and tools.
 
-A room left connected outlives its test: when the stack that served it stops, LiveKit's native
-layer keeps trying to reconnect it, and disposing that layer at interpreter exit then aborts
-the whole process (after every test has passed). So each test must leave the rooms it opened
-closed; this fixture names the test that did not, and closes what it left.
+No test may leave a LiveKit room connected behind it. A room left connected outlives its test:
+when the stack that served it stops, LiveKit's native layer keeps trying to reconnect it, and
+disposing that layer at interpreter exit then aborts the whole process (after every test has
+passed). So each test must leave the rooms it opened closed; a fixture names the test that did
+not, and closes what it left.
+
+``--repeat NODEID=N`` runs one test N times in its own place in the run, among every other test
+collected, so a test suspected of failing by chance is tried under the whole suite's load,
+order and leftovers (``scripts/check --repeat tests/x.py::test_y=20``).
 """
 
 from __future__ import annotations
@@ -11,11 +16,74 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from livekit import rtc
 
 GRACE = 5.0  # seconds for a disconnect already under way to finish
+_REPEAT_FIXTURE = "_utd_repeat"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--repeat",
+        action="append",
+        default=[],
+        metavar="NODEID=N",
+        help="run the test NODEID N times in its place in the run (may be given again)",
+    )
+
+
+def _repeats(config: pytest.Config) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for spec in config.getoption("repeat"):
+        nodeid, sep, count = spec.rpartition("=")
+        if not sep or not nodeid or not count.isdigit() or int(count) < 1:
+            raise pytest.UsageError(f"--repeat takes NODEID=N with N >= 1, not {spec!r}")
+        found[nodeid] = int(count)
+    return found
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    count = _repeats(metafunc.config).get(metafunc.definition.nodeid)
+    if count is not None:
+        metafunc.fixturenames.append(_REPEAT_FIXTURE)
+        metafunc.parametrize(
+            _REPEAT_FIXTURE, range(1, count + 1), ids=lambda i: f"run{i}of{count}"
+        )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A mistyped --repeat must not pass as "repeated N times and never failed".
+    for nodeid in _repeats(config):
+        if not any(item.nodeid.startswith(nodeid + "[") for item in items):
+            raise pytest.UsageError(f"--repeat names {nodeid}, which was not collected")
+
+
+_durations: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The slowest ten tests (setup, call and teardown together) close every run, so a test
+    drifting toward its timeouts shows up before it fails."""
+    slowest = sorted(_durations.items(), key=lambda item: item[1], reverse=True)[:10]
+    if not slowest:
+        return
+    terminalreporter.section("slowest 10 tests (setup + call + teardown)")
+    for nodeid, seconds in slowest:
+        terminalreporter.write_line(f"{seconds:7.2f}s  {nodeid}")
+
+
+@pytest.fixture
+def _utd_repeat(request: pytest.FixtureRequest) -> int:
+    """Which run of a repeated test this is."""
+    number: int = request.param
+    return number
 
 
 def _open_rooms() -> set[rtc.Room]:
