@@ -50,7 +50,10 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 48_000
 """Sample rate of synthetic audio (Hz); LiveKit's native rate, so nothing is resampled."""
 
-_FRAME_MS = 10
+# Synthetic audio is fed in 50 ms chunks: each chunk is one round trip through the event loop,
+# and 10 ms chunks (100 a second per source) flooded it when a process ran several sources, so
+# sources fell behind real time and listeners heard gaps. LiveKit re-frames audio for encoding.
+_FRAME_MS = 50
 
 
 @attrs.frozen
