@@ -334,3 +334,36 @@ async def test_a_crashed_participant_loses_its_seat_and_stage_place(
             if process.poll() is None:
                 process.kill()
                 process.wait(10)
+
+
+@pytest.mark.slow
+async def test_a_holder_lost_in_a_livekit_restart_who_never_returns_is_released(
+    private_stack: StackFactory, created_clients: list[UTDStreamClient]
+) -> None:
+    # The engine holds a seat for a participant lost to a livekit-server restart (the rejoin
+    # grace), then releases it if they never come back. Whether the stopping server still
+    # reported them gone or not, the room starting again on the new server starts the grace.
+    grace = 2.0
+    stack = await private_stack(["--rejoin-grace", str(grace)])
+    host = await clients_of(stack, created_clients)().join_audio_room(
+        "host", "lobby", as_host=True, seat_count=2
+    )
+    ghost = await asyncio.to_thread(_spawn_participant, stack, "seat", "lobby", "ghost")
+    try:
+        await host.seats.wait_for(_holder_is(1, "ghost"), timeout=10)
+        stack.livekit.stop()
+        ghost.send_signal(signal.SIGKILL)  # gone while the server is down: never back
+        ghost.wait(10)
+        await host.connected.wait_for(lambda c: not c, timeout=15)
+        stack.livekit.start()
+        await back_in_room(host)
+        back = time.monotonic()
+        await host.seats.wait_for(_holder_is(1, None), timeout=grace + 15)
+        held = time.monotonic() - back
+        assert "ghost" not in host.remote_participants.value
+        record("livekit-server restart, holder never back", f"seat released {held:.1f}s "
+                                                            f"after the room was back")
+    finally:
+        if ghost.poll() is None:
+            ghost.kill()
+            ghost.wait(10)
