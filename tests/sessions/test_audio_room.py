@@ -194,9 +194,9 @@ async def test_decline_mute_unlock_and_errors_change_nothing(
     await host.invite_to_speak(fay_id, seat_index=2)
     await fay.accept_invitation()
     assert fay.seats.value is not None and fay.seats.value.seats[2].identity == fay_id
+    assert fay.can_publish.value
 
     # Muting a seat is seen by everyone; the holder's track is muted at the SFU.
-    assert fay.can_publish.value
     await gus.remote_participants.wait_for(_mic_muted(fay_id, False), timeout=10)
     await host.mute_seat(2)
     for session in (host, fay, gus):

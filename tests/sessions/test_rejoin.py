@@ -111,4 +111,3 @@ async def test_livekit_server_restart_is_reported_and_recovered(
         await session.seats.wait_for(_holder(2, "ann"), timeout=10)
     heard = await hear(host, "ann", timeout=15)
     assert abs(heard.dominant_hz - 700.0) < 15, heard
-
