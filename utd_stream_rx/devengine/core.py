@@ -513,7 +513,7 @@ class Engine:
     async def _hold_for_rejoin(self, app_id: str, room_name: str, identity: str) -> None:
         async with self.lock(app_id, room_name):
             room = self.storage.load_room(app_id, room_name)
-            if room is None or not room.holds_anything(identity):
+            if room is None or identity not in room.holders():
                 return
             room.away.setdefault(identity, time.time() + self.config.rejoin_grace)
             self.storage.save(rooms=[room])

@@ -161,19 +161,9 @@ class RoomRecord:
         """True for the host of a live stream and every co-publisher."""
         return any(m.identity == identity for m in self.stage)
 
-    def holds_anything(self, identity: str) -> bool:
-        """True if ``identity`` has a seat, a place on stage (not as host), a request or an
-        invitation: what leaving the room takes away."""
-        return (
-            self.seat_of(identity) is not None
-            or (identity != self.host_identity and self.on_stage(identity))
-            or any(r.identity == identity for r in self.stage_requests)
-            or any(r.identity == identity for r in self.speak_requests)
-            or any(i.identity == identity for i in self.invitations)
-        )
-
     def holders(self) -> set[str]:
-        """Every identity for which :meth:`holds_anything` is true."""
+        """Every identity with a seat, a place on stage (not as host), a request or an
+        invitation: what leaving the room takes away."""
         found = {s.identity for s in self.seats if s.identity is not None}
         found.update(m.identity for m in self.stage if m.identity != self.host_identity)
         found.update(r.identity for r in self.stage_requests)
