@@ -28,6 +28,7 @@ import aiohttp
 from yarl import URL
 
 from ._checks import check_timeout
+from ._credentials import Credential
 from ._http import (
     RETRYABLE_STATUSES,
     decode_json,
@@ -231,6 +232,8 @@ class UTDApiClient:
             raise ValueError(f"retry_backoff must be between 0 and 60 seconds, not {retry_backoff}")
         self._retry_backoff = float(retry_backoff)
         self._user_token = _check_optional_str(user_token, "user_token")
+        # The identity's renewable bearer; when set it replaces ``_user_token``.
+        self._credential: Credential | None = None
         self._session = session
         self._owns_session = session is None
         self._parent: UTDApiClient | None = None
@@ -247,11 +250,19 @@ class UTDApiClient:
         view = object.__new__(UTDApiClient)
         view.__dict__.update(self.__dict__)
         view._user_token = _check_str(user_token, "user_token")
+        view._credential = None
         view._session = None
         view._owns_session = False
         view._parent = self._parent or self
         view._closed = False
         view._streams = weakref.WeakSet()
+        return view
+
+    def with_credential(self, credential: Credential) -> UTDApiClient:
+        """A client acting as ``credential``'s identity, renewing its bearer as needed."""
+        view = self.with_user_token(credential.token or "pending")
+        view._user_token = None
+        view._credential = credential
         return view
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -274,11 +285,29 @@ class UTDApiClient:
     @property
     def user_token(self) -> str | None:
         """The bearer for privileged endpoints, or ``None`` before :meth:`authenticate`."""
+        if self._credential is not None:
+            return self._credential.token
         return self._user_token
 
     @user_token.setter
     def user_token(self, value: str | None) -> None:
         self._user_token = _check_optional_str(value, "user_token")
+        self._credential = None
+
+    @property
+    def credential(self) -> Credential | None:
+        """The renewable bearer this client acts with, if it has one."""
+        return self._credential
+
+    def use_credential(self, credential: Credential | None) -> None:
+        """Act with ``credential`` (renewed as needed) from now on."""
+        self._credential = credential
+
+    async def fresh_user_token(self) -> str:
+        """The bearer, renewed first when it is about to expire (a renewable one)."""
+        if self._credential is not None:
+            return await self._credential.fresh()
+        return self._bearer()
 
     @property
     def timeout(self) -> float:
@@ -345,6 +374,8 @@ class UTDApiClient:
         return URL(text, encoded=True)
 
     def _bearer(self) -> str:
+        if self._credential is not None and self._credential.token is not None:
+            return self._credential.token
         if self._user_token is None:
             raise UTDStreamException(
                 "No user token: call authenticate() (or set user_token) first",
@@ -453,16 +484,25 @@ class UTDApiClient:
         body: Mapping[str, object] | None = None,
         query: str = "",
     ) -> tuple[int, bytes]:
-        token = self._bearer() if bearer else None
+        token = await self.fresh_user_token() if bearer else None
         data = None if body is None else json.dumps(body, allow_nan=False).encode()
-        headers = self._headers(_POST_JSON_HEADERS if data is not None else _JSON_HEADERS, token)
-        response, raw = await self._exchange(
-            method,
-            self._url(base, path, query),
-            headers,
-            data,
-            aiohttp.ClientTimeout(total=self._timeout),
-        )
+        kind = _POST_JSON_HEADERS if data is not None else _JSON_HEADERS
+        url = self._url(base, path, query)
+        timeout = aiohttp.ClientTimeout(total=self._timeout)
+        try:
+            response, raw = await self._exchange(
+                method, url, self._headers(kind, token), data, timeout
+            )
+        except UTDStreamException as exc:
+            credential = self._credential
+            if credential is None or token is None or not _is_expired_bearer(exc):
+                raise
+            # The engine says the bearer expired (a clock apart, a suspended laptop): renew
+            # it and send the command once more. A refused command was not applied.
+            token = await credential.renew(token)
+            response, raw = await self._exchange(
+                method, url, self._headers(kind, token), data, timeout
+            )
         return response.status, raw
 
     async def _model(
@@ -486,14 +526,22 @@ class UTDApiClient:
     # -- tokens ---------------------------------------------------------------------------
 
     async def mint_user_token(
-        self, identity: str, name: str | None = None, device_id: str | None = None
+        self,
+        identity: str,
+        name: str | None = None,
+        device_id: str | None = None,
+        *,
+        identity_token: str | None = None,
     ) -> UTDUserToken:
         """Mint a room-less bearer for ``identity`` (``POST /api/v1/auth/user-token``).
 
+        ``identity_token`` is the proof of identity the app's backend signed; an engine in
+        production mode requires it (only its dev mode takes ``identity`` at its word).
         The client's :attr:`user_token` is not changed; :meth:`authenticate` does that.
         """
         body = _body(
             identity=_check_name(identity, "identity"),
+            identity_token=_check_optional_str(identity_token, "identity_token"),
             name=_check_optional_str(name, "name"),
             device_id=_check_optional_str(device_id, "device_id"),
         )
@@ -503,11 +551,19 @@ class UTDApiClient:
         )
 
     async def authenticate(
-        self, identity: str, name: str | None = None, device_id: str | None = None
+        self,
+        identity: str,
+        name: str | None = None,
+        device_id: str | None = None,
+        *,
+        identity_token: str | None = None,
     ) -> UTDUserToken:
         """Mint a user token for ``identity`` and use it as this client's bearer from now on."""
-        minted = await self.mint_user_token(identity, name, device_id)
+        minted = await self.mint_user_token(
+            identity, name, device_id, identity_token=identity_token
+        )
         self._user_token = minted.user_token
+        self._credential = None
         return minted
 
     async def mint_room_token(
@@ -519,10 +575,12 @@ class UTDApiClient:
         role: str = "audience",
         name: str | None = None,
         device_id: str | None = None,
+        identity_token: str | None = None,
     ) -> UTDTokenResponse:
         """Mint a LiveKit token to join ``room_name`` as ``role`` (``POST /api/v1/token``).
 
         ``role`` is ``"audience"`` (default) or ``"host"``; the first host of a room owns it.
+        ``identity_token`` proves the identity (required by an engine in production mode).
         ``type`` is ``LIVE_STREAM`` or ``AUDIO_ROOM``: a call's token comes from
         :meth:`create_call` (caller) and :meth:`call_accept` (callee).
         """
@@ -542,6 +600,7 @@ class UTDApiClient:
             role=role,
             name=_check_optional_str(name, "name"),
             device_id=_check_optional_str(device_id, "device_id"),
+            identity_token=_check_optional_str(identity_token, "identity_token"),
         )
         return await self._model(
             "POST", self._token_base_url, "/api/v1/token", UTDTokenResponse,
@@ -797,6 +856,10 @@ class UTDApiClient:
         room = _room_segment(room_name)
         seat = _check_seat_index(index, "index")
         return await self._room("POST", f"/api/v1/audio-rooms/{room}/seats/{seat}/kick", {})
+
+
+def _is_expired_bearer(exc: UTDStreamException) -> bool:
+    return exc.status_code == 401 and exc.code == "token_expired"
 
 
 def _type_name(value: object) -> str:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 import weakref
 from typing import TypeVar
 
@@ -13,16 +14,19 @@ import aiohttp
 import reactivex
 from reactivex.subject import Subject
 
+from ._credentials import Credential, TokenProvider
 from .api import UTDApiClient
 from .errors import UTDStreamException
 from .media import AudioSourceSpec, VideoSourceSpec
-from .models import UTDCall, UTDSeatMode, UTDStreamType, UTDTokenResponse
+from .models import UTDCall, UTDSeatMode, UTDStreamType, UTDTokenResponse, UTDUserToken
 from .sessions.audio_room import UTDAudioRoomSession, _seat_mode
 from .sessions.base import UTDSession
 from .sessions.call import UTDCallSession, _require_identity
 from .sessions.live_stream import UTDLiveStreamSession
+from .state.auth import AuthEvent, AuthStore, SignedOut, UTDAuthState
 from .state.events import CallUpdated
 from .state.reducers import ConnectionState
+from .state.views import View
 
 __all__ = ["UTDStreamClient"]
 
@@ -47,6 +51,11 @@ class UTDStreamClient:
             ``base_url``).
         session: An ``aiohttp.ClientSession`` to use instead of an owned one (left open).
         timeout: Seconds an engine request may take.
+        token_provider: ``async def provider(identity) -> str``: asks the app's own backend
+            for a fresh identity token (a JWT it signs with the app secret) for ``identity``.
+            The client calls it whenever it needs a bearer: to authenticate, to join a room,
+            and to renew the bearer before it expires or when the engine says it has. Without
+            it, the client asserts identities, which only an engine in dev mode accepts.
     """
 
     def __init__(
@@ -58,10 +67,18 @@ class UTDStreamClient:
         *,
         session: aiohttp.ClientSession | None = None,
         timeout: float = 10.0,
+        token_provider: TokenProvider | None = None,
     ) -> None:
+        if token_provider is not None and not callable(token_provider):
+            raise TypeError("token_provider must be an async callable: identity -> token")
         self.api = UTDApiClient(
             app_id, app_key, base_url, token_base_url, session=session, timeout=timeout
         )
+        self._token_provider = token_provider
+        self._auth = AuthStore()
+        # One renewable bearer per identity this client acts for (rooms may use several).
+        self._credentials: dict[str, Credential] = {}
+        self._renewer: asyncio.Task[None] | None = None
         self._identity: str | None = None
         self._incoming = Subject[UTDCall]()
         self._events_task: asyncio.Task[None] | None = None
@@ -78,6 +95,14 @@ class UTDStreamClient:
         return self._identity
 
     @property
+    def auth_state(self) -> View[UTDAuthState]:
+        """Whether the client can act for its user (the identity of :meth:`authenticate`, or
+        of its first room): ``unauthenticated``, ``authenticated``, ``refreshing`` (a new
+        bearer is on its way) or ``failed`` (the token provider or the engine refused: the
+        app must sign the user in again)."""
+        return self._auth.state
+
+    @property
     def incoming_calls(self) -> reactivex.Observable[UTDCall]:
         """Every change of a call involving this user, pushed by the engine after
         :meth:`authenticate`: new calls ringing this identity arrive here without polling.
@@ -90,18 +115,21 @@ class UTDStreamClient:
     async def authenticate(
         self, identity: str, name: str | None = None, device_id: str | None = None
     ) -> str:
-        """Mint a room-less bearer for ``identity`` and use it for privileged calls.
+        """Get a bearer for ``identity`` and use it for privileged calls.
 
-        Required before starting or accepting calls. Also starts listening for incoming calls.
-        Returns the ``user_token``.
+        With a ``token_provider`` the bearer is issued against the identity token it returns;
+        the bearer is renewed before it expires. Required before starting or accepting calls.
+        Also starts listening for incoming calls. Returns the ``user_token``.
         """
         _require_identity(identity, "identity")
         self._require_open()
-        minted = await self.api.mint_user_token(identity, name, device_id)
-        self.api.user_token = minted.user_token
         self._identity = identity
+        credential = self._credential_for(identity, name, device_id, replace=True)
+        token = await credential.renew(credential.token)
+        self.api.use_credential(credential)
+        self._keep_fresh()
         await self._restart_call_events()
-        return minted.user_token
+        return token
 
     def call_session(
         self,
@@ -147,7 +175,7 @@ class UTDStreamClient:
             )
         finally:
             token = await minting
-        session._api = self.api.with_user_token(token.user_token)
+        session._api = self.api.with_credential(self._credentials[identity])
         session._token_source = mint
         return await self._enter(session, token)
 
@@ -181,7 +209,7 @@ class UTDStreamClient:
             )
         finally:
             token = await minting
-        session._api = self.api.with_user_token(token.user_token)
+        session._api = self.api.with_credential(self._credentials[identity])
         session._token_source = mint
         # The grid does not depend on the media connection: fetch (or set it up) meanwhile.
         if seat_count is not None or mode is not None:
@@ -207,6 +235,11 @@ class UTDStreamClient:
         if self._closed:
             return
         self._closed = True
+        renewer, self._renewer = self._renewer, None
+        if renewer is not None:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
         await self._stop_call_events()
         for session in list(self._sessions):
             try:
@@ -214,6 +247,8 @@ class UTDStreamClient:
             except Exception:
                 log.warning("closing %r failed", session, exc_info=True)
         self._incoming.on_completed()
+        self._auth.dispatch(SignedOut())
+        self._auth.dispose()
         await self.api.aclose()
 
     async def __aenter__(self) -> UTDStreamClient:
@@ -238,14 +273,77 @@ class UTDStreamClient:
         if not isinstance(as_host, bool):
             raise TypeError("as_host must be a bool")
         self._require_open()
+        if self._identity is None:
+            self._identity = identity
         token = await self.api.mint_room_token(
             identity, room_name, type,
             role="host" if as_host else "audience", name=name, device_id=device_id,
+            identity_token=await self._identity_token(identity),
         )
-        # Each room session acts with its own bearer; the client's (for calls) is untouched.
-        if self._identity is None:
-            self._identity = identity
+        # Each room session acts with its identity's bearer (renewed as needed); a rejoin
+        # mints again and so hands every session of that identity the fresh bearer.
+        credential = self._credential_for(identity, name, device_id)
+        credential.set(token.user_token, token.user_token_expires_at)
+        self._keep_fresh()
         return token
+
+    async def _identity_token(self, identity: str) -> str | None:
+        """A fresh identity token from the app's backend, when the app gave a provider."""
+        if self._token_provider is None:
+            return None
+        token = await self._token_provider(identity)
+        if not isinstance(token, str) or not token:
+            raise UTDStreamException(
+                "the token provider must return an identity token (a non-empty str)",
+                code="token_provider",
+            )
+        return token
+
+    def _credential_for(
+        self, identity: str, name: str | None, device_id: str | None, *, replace: bool = False
+    ) -> Credential:
+        credential = self._credentials.get(identity)
+        if credential is None or replace:
+            mint = functools.partial(self._mint_bearer, identity, name, device_id)
+            # Only the client's own identity drives auth_state.
+            on_event = self._on_auth_event if identity == self._identity else None
+            credential = Credential(identity, mint, on_event)
+            self._credentials[identity] = credential
+        return credential
+
+    async def _mint_bearer(
+        self, identity: str, name: str | None, device_id: str | None
+    ) -> UTDUserToken:
+        return await self.api.mint_user_token(
+            identity, name, device_id, identity_token=await self._identity_token(identity)
+        )
+
+    def _on_auth_event(self, event: AuthEvent) -> None:
+        if not self._closed:
+            self._auth.dispatch(event)
+
+    def _keep_fresh(self) -> None:
+        """Renew the client's own bearer ahead of its expiry, in the background."""
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.get_running_loop().create_task(self._renew_forever())
+
+    async def _renew_forever(self) -> None:
+        attempt = 0
+        while not self._closed:
+            credential = self._credentials.get(self._identity or "")
+            if credential is None:
+                return
+            await asyncio.sleep(max(0.0, credential.renew_at() - time.time()))
+            try:
+                await credential.fresh()
+                attempt = 0
+            except UTDStreamException as exc:
+                if exc.is_banned:
+                    return
+                # auth_state says failed; try again later (the provider or engine may recover).
+                delay = _RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)]
+                attempt += 1
+                await asyncio.sleep(delay)
 
     def _own(self, session: UTDSession) -> None:
         self._sessions.add(session)
@@ -299,7 +397,15 @@ class UTDStreamClient:
     async def _follow_call_events(self, attached: asyncio.Event) -> None:
         attempt = 0
         while not self._closed:
+            try:
+                await self.api.fresh_user_token()
+            except UTDStreamException as exc:
+                log.info("incoming-call stream waits for a bearer: %s", exc)
+                await asyncio.sleep(_RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)])
+                attempt += 1
+                continue
             stream = self.api.call_events()
+            stream_token = self.api.user_token
             try:
                 await stream.open()
                 attempt = 0
@@ -312,7 +418,12 @@ class UTDStreamClient:
             except asyncio.CancelledError:
                 raise
             except UTDStreamException as exc:
-                if exc.status_code in (401, 403):
+                if exc.status_code == 401 and self.api.credential is not None:
+                    # The bearer expired while the stream was down: renew, then reconnect.
+                    log.info("incoming-call stream refused (%s); renewing the bearer", exc.code)
+                    with contextlib.suppress(UTDStreamException):
+                        await self.api.credential.renew(stream_token)
+                elif exc.status_code in (401, 403):
                     log.warning("incoming-call stream refused: %s", exc)
                     return
                 log.info("incoming-call stream interrupted: %s", exc)

@@ -106,6 +106,8 @@ class UTDTokenResponse:
         room_name: The room name as the app speaks it (without the engine's app prefix).
         user_token: The engine bearer for privileged calls made by this identity.
         ws_url: An explicit websocket URL when it differs from ``url``.
+        user_token_expires_at: When ``user_token`` expires (Unix seconds), if the engine says.
+        identity: The identity the engine verified, if it says.
     """
 
     token: str
@@ -113,6 +115,8 @@ class UTDTokenResponse:
     room_name: str
     user_token: str
     ws_url: str | None = None
+    user_token_expires_at: float | None = None
+    identity: str | None = None
 
     @property
     def connect_url(self) -> str:

@@ -25,6 +25,7 @@ APP_ID = "app-one"
 APP_KEY = "k" * 32
 OTHER_APP_ID = "app-two"
 OTHER_APP_KEY = "q" * 32
+APP_SECRET = "s" * 40
 
 
 class Local:
@@ -61,6 +62,8 @@ async def make_local() -> AsyncIterator[LocalFactory]:
             "livekit_api_secret": "unit-secret-" + "x" * 32,
             "apps": {APP_ID: APP_KEY, OTHER_APP_ID: OTHER_APP_KEY},
             "db_path": ":memory:",
+            "dev_mode": True,
+            "app_secrets": {APP_ID: APP_SECRET},
         }
         settings.update(overrides)
         bridge = NullBridge()

@@ -146,7 +146,11 @@ async def test_programmatic_server_runs_and_stops() -> None:
     from utd_stream_rx.testing.livekit_server import free_port
 
     config = EngineConfig(
-        port=free_port(), db_path=":memory:", livekit_url=None, livekit_api_secret="z" * 32
+        port=free_port(),
+        db_path=":memory:",
+        livekit_url=None,
+        livekit_api_secret="z" * 32,
+        dev_mode=True,
     )
     async with EngineServer(config) as server, aiohttp.ClientSession() as http:
         async with http.get(server.base_url + "/healthz") as resp:

@@ -12,7 +12,7 @@ from utd_stream_rx.devengine.state import Grant
 from utd_stream_rx.models import UTDRoomState, structure
 
 from .conftest import APP_ID, Local
-from .helpers import EngineClient
+from .helpers import EngineClient, post_webhook
 
 SEATS = "/api/v1/audio-rooms/{room}/seats"
 STAGE = "/api/v1/live/{room}/stage"
@@ -33,6 +33,15 @@ async def audio_room(client: EngineClient, room: str, *users: str) -> dict[str, 
     return bearers
 
 
+def joined(room: str, identity: str) -> dict[str, Any]:
+    """A ``participant_joined`` webhook as livekit-server posts it."""
+    return {
+        "event": "participant_joined",
+        "room": {"name": f"{APP_ID}__{room}"},
+        "participant": {"identity": identity, "sid": f"PA_{identity}"},
+    }
+
+
 def grants_to(local: Local, identity: str) -> list[Grant]:
     return [op[3] for op in local.ops("grant") if op[2] == identity]
 
@@ -44,22 +53,25 @@ def data_to(local: Local, topic: str) -> list[tuple[Any, ...]]:
 async def test_token_roles_and_grants(local: Local) -> None:
     host = await local.client.token("h", "show", "live_stream", role="host", name="H")
     video = claims(host["token"])["video"]
-    assert video["canPublish"] is True and set(video["canPublishSources"]) == {
-        "camera",
-        "microphone",
-    }
+    # No token carries the right to publish: the engine grants it once the host has joined.
+    assert video["canPublish"] is False and video["canPublishSources"] == []
     assert video["canSubscribe"] and video["canPublishData"] and video["roomJoin"]
     assert not video.get("canUpdateOwnMetadata")
     assert claims(host["token"])["attributes"]["utd.role"] == "host"
+    assert await post_webhook(local, joined("show", "h")) == 200
+    granted = grants_to(local, "h")[-1]
+    assert granted.can_publish and set(granted.sources) == {"camera", "microphone"}
     viewer = await local.client.token("v", "show", "live_stream")
     assert claims(viewer["token"])["video"]["canPublish"] is False
+    assert await post_webhook(local, joined("show", "v")) == 200
+    assert grants_to(local, "v")[-1].can_publish is False
     clash = await local.client.post(
         "/api/v1/token",
         {"identity": "v", "room_name": "show", "type": "live_stream", "role": "host"},
     )
     assert (clash.status, clash.code) == (403, "forbidden")
     again = await local.client.token("h", "show", "live_stream", role="host")
-    assert claims(again["token"])["video"]["canPublish"] is True
+    assert claims(again["token"])["video"]["canPublish"] is False
     wrong_kind = await local.client.post(
         "/api/v1/token", {"identity": "v", "room_name": "show", "type": "audio_room"}
     )
@@ -85,10 +97,12 @@ async def test_free_seats_take_and_leave(local: Local) -> None:
     assert grants_to(local, "ann")[-1] == Grant("speaker", 3, True, ("microphone",))
     metadata = [op for op in local.ops("metadata") if op[1] == f"{APP_ID}__r"][-1]
     assert structure(json.loads(metadata[2]), UTDRoomState).version == state.version
-    # The new token of a seated identity carries the grant at once.
+    # The new token of a seated identity names the seat but lets publish only once joined.
     again = await local.client.token("ann", "r", "audio_room")
-    assert claims(again["token"])["video"]["canPublish"] is True
+    assert claims(again["token"])["video"]["canPublish"] is False
     assert claims(again["token"])["attributes"]["utd.seat"] == "3"
+    assert await post_webhook(local, joined("r", "ann")) == 200
+    assert grants_to(local, "ann")[-1] == Grant("speaker", 3, True, ("microphone",))
 
     answer = await local.client.post(path + "/take", {"seat_index": 3}, bearer=b["bob"])
     assert (answer.status, answer.code) == (409, "seat_taken")

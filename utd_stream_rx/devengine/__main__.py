@@ -21,6 +21,15 @@ def _app_pair(text: str) -> tuple[str, str]:
     return app_id, app_key
 
 
+def _secret_pair(text: str) -> tuple[str, str]:
+    app_id, sep, secret = text.partition(":")
+    if not sep or not app_id or not secret:
+        raise argparse.ArgumentTypeError("expected APP_ID:APP_SECRET")
+    if len(secret) < 32:
+        raise argparse.ArgumentTypeError("an app secret needs at least 32 characters")
+    return app_id, secret
+
+
 def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     """Build the configuration from flags, falling back to ``UTD_ENGINE_*``/``LIVEKIT_*`` env."""
     env = os.environ
@@ -43,6 +52,21 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         metavar="APP_ID:APP_KEY",
         help=f"accepted app credentials (default {DEMO_APP_ID}:{DEMO_APP_KEY})",
     )
+    parser.add_argument(
+        "--app-secret",
+        action="append",
+        type=_secret_pair,
+        default=[],
+        metavar="APP_ID:APP_SECRET",
+        help="the secret an app's backend signs identity tokens with "
+        "(better passed as $UTD_ENGINE_APP_SECRETS=id:secret,... than in argv)",
+    )
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        default=env.get("UTD_ENGINE_DEV", "") == "1",
+        help="INSECURE dev mode: accept identities the client asserts, without proof",
+    )
     parser.add_argument("--db", default=env.get("UTD_ENGINE_DB", str(default_db_path())))
     parser.add_argument(
         "--ring-timeout", type=float, default=float(env.get("UTD_ENGINE_RING_TIMEOUT", "30"))
@@ -63,8 +87,21 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     parser.add_argument(
         "--user-token-secret", default=env.get("UTD_ENGINE_USER_TOKEN_SECRET") or None
     )
+    parser.add_argument(
+        "--user-token-ttl",
+        type=float,
+        default=float(env.get("UTD_ENGINE_USER_TOKEN_TTL", str(24 * 3600))),
+        help="lifetime of a bearer, seconds",
+    )
     parser.add_argument("--log-level", default=env.get("UTD_ENGINE_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
+    try:
+        secrets = dict(
+            _secret_pair(item) for item in env.get("UTD_ENGINE_APP_SECRETS", "").split(",") if item
+        )
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"$UTD_ENGINE_APP_SECRETS: {exc}")
+    secrets.update(args.app_secret)
     if not args.livekit_api_secret:
         parser.error("set the LiveKit API secret: $LIVEKIT_API_SECRET or --livekit-api-secret")
     apps = dict(args.app) if args.app else {DEMO_APP_ID: DEMO_APP_KEY}
@@ -88,6 +125,9 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         rate_limit=args.rate_limit,
         bans=frozenset(bans),
         user_token_secret=args.user_token_secret,
+        user_token_ttl=args.user_token_ttl,
+        dev_mode=args.dev,
+        app_secrets=secrets,
     )
 
 
@@ -101,6 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         config.livekit_url,
         config.db_path,
     )
+    if config.dev_mode:
+        logging.getLogger(__name__).warning(
+            "INSECURE dev mode: identities asserted by clients are accepted without proof; "
+            "never expose this engine"
+        )
     run(config)
     return 0
 

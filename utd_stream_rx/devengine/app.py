@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from . import calls, seats, stage, tokens, webhooks
+from . import admin, calls, seats, stage, tokens, webhooks
 from .common import ENGINE
 from .config import EngineConfig
 from .core import Engine
@@ -65,7 +65,7 @@ def create_app(
     engine = create_engine(config, storage=storage, bridge=bridge)
     app = web.Application(middlewares=[_errors], client_max_size=64 * 1024)
     app[ENGINE] = engine
-    for module in (tokens, calls, stage, seats, webhooks):
+    for module in (tokens, calls, stage, seats, webhooks, admin):
         app.add_routes(module.routes)
 
     async def on_startup(app: web.Application) -> None:

@@ -47,6 +47,11 @@ class Bearer:
     identity: str
     name: str | None
     expires_at: float
+    roles: tuple[str, ...] = ()
+
+    def may_host(self, room_name: str) -> bool:
+        """True when a role from the app's backend lets this identity host ``room_name``."""
+        return "host" in self.roles or f"host:{room_name}" in self.roles
 
 
 class BearerSigner:
@@ -63,6 +68,7 @@ class BearerSigner:
         name: str | None = None,
         device_id: str | None = None,
         *,
+        roles: tuple[str, ...] = (),
         ttl: float | None = None,
     ) -> tuple[str, float]:
         """A new bearer and its expiry (Unix seconds)."""
@@ -79,6 +85,8 @@ class BearerSigner:
             claims["name"] = name
         if device_id is not None:
             claims["did"] = device_id
+        if roles:
+            claims["roles"] = list(roles)
         return jwt.encode(claims, self._secret, algorithm="HS256"), expires_at
 
     def verify(self, token: str, app_id: str) -> Bearer:
@@ -99,13 +107,15 @@ class BearerSigner:
             raise ApiError(401, "unauthorized", "the user token belongs to another app")
         identity = claims.get("sub")
         name = claims.get("name")
-        if not isinstance(identity, str):
+        roles = claims.get("roles", [])
+        if not isinstance(identity, str) or not isinstance(roles, list):
             raise ApiError(401, "unauthorized", "invalid user token")
         return Bearer(
             app_id=app_id,
             identity=identity,
             name=name if isinstance(name, str) else None,
             expires_at=float(claims["exp"]),
+            roles=tuple(role for role in roles if isinstance(role, str)),
         )
 
     def from_request(self, request: web.Request, app_id: str) -> Bearer:

@@ -39,7 +39,7 @@ async def create(request: web.Request) -> web.Response:
     if not isinstance(metadata, dict):
         raise ApiError.invalid("metadata must be an object")
     engine = engine_of(request)
-    engine.check_not_banned(callee)
+    engine.check_not_banned(bearer.app_id, callee)
     data = await engine.create_call(
         bearer,
         callee_identity=callee,

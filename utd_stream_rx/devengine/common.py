@@ -45,7 +45,7 @@ def actor(request: web.Request) -> Bearer:
     engine = engine_of(request)
     app_id = app_of(request)
     bearer = engine.signer.from_request(request, app_id)
-    engine.check_not_banned(bearer.identity)
+    engine.check_not_banned(app_id, bearer.identity)
     return bearer
 
 

@@ -42,6 +42,9 @@ class EngineConfig:
             required with ``livekit_url``; without LiveKit, an empty value makes the engine sign
             with a random secret of its own process (nothing outside it can forge a webhook).
         apps: ``app_id -> app_key`` pairs accepted in the app headers.
+        app_secrets: ``app_id -> app secret``: the secret an app's own backend signs identity
+            tokens with (and authenticates server-to-server calls such as bans). Never shipped
+            in an app.
         db_path: SQLite file, or ``":memory:"``.
         ring_timeout: Seconds before an unanswered call becomes ``missed``.
         rejoin_grace: Seconds a participant whom LiveKit lost without them leaving (a server
@@ -53,6 +56,7 @@ class EngineConfig:
         user_token_ttl: Lifetime of a bearer, seconds.
         livekit_token_ttl: Lifetime of a LiveKit room token, seconds.
         sse_keepalive: Seconds between keepalive comments on the call event stream.
+        dev_mode: Insecure development mode: identities asserted by the client are accepted.
     """
 
     host: str = "127.0.0.1"
@@ -72,6 +76,8 @@ class EngineConfig:
     user_token_ttl: float = 24 * 3600.0
     livekit_token_ttl: float = 6 * 3600.0
     sse_keepalive: float = 15.0
+    dev_mode: bool = False
+    app_secrets: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze_apps)
 
     @property
     def livekit_http_url(self) -> str | None:

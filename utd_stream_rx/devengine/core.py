@@ -25,7 +25,13 @@ from .config import EngineConfig
 from .errors import ApiError
 from .livekit_bridge import LiveKitBridge, mint_livekit_token
 from .ratelimit import RateLimiter
-from .state import CallRecord, Grant, RoomRecord
+from .state import (
+    CallRecord,
+    Grant,
+    RoomRecord,
+    livekit_room_name,
+    split_livekit_room_name,
+)
 from .storage import Storage
 
 __all__ = ["OPEN_CALL_STATUSES", "CallHub", "Effects", "Engine"]
@@ -120,20 +126,33 @@ class Engine:
             found = self._locks[key] = asyncio.Lock()
         return found
 
-    def check_not_banned(self, identity: str) -> None:
-        """403 ``banned`` for identities on the ban list."""
-        if identity in self.config.bans:
+    def is_banned(self, app_id: str, identity: str) -> bool:
+        """True for identities on the configured ban list or banned at run time."""
+        return identity in self.config.bans or self.storage.is_banned(app_id, identity)
+
+    def check_not_banned(self, app_id: str, identity: str) -> None:
+        """403 ``banned`` for banned identities."""
+        if self.is_banned(app_id, identity):
             raise ApiError(403, "banned", f"{identity} is banned")
 
     def livekit_token(self, room: RoomRecord, identity: str, name: str | None) -> str:
-        """A LiveKit token whose grant reflects the current state of ``room``."""
+        """A LiveKit token for ``room``.
+
+        Outside calls the token carries no right to publish, whatever the participant holds:
+        a token outlives the engine's decisions (a kick, a ban), so the grant is applied to
+        the participant once they have joined (``participant_joined``) and taken back the
+        same way. A call's token lets its two parties publish: only they can get one.
+        """
+        grant = room.grant_for(identity)
+        if not room.type.is_call:
+            grant = attrs.evolve(grant, can_publish=False, sources=())
         return mint_livekit_token(
             self.config.livekit_api_key,
             self.livekit_api_secret,
             livekit_room=room.livekit_name,
             identity=identity,
             name=name,
-            grant=room.grant_for(identity),
+            grant=grant,
             version=room.version,
             ttl=self.config.livekit_token_ttl,
         )
@@ -229,8 +248,14 @@ class Engine:
         kind: UTDStreamType,
         role: str,
         name: str | None,
+        may_host: bool = False,
     ) -> str:
-        """Create or join a room, claim it for a host, and mint the LiveKit token."""
+        """Create or join a room, claim it for a host, and mint the LiveKit token.
+
+        ``role="host"`` makes the identity the room's owner when it has none yet; a room
+        with an owner admits as host only the owner and identities whose verified roles
+        name the room (``may_host``); anyone else is refused (403).
+        """
         async with self.lock(app_id, room_name):
             room = self.storage.load_room(app_id, room_name)
             created = room is None
@@ -248,7 +273,7 @@ class Engine:
                     bumped = True
                     if kind is UTDStreamType.LIVE_STREAM:
                         room.stage.insert(0, UTDStageMember(identity, name, "host"))
-                elif room.host_identity != identity:
+                elif room.host_identity != identity and not may_host:
                     raise ApiError.forbidden(f"{room_name} already has a host")
             renamed = bool(name) and room.names.get(identity) != name
             if name:
@@ -264,10 +289,73 @@ class Engine:
             return self.livekit_token(room, identity, name or room.names.get(identity))
 
     def mint_user_token(
-        self, app_id: str, identity: str, name: str | None, device_id: str | None
+        self,
+        app_id: str,
+        identity: str,
+        name: str | None,
+        device_id: str | None,
+        roles: tuple[str, ...] = (),
     ) -> tuple[str, float]:
-        """A bearer for ``identity``."""
-        return self.signer.mint(app_id, identity, name, device_id)
+        """A bearer for ``identity`` carrying the roles its identity token granted."""
+        return self.signer.mint(app_id, identity, name, device_id, roles=roles)
+
+    # -- bans -------------------------------------------------------------------------------
+
+    async def ban(self, app_id: str, identity: str) -> list[str]:
+        """Ban ``identity`` now: free everything it holds, end its calls, remove it from
+        LiveKit. Its bearers are refused from now on; its LiveKit tokens carry no right to
+        publish, and a join with one is removed again (``participant_joined``).
+
+        Returns the rooms in which it held something.
+        """
+        self.storage.set_banned(app_id, identity, True)
+        log.info("%s is banned from app %s", identity, app_id)
+        touched: list[str] = []
+        for room_name in self.storage.room_names(app_id):
+            room = self.storage.load_room(app_id, room_name)
+            if room is not None and await self._take_everything(room, identity):
+                touched.append(room_name)
+        # Wherever it may be connected: rooms it held something in, and every room this
+        # process has open for the app (a viewer holds nothing the records show).
+        livekit_rooms = {livekit_room_name(app_id, name) for name in touched}
+        livekit_rooms.update(
+            name for name in self._open_rooms
+            if (split_livekit_room_name(name) or ("", ""))[0] == app_id
+        )
+        await asyncio.gather(
+            *(
+                self._guard("remove participant", self.bridge.remove_participant(lk, identity))
+                for lk in sorted(livekit_rooms)
+            )
+        )
+        return touched
+
+    async def _take_everything(self, room: RoomRecord, identity: str) -> bool:
+        """End the identity's open call in ``room`` or free what it holds there."""
+        if room.call_id is not None:
+            call = self._call_of(room)
+            if call is None or call.status.is_terminal or not call.involves(identity):
+                return False
+
+            def end_call(current: CallRecord) -> UTDCallStatus | None:
+                return None if current.status.is_terminal else UTDCallStatus.ENDED
+
+            with contextlib.suppress(ApiError):
+                await self.transition_call(room.app_id, call.call_id, end_call)
+            return True
+        if identity not in room.holders():
+            return False
+
+        def change(room: RoomRecord, effects: Effects) -> None:
+            effects.changed = forget_participant(room, identity)
+
+        with contextlib.suppress(ApiError):
+            await self.change_room(room.app_id, room.room_name, change)
+        return True
+
+    def unban(self, app_id: str, identity: str) -> None:
+        """Lift a run-time ban (a ban from the configuration stays)."""
+        self.storage.set_banned(app_id, identity, False)
 
     # -- calls ------------------------------------------------------------------------------
 
@@ -423,7 +511,17 @@ class Engine:
         participant who was away is back and keeps what they hold."""
         async with self.lock(app_id, room_name):
             room = self.storage.load_room(app_id, room_name)
-            if room is None or room.type.is_call:
+            if room is None:
+                return
+            if self.is_banned(app_id, identity):
+                # An old token still lets a banned user in: LiveKit cannot refuse it.
+                log.info("banned %s joined %s; removing them", identity, room.livekit_name)
+                await self._guard(
+                    "remove participant",
+                    self.bridge.remove_participant(room.livekit_name, identity),
+                )
+                return
+            if room.type.is_call:
                 return
             if room.away.pop(identity, None) is not None:
                 log.info("%s is back in %s within the grace", identity, room.livekit_name)

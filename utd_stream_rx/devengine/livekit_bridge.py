@@ -104,6 +104,10 @@ class LiveKitBridge(Protocol):
         """The sid of the connection ``identity`` has in the room now, or ``None``."""
         ...
 
+    async def remove_participant(self, livekit_room: str, identity: str) -> None:
+        """Disconnect ``identity`` from the room (nothing when absent)."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections."""
         ...
@@ -146,6 +150,11 @@ class NullBridge:
     async def participant_sid(self, livekit_room: str, identity: str) -> str | None:
         """Answer from :attr:`present`."""
         return self.present.get((livekit_room, identity))
+
+    async def remove_participant(self, livekit_room: str, identity: str) -> None:
+        """Record the call and drop the identity from :attr:`present`."""
+        self.operations.append(("remove", livekit_room, identity))
+        self.present.pop((livekit_room, identity), None)
 
     async def aclose(self) -> None:
         """Nothing to release."""
@@ -276,6 +285,17 @@ class RoomServiceBridge:
                 return None
             raise
         return str(info.sid) or None
+
+    async def remove_participant(self, livekit_room: str, identity: str) -> None:
+        """Disconnect ``identity`` from the room (nothing when absent)."""
+        try:
+            async with asyncio.timeout(_QUERY_TIMEOUT):
+                await self._api.room.remove_participant(
+                    api.RoomParticipantIdentity(room=livekit_room, identity=identity)
+                )
+        except api.TwirpError as exc:
+            if not _is_absent(exc):
+                raise
 
     async def aclose(self) -> None:
         """Close the HTTP session."""

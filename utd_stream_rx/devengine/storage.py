@@ -49,6 +49,18 @@ class Storage(Protocol):
         """``(app_id, room_name)`` of rooms whose :attr:`RoomRecord.next_release` is due."""
         ...
 
+    def is_banned(self, app_id: str, identity: str) -> bool:
+        """True while ``identity`` is banned from the app."""
+        ...
+
+    def set_banned(self, app_id: str, identity: str, banned: bool) -> None:
+        """Ban or unban ``identity``."""
+        ...
+
+    def room_names(self, app_id: str) -> list[str]:
+        """Every room (calls' rooms included) the app has."""
+        ...
+
     def get_meta(self, key: str) -> str | None:
         """An engine setting kept across restarts."""
         ...
@@ -90,6 +102,11 @@ CREATE TABLE IF NOT EXISTS room_releases (
     PRIMARY KEY (app_id, room_name)
 );
 CREATE INDEX IF NOT EXISTS room_releases_due ON room_releases (due);
+CREATE TABLE IF NOT EXISTS bans (
+    app_id TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    PRIMARY KEY (app_id, identity)
+);
 """
 
 
@@ -199,6 +216,32 @@ class SQLiteStorage:
                 "SELECT app_id, room_name FROM room_releases WHERE due <= ?", (now,)
             ).fetchall()
         return [(str(app_id), str(room_name)) for app_id, room_name in rows]
+
+    def is_banned(self, app_id: str, identity: str) -> bool:
+        """True while ``identity`` is banned from the app."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM bans WHERE app_id = ? AND identity = ?", (app_id, identity)
+            ).fetchone()
+        return row is not None
+
+    def set_banned(self, app_id: str, identity: str, banned: bool) -> None:
+        """Ban or unban ``identity``."""
+        sql = (
+            "INSERT OR IGNORE INTO bans (app_id, identity) VALUES (?, ?)"
+            if banned
+            else "DELETE FROM bans WHERE app_id = ? AND identity = ?"
+        )
+        with self._lock:
+            self._db.execute(sql, (app_id, identity))
+
+    def room_names(self, app_id: str) -> list[str]:
+        """Every room (calls' rooms included) the app has."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT room_name FROM rooms WHERE app_id = ? ORDER BY room_name", (app_id,)
+            ).fetchall()
+        return [str(row[0]) for row in rows]
 
     def get_meta(self, key: str) -> str | None:
         """An engine setting kept across restarts."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from ..models import UTDStreamType
 from .auth import check_name
 from .common import app_of, engine_of, opt_str, read_body
 from .errors import ApiError
+from .identity import Identity, resolve_identity
 
 __all__ = ["routes"]
 
@@ -25,17 +28,19 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/auth/user-token")
 async def user_token(request: web.Request) -> web.Response:
-    """A bearer for an identity, without a room."""
+    """A bearer for the identity an identity token proves (dev mode: the body asserts it)."""
     engine = engine_of(request)
     app_id = app_of(request)
     body = await read_body(request)
-    identity = check_name(body.get("identity"), "identity")
-    name = opt_str(body, "name")
+    who = _caller(request, body, app_id)
+    name = opt_str(body, "name") or who.name
     device_id = opt_str(body, "device_id")
-    engine.check_not_banned(identity)
-    engine.limiter.hit(app_id, identity)
-    token, expires_at = engine.mint_user_token(app_id, identity, name, device_id)
-    return web.json_response({"user_token": token, "identity": identity, "expires_at": expires_at})
+    engine.check_not_banned(app_id, who.identity)
+    engine.limiter.hit(app_id, who.identity)
+    token, expires_at = engine.mint_user_token(app_id, who.identity, name, device_id, who.roles)
+    return web.json_response(
+        {"user_token": token, "identity": who.identity, "expires_at": expires_at}
+    )
 
 
 @routes.post("/api/v1/token")
@@ -44,7 +49,6 @@ async def room_token(request: web.Request) -> web.Response:
     engine = engine_of(request)
     app_id = app_of(request)
     body = await read_body(request)
-    identity = check_name(body.get("identity"), "identity")
     room_name = check_name(body.get("room_name"), "room_name")
     kind_name = body.get("type")
     if kind_name in ("audio_call", "video_call"):
@@ -55,20 +59,41 @@ async def room_token(request: web.Request) -> web.Response:
     role = body.get("role") or "audience"
     if role not in ("host", "audience"):
         raise ApiError.invalid("role must be host or audience")
-    name = opt_str(body, "name")
+    who = _caller(request, body, app_id)
+    name = opt_str(body, "name") or who.name
     device_id = opt_str(body, "device_id")
-    engine.check_not_banned(identity)
-    engine.limiter.hit(app_id, identity)
+    engine.check_not_banned(app_id, who.identity)
+    engine.limiter.hit(app_id, who.identity)
     token = await engine.mint_room_token(
-        app_id, identity=identity, room_name=room_name, kind=kind, role=role, name=name
+        app_id,
+        identity=who.identity,
+        room_name=room_name,
+        kind=kind,
+        role=role,
+        name=name,
+        may_host=who.may_host(room_name),
     )
-    bearer, _ = engine.mint_user_token(app_id, identity, name, device_id)
+    bearer, expires_at = engine.mint_user_token(app_id, who.identity, name, device_id, who.roles)
     return web.json_response(
         {
             "token": token,
             "url": engine.livekit_url,
             "room_name": room_name,
             "user_token": bearer,
+            "user_token_expires_at": expires_at,
+            "identity": who.identity,
             "ws_url": engine.livekit_url,
         }
+    )
+
+
+def _caller(request: web.Request, body: dict[str, Any], app_id: str) -> Identity:
+    engine = engine_of(request)
+    return resolve_identity(
+        request,
+        body,
+        app_id=app_id,
+        signer=engine.signer,
+        app_secrets=engine.config.app_secrets,
+        dev_mode=engine.config.dev_mode,
     )

@@ -174,17 +174,8 @@ class UTDAudioRoomSession(UTDSession):
         await self.get_seats()
 
     async def _start_speaking(self) -> None:
-        try:
-            await self.can_publish.wait_for(_is_true, timeout=self.connect_timeout)
-        except (TimeoutError, UTDStreamException) as exc:
-            raise UTDStreamException(
-                "seated, but the publish grant did not arrive in time", code="timeout"
-            ) from exc
+        await self._wait_for_grant("seated")
         await self.room.set_microphone(True, self.audio_source)
-
-
-def _is_true(value: bool) -> bool:
-    return value
 
 
 def _grid(seats: UTDSeatGrid | None) -> UTDSeatGrid:

@@ -220,6 +220,15 @@ class UTDSession:
 
     # -- following the engine's grant ------------------------------------------------------------
 
+    async def _wait_for_grant(self, who: str) -> None:
+        """Wait (up to ``connect_timeout``) until the engine's grant to publish arrived."""
+        try:
+            await self.can_publish.wait_for(_is_true, timeout=self.connect_timeout)
+        except (TimeoutError, UTDStreamException) as exc:
+            raise UTDStreamException(
+                f"{who}, but the publish grant did not arrive in time", code="timeout"
+            ) from exc
+
     def _follow_grant(self, *, camera: bool) -> None:
         """Publish when the engine grants publishing and stop when it revokes it.
 
@@ -281,6 +290,10 @@ class UTDSession:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+def _is_true(value: bool) -> bool:
+    return value
 
 
 def _check_bool(value: object, name: str) -> None:

@@ -46,10 +46,15 @@ class UTDLiveStreamSession(UTDSession):
         return self.room.store.stage_requests
 
     async def go_live(self, with_video: bool = True) -> None:
-        """Host: start broadcasting the microphone and, by default, the camera."""
+        """Host: start broadcasting the microphone and, by default, the camera.
+
+        The engine grants the host publishing once LiveKit reports them in the room (no
+        token carries that right); this waits for the grant, up to ``connect_timeout``.
+        """
         if not isinstance(with_video, bool):
             raise TypeError("with_video must be a bool")
         self._require_host("go live")
+        await self._wait_for_grant("the host")
         await self.set_microphone(True)
         if with_video:
             await self.set_camera(True)
