@@ -1,6 +1,7 @@
 """utd_stream_rx: a headless, reactive (RxPY) Python SDK for real-time media on LiveKit."""
 
 from . import media
+from ._credentials import TokenProvider
 from .api import UTDApiClient, UTDCallEventStream
 from .client import UTDStreamClient
 from .errors import UTDStreamException
@@ -22,14 +23,17 @@ from .models import (
 from .room import UTDRoom
 from .sessions import UTDAudioRoomSession, UTDCallSession, UTDLiveStreamSession, UTDSession
 from .state import ConnectionState, SessionState, View, ViewTimeoutError, events
+from .state.auth import UTDAuthState
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConnectionState",
     "SessionState",
+    "TokenProvider",
     "UTDApiClient",
     "UTDAudioRoomSession",
+    "UTDAuthState",
     "UTDCall",
     "UTDCallEventStream",
     "UTDCallSession",

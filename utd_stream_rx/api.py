@@ -674,6 +674,11 @@ class UTDApiClient:
         """Callee: accept; the answer carries the callee's room ``token`` and ``url``."""
         return await self._call_action(call_id, "accept")
 
+    async def call_rejoin(self, call_id: str) -> UTDCall:
+        """A party of a live call: a fresh ``token`` for its room (a lost connection, a
+        reload, a second device). The callee may rejoin only an active call."""
+        return await self._call_action(call_id, "rejoin")
+
     async def call_reject(self, call_id: str) -> UTDCall:
         """Callee: decline the call (``rejected``)."""
         return await self._call_action(call_id, "reject")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import signal
 import socket
 import sys
@@ -47,6 +48,17 @@ def _build_server() -> None:
     ensure_livekit_server()
 
 
+def _app_secret(data_dir: Path) -> str:
+    """The local app secret, kept in the data folder so a backend's copy stays valid."""
+    path = data_dir / "app_secret"
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(secret + "\n")
+    return secret
+
+
 def _dev(args: argparse.Namespace) -> int:
     _require_free(args.port, "engine", "--port")
     _require_free(args.livekit_port, "livekit-server", "--livekit-port")
@@ -59,6 +71,8 @@ def _dev(args: argparse.Namespace) -> int:
         engine_port=args.port,
         livekit_port=args.livekit_port,
         engine_args=engine_args,
+        secure=args.secure,
+        app_secret=_app_secret(data_dir),
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -74,6 +88,20 @@ def _dev(args: argparse.Namespace) -> int:
             f"      export UTD_STREAM_APP_KEY={stack.app_key}",
             flush=True,
         )
+        if stack.secure:
+            print(
+                "    production mode: a bearer needs an identity token that your app's backend\n"
+                "    signs (HS256) with the app secret; give UTDStreamClient a token_provider.\n"
+                "    app secret, for your BACKEND only (never ship it in an app):\n"
+                f"      export UTD_STREAM_APP_SECRET={stack.app_secret}",
+                flush=True,
+            )
+        else:
+            print(
+                "    INSECURE dev mode: the engine takes every client at its word about who it\n"
+                "    is. Fine on your machine; `utd-stream dev --secure` runs production mode.",
+                flush=True,
+            )
         try:
             while not stop.wait(0.5):
                 if not (stack.engine.running and stack.livekit.running):
@@ -135,6 +163,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--ring-timeout", type=float, default=30.0, help="seconds before a call is missed"
+    )
+    dev.add_argument(
+        "--secure",
+        action="store_true",
+        help="production mode: identities need identity tokens signed with the app secret "
+        "(printed at start) instead of the INSECURE dev mode's asserted identities",
     )
     dev.set_defaults(func=_dev)
 

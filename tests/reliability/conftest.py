@@ -35,11 +35,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 @pytest.fixture
 async def private_stack() -> AsyncIterator[StackFactory]:
-    """``await private_stack(engine_args)``: a stack of the test's own, always cleaned up."""
+    """``await private_stack(engine_args, secure=False)``: a stack of the test's own, always
+    cleaned up; ``secure`` runs its engine in production mode (identity tokens required)."""
     stacks: list[LocalStack] = []
 
-    async def start(engine_args: Sequence[str] = ()) -> LocalStack:
-        stack = LocalStack(engine_args=list(engine_args))
+    async def start(engine_args: Sequence[str] = (), *, secure: bool = False) -> LocalStack:
+        stack = LocalStack(engine_args=list(engine_args), secure=secure)
         stacks.append(stack)
         return stack.start()
 
@@ -54,7 +55,10 @@ def clients_of(stack: LocalStack, created: list[UTDStreamClient]) -> ClientFacto
     """A client factory for ``stack``; the caller closes what lands in ``created``."""
 
     def make() -> UTDStreamClient:
-        client = UTDStreamClient(stack.app_id, stack.app_key, stack.base_url, timeout=3.0)
+        provider = stack.token_provider if stack.secure else None
+        client = UTDStreamClient(
+            stack.app_id, stack.app_key, stack.base_url, timeout=3.0, token_provider=provider
+        )
         created.append(client)
         return client
 

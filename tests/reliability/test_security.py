@@ -369,9 +369,15 @@ async def test_an_audience_token_cannot_publish_until_the_engine_grants_it(
     assert grant["roomJoin"] and grant["canSubscribe"]
     assert not grant.get("canPublish") and not grant.get("canPublishSources"), grant
     assert not grant.get("canUpdateOwnMetadata") and not grant.get("roomAdmin"), grant
-    # (The token check is not vacuous: a live-stream host's token does carry the grant.)
+    # No room token carries the grant, not even a live-stream host's: it comes after joining.
     star = await raw.room_token(utd_unique("star"), utd_unique("gs"), "live_stream", "host")
-    assert _claims(star["token"])["video"]["canPublish"] is True
+    assert _claims(star["token"])["video"]["canPublish"] is False
+    # (The check is not vacuous: a call's token, which only its parties get, does carry it.)
+    call = await raw.send(
+        "POST", "/api/v1/calls", {"callee_identity": utd_unique("callee"), "type": "audio_call"},
+        bearer=await raw.bearer(utd_unique("caller")),
+    )
+    assert call.status == 201 and _claims(call.body["token"])["video"]["canPublish"] is True
 
     # Straight to LiveKit with that token, past every check the SDK makes: LiveKit refuses.
     lk = rtc.Room()

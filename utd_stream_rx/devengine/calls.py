@@ -153,6 +153,21 @@ async def accept(request: web.Request) -> web.Response:
     return web.json_response(call.to_json(token=token, url=engine.livekit_url))
 
 
+@routes.post("/api/v1/calls/{call_id}/rejoin")
+async def rejoin(request: web.Request) -> web.Response:
+    """A party joins its live call's room again (a lost connection, a reload, a second
+    device): a fresh token for the same call; the call goes on."""
+    bearer = actor(request)
+    engine = engine_of(request)
+    call = engine.call_for(bearer, request.match_info["call_id"])
+    if call.status.is_terminal:
+        raise ApiError.conflict(f"the call is already {call.status.value}", "call_ended")
+    if bearer.identity == call.callee_identity and call.status is not UTDCallStatus.ACTIVE:
+        raise ApiError.conflict("the call is not active: accept it first")
+    token = engine.party_token(call, bearer.identity)
+    return web.json_response(call.to_json(token=token, url=engine.livekit_url))
+
+
 def _decline(target: UTDCallStatus) -> Any:
     async def handler(request: web.Request) -> web.Response:
         bearer = actor(request)

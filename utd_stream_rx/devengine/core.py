@@ -459,8 +459,13 @@ class Engine:
 
     def callee_token(self, call: CallRecord) -> str:
         """The callee's token for the call room."""
+        return self.party_token(call, call.callee_identity)
+
+    def party_token(self, call: CallRecord, identity: str) -> str:
+        """A token for the call room for one of the call's two parties."""
         room = self.load_room(call.app_id, call.room_name)
-        return self.livekit_token(room, call.callee_identity, call.callee_name)
+        name = call.caller_name if identity == call.caller_identity else call.callee_name
+        return self.livekit_token(room, identity, name)
 
     async def expire_calls(self) -> None:
         """Turn every call that rang longer than ``ring_timeout`` into ``missed``."""

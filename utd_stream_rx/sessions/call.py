@@ -86,6 +86,35 @@ class UTDCallSession(UTDSession):
         await self._join_call(call)
         return call
 
+    async def join(self, call_id: str) -> UTDCall:
+        """Join a live call this user is already a party to (another device, an app that
+        restarted): the engine hands a fresh token and the call goes on; the connection this
+        one replaces (same identity) is dropped by LiveKit."""
+        _require_identity(call_id, "call_id")
+        self._require_idle(answering=call_id)
+        call = await self._call_command("join", self._api.call_rejoin(call_id))
+        await self._join_call(call)
+        return call
+
+    async def rejoin(self) -> None:
+        """Join the current call's room again after a lost connection; does nothing while
+        connected.
+
+        Raises:
+            UTDStreamException: ``closed`` after :meth:`aclose`; ``call_ended`` when the call
+                is over (or there is none).
+        """
+        if self._closed:
+            raise UTDStreamException("this session is closed", code="closed")
+        call_id, status = self.call_id.value, self.status.value
+        if call_id is None or status is None or status.is_terminal:
+            raise UTDStreamException("there is no live call to rejoin", code="call_ended")
+        if self.connected.value:
+            return
+        await self.room.disconnect()  # a lost connection may still hold its LiveKit room
+        call = await self._call_command("rejoin", self._api.call_rejoin(call_id))
+        await self._join_call(call)
+
     async def ringing(self, call_id: str) -> None:
         """Callee: tell the caller this device is ringing."""
         _require_identity(call_id, "call_id")

@@ -18,7 +18,10 @@ with no configuration:
 Async fixtures run on pytest-asyncio's loop.
 
 Failing tests that used them show where the logs are. The ini option ``utd_engine_args``
-passes flags to the engine (for example ``--ring-timeout 3`` so missed-call tests run fast).
+passes flags to the engine (for example ``--ring-timeout 3`` so missed-call tests run fast);
+``utd_secure = true`` runs the engine in production mode (identity tokens required), and the
+clients of ``utd_client_factory`` then sign identity tokens as the app's backend would. The
+default is the engine's INSECURE dev mode, where clients assert their identity.
 """
 
 from __future__ import annotations
@@ -48,13 +51,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="args",
         default=[],
     )
+    parser.addini(
+        "utd_secure",
+        "Run the utd_stack engine in production mode (identity tokens required); clients from "
+        "utd_client_factory then get a token_provider that signs as the app's backend would.",
+        type="bool",
+        default=False,
+    )
 
 
 @pytest.fixture(scope="session")
 def utd_stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
     """livekit-server + reference engine on loopback for the whole session; always stopped."""
     engine_args = [str(arg) for arg in request.config.getini("utd_engine_args")]
-    stack = LocalStack(engine_args=engine_args)
+    secure = bool(request.config.getini("utd_secure"))
+    stack = LocalStack(engine_args=engine_args, secure=secure)
     request.config.stash[_STACK_KEY] = stack
     stack.start()
     try:
@@ -106,7 +117,10 @@ async def utd_client_factory(utd_stack: LocalStack) -> AsyncIterator[Callable[[]
     clients: list[UTDStreamClient] = []
 
     def make() -> UTDStreamClient:
-        client = UTDStreamClient(utd_stack.app_id, utd_stack.app_key, utd_stack.base_url)
+        provider = utd_stack.token_provider if utd_stack.secure else None
+        client = UTDStreamClient(
+            utd_stack.app_id, utd_stack.app_key, utd_stack.base_url, token_provider=provider
+        )
         clients.append(client)
         return client
 
