@@ -54,6 +54,13 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         help="seconds a participant lost by LiveKit (server restart) keeps its seat or stage place",
     )
     parser.add_argument(
+        "--reconcile-interval",
+        type=float,
+        default=float(env.get("UTD_ENGINE_RECONCILE_INTERVAL", "30")),
+        help="seconds between checks of holders and calls against LiveKit's participants "
+        "(0 = only at start-up and after a LiveKit outage)",
+    )
+    parser.add_argument(
         "--rate-limit",
         type=int,
         default=int(env.get("UTD_ENGINE_RATE_LIMIT", "30")),
@@ -85,6 +92,7 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         db_path=args.db,
         ring_timeout=args.ring_timeout,
         rejoin_grace=args.rejoin_grace,
+        reconcile_interval=args.reconcile_interval,
         rate_limit=args.rate_limit,
         bans=frozenset(bans),
         user_token_secret=args.user_token_secret,

@@ -47,6 +47,10 @@ class EngineConfig:
         rejoin_grace: Seconds a participant whom LiveKit lost without them leaving (a server
             shutting down, a room started again) keeps their seat or stage place while they
             reconnect; released after that unless they are back in the room.
+        reconcile_interval: Seconds between two passes that compare the engine's holders and
+            calls with the participants LiveKit lists (absent ones get the rejoin grace, lost
+            grants are sent again); 0 disables the periodic pass (the one at start-up and the
+            ones after a LiveKit outage still run).
         rate_limit: Token mints allowed per app and identity per minute (0 disables).
         bans: Identities refused on every endpoint.
         user_token_secret: HS256 secret for bearers; ``None`` = generated once and kept in the DB.
@@ -66,6 +70,7 @@ class EngineConfig:
     db_path: str = attrs.field(factory=lambda: str(default_db_path()))
     ring_timeout: float = 30.0
     rejoin_grace: float = 30.0
+    reconcile_interval: float = 30.0
     rate_limit: int = 30
     bans: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
     user_token_secret: str | None = None
