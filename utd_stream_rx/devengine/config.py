@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import attrs
 
-__all__ = ["DEMO_APP_ID", "DEMO_APP_KEY", "EngineConfig", "default_db_path"]
+__all__ = ["DEMO_APP_ID", "DEMO_APP_KEY", "EngineConfig", "default_db_path", "normalize_origin"]
 
 DEMO_APP_ID = "1234567890"
 """The app id of the local demo credentials."""
@@ -26,6 +27,32 @@ def default_db_path() -> Path:
 
 def _freeze_apps(apps: Mapping[str, str]) -> Mapping[str, str]:
     return dict(apps)
+
+
+_ORIGIN_RE = re.compile(r"^[a-z][a-z0-9+.-]*://[^/?#\s@]+$")
+
+
+def normalize_origin(text: str) -> str:
+    """A web origin as browsers send it (``scheme://host[:port]``, lower case), or ``*``.
+
+    Raises:
+        ValueError: ``text`` is not an origin (a path, a query or no scheme).
+    """
+    origin = text.strip()
+    if origin == "*":
+        return origin
+    origin = origin.removesuffix("/").lower()
+    if not _ORIGIN_RE.match(origin):
+        raise ValueError(f"not a web origin (scheme://host[:port]): {text!r}")
+    return origin
+
+
+def _origins(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise TypeError("cors_origins is a sequence of origins, not one string")
+    return tuple(dict.fromkeys(normalize_origin(origin) for origin in value))
 
 
 @attrs.frozen
@@ -53,10 +80,15 @@ class EngineConfig:
             ones after a LiveKit outage still run).
         rate_limit: Token mints allowed per app and identity per minute (0 disables).
         bans: Identities refused on every endpoint.
+        cors_origins: Web origins (``scheme://host[:port]``) allowed to call the engine from a
+            browser; ``*`` allows any origin (never with credentials). ``None`` = the mode's
+            default: no origin, or the loopback ones (``http(s)://localhost``, ``127.0.0.1``,
+            ``[::1]``, any port) with ``dev_mode``.
         user_token_secret: HS256 secret for bearers; ``None`` = generated once and kept in the DB.
         user_token_ttl: Lifetime of a bearer, seconds.
         livekit_token_ttl: Lifetime of a LiveKit room token, seconds.
         sse_keepalive: Seconds between keepalive comments on the call event stream.
+        dev_mode: Insecure development mode: identities asserted by the client are accepted.
     """
 
     host: str = "127.0.0.1"
@@ -73,10 +105,12 @@ class EngineConfig:
     reconcile_interval: float = 30.0
     rate_limit: int = 30
     bans: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
+    cors_origins: tuple[str, ...] | None = attrs.field(default=None, converter=_origins)
     user_token_secret: str | None = None
     user_token_ttl: float = 24 * 3600.0
     livekit_token_ttl: float = 6 * 3600.0
     sse_keepalive: float = 15.0
+    dev_mode: bool = False
 
     @property
     def livekit_http_url(self) -> str | None:
