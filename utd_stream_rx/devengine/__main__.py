@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig, default_db_path
+from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig, default_db_path, normalize_origin
 from .server import run
 
 __all__ = ["main", "parse_args"]
@@ -68,6 +68,14 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     )
     parser.add_argument("--ban", action="append", default=[], metavar="IDENTITY")
     parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (scheme://host[:port]) allowed to call the engine from a browser, "
+        "or * for any; repeatable (default: none; the loopback ones in dev mode)",
+    )
+    parser.add_argument(
         "--user-token-secret", default=env.get("UTD_ENGINE_USER_TOKEN_SECRET") or None
     )
     parser.add_argument("--log-level", default=env.get("UTD_ENGINE_LOG_LEVEL", "INFO"))
@@ -77,6 +85,14 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     apps = dict(args.app) if args.app else {DEMO_APP_ID: DEMO_APP_KEY}
     bans = set(args.ban)
     bans.update(b for b in env.get("UTD_ENGINE_BANS", "").split(",") if b)
+    origins = [*args.cors_origin]
+    origins.extend(
+        o.strip() for o in env.get("UTD_ENGINE_CORS_ORIGINS", "").split(",") if o.strip()
+    )
+    try:
+        cors_origins = tuple(normalize_origin(origin) for origin in origins) or None
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -95,6 +111,7 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         reconcile_interval=args.reconcile_interval,
         rate_limit=args.rate_limit,
         bans=frozenset(bans),
+        cors_origins=cors_origins,
         user_token_secret=args.user_token_secret,
     )
 
