@@ -154,13 +154,29 @@ async def test_an_active_call_whose_party_comes_back_goes_on(make_local: LocalFa
 
 
 async def test_a_ringing_call_whose_caller_is_gone_ends(make_local: LocalFactory) -> None:
-    # The room started again on a restarted livekit-server: that alone asks for a pass.
     local = await make_local(rejoin_grace=GRACE, reconcile_interval=NEVER)
     call, _caller, callee = await start_call(local)
     cid = call["call_id"]
-    lk = f"{APP_ID}__{call['room_name']}"
-    assert await post_webhook(local, {"event": "room_started", "room": {"name": lk}}) == 200
+    assert (await local.client.post(f"{CALLS}/{cid}/ringing", bearer=callee)).status == 200
+    assert await local.engine.reconcile()
     assert await wait_for_status(local, cid, callee, "ended") >= GRACE / 2
+
+
+async def test_a_restarted_call_room_asks_for_a_pass(make_local: LocalFactory) -> None:
+    # The room of an active call started again on a restarted livekit-server: only the caller
+    # came back.
+    local = await make_local(rejoin_grace=GRACE, reconcile_interval=NEVER)
+    call, caller, callee = await start_call(local)
+    cid = call["call_id"]
+    lk = f"{APP_ID}__{call['room_name']}"
+    started = {"event": "room_started", "room": {"name": lk}}
+    assert await post_webhook(local, started) == 200  # a new room: no pass
+    await asyncio.sleep(GRACE + 1.2)
+    assert await call_status(local, cid, caller) == "initiating"
+    await local.client.post(f"{CALLS}/{cid}/accept", bearer=callee)
+    local.bridge.present[(lk, "caller")] = "PA_c"
+    assert await post_webhook(local, started) == 200
+    assert await wait_for_status(local, cid, caller, "ended") >= GRACE / 2
 
 
 async def test_livekit_unreachable_releases_nothing(make_local: LocalFactory) -> None:

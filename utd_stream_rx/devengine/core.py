@@ -494,14 +494,18 @@ class Engine:
 
         A room that starts while the engine records holders in it lost its participants
         without their leaving (a livekit-server restart; its ``participant_left`` may never
-        have been sent): each holder gets the rejoin grace to come back.
+        have been sent): each holder gets the rejoin grace to come back, and a reconciliation
+        pass runs (so does one for the room of an active call).
         """
         async with self.lock(app_id, room_name):
             room = self.storage.load_room(app_id, room_name)
             if room is None:
                 return
-            # LiveKit forgot this room (a restart, an outage): catch up with everything else.
-            self.request_reconcile()
+            call = self._call_of(room)
+            if room.holders() or (call is not None and call.status is UTDCallStatus.ACTIVE):
+                # Not a new room: LiveKit lost one in use (a restart, an outage). Rooms whose
+                # participants all left meanwhile will never start again: catch up with all.
+                self.request_reconcile()
             if not room.type.is_call:
                 due = time.time() + self.config.rejoin_grace
                 absent = room.holders() - room.away.keys()
