@@ -637,15 +637,11 @@ class Engine:
 
 
 def _ends_without(absent: Collection[str]) -> Callable[[CallRecord], UTDCallStatus | None]:
-    """A call decision: ``ended`` when a party of an active call, or the caller of a call that
-    still rings, is gone."""
+    """A call decision: ``ended`` when one of the parties the call needs
+    (:meth:`CallRecord.parties`) is gone."""
 
     def decide(call: CallRecord) -> UTDCallStatus | None:
-        if call.status is UTDCallStatus.ACTIVE and any(call.involves(i) for i in absent):
-            return UTDCallStatus.ENDED
-        if call.status in OPEN_CALL_STATUSES and call.caller_identity in absent:
-            return UTDCallStatus.ENDED
-        return None
+        return UTDCallStatus.ENDED if call.parties() & set(absent) else None
 
     return decide
 

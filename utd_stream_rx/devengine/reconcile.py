@@ -27,19 +27,17 @@ import attrs
 
 from ..models import UTDCallStatus
 from .livekit_bridge import ParticipantPresence
-from .state import CallRecord
 
 if TYPE_CHECKING:
     from .core import Engine
 
-__all__ = ["PassReport", "call_parties", "reconcile"]
+__all__ = ["CHECKED_CALL_STATUSES", "PassReport", "reconcile"]
 
 log = logging.getLogger(__name__)
 
 _PUSH_TIMEOUT = 5.0  # seconds for one grant sent again (livekit-api posts without a timeout)
-_RINGING = frozenset({UTDCallStatus.INITIATING, UTDCallStatus.RINGING})
-CHECKED_CALL_STATUSES = _RINGING | {UTDCallStatus.ACTIVE}
-"""Statuses of the calls a pass checks."""
+CHECKED_CALL_STATUSES = frozenset(s for s in UTDCallStatus if not s.is_terminal)
+"""Statuses of the calls a pass checks: every call that is not over."""
 
 
 @attrs.define
@@ -54,18 +52,6 @@ class PassReport:
     """Grants sent again."""
     reached: bool = True
     """False when LiveKit could not be asked (the pass stopped there)."""
-
-
-def call_parties(call: CallRecord | None) -> set[str]:
-    """Who must be in the call room: both parties of an active call, the caller of a call that
-    still rings, nobody otherwise."""
-    if call is None:
-        return set()
-    if call.status is UTDCallStatus.ACTIVE:
-        return {call.caller_identity, call.callee_identity}
-    if call.status in _RINGING:
-        return {call.caller_identity}
-    return set()
 
 
 def _targets(engine: Engine) -> list[tuple[str, str]]:
@@ -123,7 +109,7 @@ async def _reconcile_room(
         if room is None:
             return
         call = engine.storage.load_call(room.call_id) if room.call_id else None
-        expected = room.holders() | call_parties(call)
+        expected = room.holders() | (call.parties() if call is not None else set())
         back = room.away.keys() & listed.keys()
         absent = expected - listed.keys() - room.away.keys()
         if absent or back:
@@ -140,7 +126,7 @@ async def _reconcile_room(
                 engine.config.rejoin_grace,
             )
         report.away += len(absent)
-        if call is not None and call.status not in CHECKED_CALL_STATUSES:
+        if call is not None and call.status.is_terminal:
             return
         for identity, presence in sorted(listed.items()):
             grant = room.grant_for(identity)
