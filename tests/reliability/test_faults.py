@@ -367,3 +367,60 @@ async def test_a_holder_lost_in_a_livekit_restart_who_never_returns_is_released(
         if ghost.poll() is None:
             ghost.kill()
             ghost.wait(10)
+
+
+@pytest.mark.slow
+async def test_who_left_while_the_engine_was_down_is_released_after_its_restart(
+    private_stack: StackFactory,
+    created_clients: list[UTDStreamClient],
+    raw_engine_of: Callable[..., RawEngine],
+) -> None:
+    # LiveKit retries a webhook about 5 times over about 15 s, then drops it: nothing ever
+    # tells the restarted engine that these two left. Its reconciliation with LiveKit's
+    # participants does, and releases them after the rejoin grace.
+    grace = 2.0
+    stack = await private_stack(["--rejoin-grace", str(grace), "--reconcile-interval", "1"])
+    make = clients_of(stack, created_clients)
+    host = await make().join_audio_room("host", "vigil", as_host=True, seat_count=3)
+    speaker = await make().join_audio_room("speaker", "vigil")
+    await speaker.take_seat(1)
+    await host.seats.wait_for(_holder_is(1, "speaker"), timeout=10)
+    erin, frank = make(), make()
+    await erin.authenticate("erin")
+    await frank.authenticate("frank")
+    talking = erin.call_session(UTDStreamType.AUDIO_CALL)
+    answering = frank.call_session(UTDStreamType.AUDIO_CALL)
+    call = await talking.start("frank")
+    await answering.accept(call.call_id)
+    await talking.remote_participants.wait_for(lambda p: "frank" in p, timeout=10)
+
+    stack.engine.kill()
+    await speaker.aclose()
+    await answering.aclose()  # its "end" cannot reach the engine: it only leaves the room
+    await asyncio.sleep(20)  # past LiveKit's webhook retries
+    await asyncio.to_thread(stack.engine.restart)
+    restarted = time.monotonic()
+
+    raw = raw_engine_of(stack)
+    bearer = await raw.bearer("host")
+    first = (await raw.send("GET", "/api/v1/audio-rooms/vigil/seats", bearer=bearer)).body
+    assert first["seats"]["seats"][1]["identity"] == "speaker"  # no late webhook freed it
+    seat_freed = call_ended = None
+    while seat_freed is None or call_ended is None:
+        waited = time.monotonic() - restarted
+        assert waited < grace + 15, (seat_freed, call_ended, stack.engine.log_tail())
+        if seat_freed is None:
+            seats = (await raw.send("GET", "/api/v1/audio-rooms/vigil/seats",
+                                    bearer=bearer)).body["seats"]["seats"]
+            seat_freed = waited if seats[1]["identity"] is None else None
+        if call_ended is None:
+            status = (await erin.api.get_call(call.call_id)).status
+            call_ended = waited if status is UTDCallStatus.ENDED else None
+        await asyncio.sleep(0.1)
+    # Views follow: the host sees the seat empty, erin's session sees the call over.
+    await host.seats.wait_for(_holder_is(1, None), timeout=10)
+    await talking.status.wait_for(lambda s: s is UTDCallStatus.ENDED, timeout=10)
+    assert "but is not there" in stack.engine.log_path.read_text()
+    record("reconciled releases", f"1 seat freed {seat_freed:.1f}s and 1 call ended "
+                                  f"{call_ended:.1f}s after the engine restart "
+                                  f"(rejoin grace {grace:g}s)")

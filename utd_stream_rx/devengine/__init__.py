@@ -7,7 +7,7 @@ Run it with ``python -m utd_stream_rx.devengine`` or embed it with :func:`create
 from .app import create_app, create_engine
 from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig
 from .core import Engine
-from .livekit_bridge import LiveKitBridge, NullBridge, RoomServiceBridge
+from .livekit_bridge import LiveKitBridge, NullBridge, ParticipantPresence, RoomServiceBridge
 from .server import EngineServer, run
 from .storage import SQLiteStorage, Storage
 
@@ -19,6 +19,7 @@ __all__ = [
     "EngineServer",
     "LiveKitBridge",
     "NullBridge",
+    "ParticipantPresence",
     "RoomServiceBridge",
     "SQLiteStorage",
     "Storage",

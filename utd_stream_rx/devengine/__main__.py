@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig, default_db_path
+from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig, default_db_path, normalize_origin
 from .server import run
 
 __all__ = ["main", "parse_args"]
@@ -78,12 +78,27 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         help="seconds a participant lost by LiveKit (server restart) keeps its seat or stage place",
     )
     parser.add_argument(
+        "--reconcile-interval",
+        type=float,
+        default=float(env.get("UTD_ENGINE_RECONCILE_INTERVAL", "30")),
+        help="seconds between checks of holders and calls against LiveKit's participants "
+        "(0 = only at start-up and after a LiveKit outage)",
+    )
+    parser.add_argument(
         "--rate-limit",
         type=int,
         default=int(env.get("UTD_ENGINE_RATE_LIMIT", "30")),
         help="token mints per app and identity per minute (0 = unlimited)",
     )
     parser.add_argument("--ban", action="append", default=[], metavar="IDENTITY")
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (scheme://host[:port]) allowed to call the engine from a browser, "
+        "or * for any; repeatable (default: none; the loopback ones in dev mode)",
+    )
     parser.add_argument(
         "--user-token-secret", default=env.get("UTD_ENGINE_USER_TOKEN_SECRET") or None
     )
@@ -107,6 +122,14 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     apps = dict(args.app) if args.app else {DEMO_APP_ID: DEMO_APP_KEY}
     bans = set(args.ban)
     bans.update(b for b in env.get("UTD_ENGINE_BANS", "").split(",") if b)
+    origins = [*args.cors_origin]
+    origins.extend(
+        o.strip() for o in env.get("UTD_ENGINE_CORS_ORIGINS", "").split(",") if o.strip()
+    )
+    try:
+        cors_origins = tuple(normalize_origin(origin) for origin in origins) or None
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -122,8 +145,10 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         db_path=args.db,
         ring_timeout=args.ring_timeout,
         rejoin_grace=args.rejoin_grace,
+        reconcile_interval=args.reconcile_interval,
         rate_limit=args.rate_limit,
         bans=frozenset(bans),
+        cors_origins=cors_origins,
         user_token_secret=args.user_token_secret,
         user_token_ttl=args.user_token_ttl,
         dev_mode=args.dev,

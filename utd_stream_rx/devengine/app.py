@@ -11,6 +11,7 @@ from . import admin, calls, seats, stage, tokens, webhooks
 from .common import ENGINE
 from .config import EngineConfig
 from .core import Engine
+from .cors import cors_hooks
 from .errors import ApiError, error_response
 from .livekit_bridge import LiveKitBridge, NullBridge, RoomServiceBridge
 from .storage import SQLiteStorage, Storage
@@ -63,7 +64,11 @@ def create_app(
 ) -> web.Application:
     """The engine as an aiohttp application; storage and bridge are closed on cleanup."""
     engine = create_engine(config, storage=storage, bridge=bridge)
-    app = web.Application(middlewares=[_errors], client_max_size=64 * 1024)
+    # CORS comes first, outside the error middleware: preflights of every path (one that
+    # does not exist included) are answered alike, and errors get the allow headers too.
+    cors, add_cors_headers = cors_hooks(config)
+    app = web.Application(middlewares=[cors, _errors], client_max_size=64 * 1024)
+    app.on_response_prepare.append(add_cors_headers)
     app[ENGINE] = engine
     for module in (tokens, calls, stage, seats, webhooks, admin):
         app.add_routes(module.routes)

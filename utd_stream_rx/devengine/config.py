@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import attrs
 
-__all__ = ["DEMO_APP_ID", "DEMO_APP_KEY", "EngineConfig", "default_db_path"]
+__all__ = ["DEMO_APP_ID", "DEMO_APP_KEY", "EngineConfig", "default_db_path", "normalize_origin"]
 
 DEMO_APP_ID = "1234567890"
 """The app id of the local demo credentials."""
@@ -26,6 +27,32 @@ def default_db_path() -> Path:
 
 def _freeze_apps(apps: Mapping[str, str]) -> Mapping[str, str]:
     return dict(apps)
+
+
+_ORIGIN_RE = re.compile(r"^[a-z][a-z0-9+.-]*://[^/?#\s@]+$")
+
+
+def normalize_origin(text: str) -> str:
+    """A web origin as browsers send it (``scheme://host[:port]``, lower case), or ``*``.
+
+    Raises:
+        ValueError: ``text`` is not an origin (a path, a query or no scheme).
+    """
+    origin = text.strip()
+    if origin == "*":
+        return origin
+    origin = origin.removesuffix("/").lower()
+    if not _ORIGIN_RE.match(origin):
+        raise ValueError(f"not a web origin (scheme://host[:port]): {text!r}")
+    return origin
+
+
+def _origins(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise TypeError("cors_origins is a sequence of origins, not one string")
+    return tuple(dict.fromkeys(normalize_origin(origin) for origin in value))
 
 
 @attrs.frozen
@@ -50,8 +77,16 @@ class EngineConfig:
         rejoin_grace: Seconds a participant whom LiveKit lost without them leaving (a server
             shutting down, a room started again) keeps their seat or stage place while they
             reconnect; released after that unless they are back in the room.
+        reconcile_interval: Seconds between two passes that compare the engine's holders and
+            calls with the participants LiveKit lists (absent ones get the rejoin grace, lost
+            grants are sent again); 0 disables the periodic pass (the one at start-up and the
+            ones after a LiveKit outage still run).
         rate_limit: Token mints allowed per app and identity per minute (0 disables).
         bans: Identities refused on every endpoint.
+        cors_origins: Web origins (``scheme://host[:port]``) allowed to call the engine from a
+            browser; ``*`` allows any origin (never with credentials). ``None`` = the mode's
+            default: no origin, or the loopback ones (``http(s)://localhost``, ``127.0.0.1``,
+            ``[::1]``, any port) with ``dev_mode``.
         user_token_secret: HS256 secret for bearers; ``None`` = generated once and kept in the DB.
         user_token_ttl: Lifetime of a bearer, seconds.
         livekit_token_ttl: Lifetime of a LiveKit room token, seconds.
@@ -70,8 +105,10 @@ class EngineConfig:
     db_path: str = attrs.field(factory=lambda: str(default_db_path()))
     ring_timeout: float = 30.0
     rejoin_grace: float = 30.0
+    reconcile_interval: float = 30.0
     rate_limit: int = 30
     bans: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
+    cors_origins: tuple[str, ...] | None = attrs.field(default=None, converter=_origins)
     user_token_secret: str | None = None
     user_token_ttl: float = 24 * 3600.0
     livekit_token_ttl: float = 6 * 3600.0

@@ -14,7 +14,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 import attrs
@@ -25,6 +25,7 @@ from .config import EngineConfig
 from .errors import ApiError
 from .livekit_bridge import LiveKitBridge, mint_livekit_token
 from .ratelimit import RateLimiter
+from .reconcile import reconcile
 from .state import (
     CallRecord,
     Grant,
@@ -43,6 +44,7 @@ OPEN_CALL_STATUSES = frozenset({UTDCallStatus.INITIATING, UTDCallStatus.RINGING}
 
 _AUDIENCE = Grant("audience", None, False, ())
 DEFAULT_SEAT_COUNT = 8
+_RECONCILE_RETRY = 5.0  # seconds between reconciliation passes while LiveKit is in trouble
 
 
 @attrs.define
@@ -111,6 +113,9 @@ class Engine:
         self.hub = CallHub()
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._reconciler: asyncio.Task[None] | None = None
+        self._reconcile_wanted = asyncio.Event()
+        self._livekit_trouble = False
         # LiveKit rooms this process created and has not seen finish: minting into one of
         # them needs no CreateRoom call (a room LiveKit creates by itself gets its metadata
         # from the room_started webhook).
@@ -175,6 +180,7 @@ class Engine:
             await job
         except Exception as exc:
             log.warning("LiveKit %s failed: %s", what, exc)
+            self._livekit_failed()
             return False
         return True
 
@@ -481,6 +487,49 @@ class Engine:
                 except ApiError:
                     continue
 
+    # -- reconciliation with LiveKit --------------------------------------------------------
+
+    def request_reconcile(self) -> None:
+        """Run a reconciliation pass soon (see :mod:`.reconcile`)."""
+        self._reconcile_wanted.set()
+
+    def _livekit_failed(self) -> None:
+        # After a LiveKit outage: the first failure wakes the reconciler, whose passes then
+        # run every few seconds until one reaches LiveKit again (the first call that succeeds
+        # after the failures); that pass catches up with what was lost meanwhile (departures
+        # whose webhooks were dropped, grants that were never applied).
+        if not self._livekit_trouble:
+            self._livekit_trouble = True
+            self.request_reconcile()
+
+    async def reconcile(self) -> bool:
+        """One reconciliation pass now; False when LiveKit could not be asked."""
+        try:
+            reached = (await reconcile(self)).reached
+        except Exception:
+            log.exception("reconciliation with LiveKit failed")
+            reached = False
+        if reached:
+            self._livekit_trouble = False
+        else:
+            self._livekit_failed()
+        return reached
+
+    async def _reconcile_forever(self) -> None:
+        # The first pass runs right after start-up: the engine may have been down while
+        # participants left and LiveKit gave up retrying their webhooks.
+        while True:
+            self._reconcile_wanted.clear()
+            await self.reconcile()
+            if self._livekit_trouble:
+                wait: float | None = _RECONCILE_RETRY
+            elif self.config.reconcile_interval > 0:
+                wait = self.config.reconcile_interval
+            else:
+                wait = None  # only when asked (a room started again, a LiveKit failure)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reconcile_wanted.wait(), wait)
+
     async def _sweep_forever(self) -> None:
         interval = max(0.05, min(1.0, self.config.ring_timeout / 4))
         while True:
@@ -495,18 +544,23 @@ class Engine:
             await asyncio.sleep(interval)
 
     def start(self) -> None:
-        """Start background work (the ring timeout, the rejoin grace)."""
+        """Start background work (the ring timeout, the rejoin grace, reconciliation)."""
+        loop = asyncio.get_running_loop()
         if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+            self._sweeper = loop.create_task(self._sweep_forever())
+        # Without LiveKit nobody is ever in a room: there is nothing to reconcile with.
+        if self._reconciler is None and self.config.livekit_url is not None:
+            self._reconciler = loop.create_task(self._reconcile_forever())
 
     async def stop(self) -> None:
         """Stop background work and release LiveKit connections."""
         self.hub.close()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        for task in (self._sweeper, self._reconciler):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._sweeper = self._reconciler = None
         await self.bridge.aclose()
 
     # -- LiveKit webhooks -------------------------------------------------------------------
@@ -526,11 +580,11 @@ class Engine:
                     self.bridge.remove_participant(room.livekit_name, identity),
                 )
                 return
-            if room.type.is_call:
-                return
             if room.away.pop(identity, None) is not None:
                 log.info("%s is back in %s within the grace", identity, room.livekit_name)
                 self.storage.save(rooms=[room])
+            if room.type.is_call:
+                return
             grant = room.grant_for(identity)
             lk = room.livekit_name
             await self._guard("metadata", self.bridge.set_metadata(lk, self.metadata(room)))
@@ -541,12 +595,18 @@ class Engine:
 
         A room that starts while the engine records holders in it lost its participants
         without their leaving (a livekit-server restart; its ``participant_left`` may never
-        have been sent): each holder gets the rejoin grace to come back.
+        have been sent): each holder gets the rejoin grace to come back, and a reconciliation
+        pass runs (so does one for the room of an active call).
         """
         async with self.lock(app_id, room_name):
             room = self.storage.load_room(app_id, room_name)
             if room is None:
                 return
+            call = self._call_of(room)
+            if room.holders() or (call is not None and call.status is UTDCallStatus.ACTIVE):
+                # Not a new room: LiveKit lost one in use (a restart, an outage). Rooms whose
+                # participants all left meanwhile will never start again: catch up with all.
+                self.request_reconcile()
             if not room.type.is_call:
                 due = time.time() + self.config.rejoin_grace
                 absent = room.holders() - room.away.keys()
@@ -585,16 +645,8 @@ class Engine:
             log.info("%s/%s left, but a newer connection is in the room", lk, identity)
             return
         if room.call_id is not None:
-
-            def decide(call: CallRecord) -> UTDCallStatus | None:
-                if call.status is UTDCallStatus.ACTIVE and call.involves(identity):
-                    return UTDCallStatus.ENDED
-                if call.status in OPEN_CALL_STATUSES and identity == call.caller_identity:
-                    return UTDCallStatus.ENDED
-                return None
-
             with contextlib.suppress(ApiError):
-                await self.transition_call(app_id, room.call_id, decide)
+                await self.transition_call(app_id, room.call_id, _ends_without({identity}))
             return
 
         def change(room: RoomRecord, effects: Effects) -> None:
@@ -636,6 +688,7 @@ class Engine:
                 log.exception("releasing absent participants of %s failed", room_name)
 
     async def _release_absent_in(self, app_id: str, room_name: str) -> None:
+        gone: set[str] = set()
         async with self.lock(app_id, room_name):
             room = self.storage.load_room(app_id, room_name)
             if room is None:
@@ -654,12 +707,20 @@ class Engine:
                 del room.away[identity]
                 if present is None:
                     log.info("%s did not come back to %s; releasing", identity, room.livekit_name)
-                    changed = forget_participant(room, identity) or changed
+                    gone.add(identity)
+                    if room.call_id is None:
+                        changed = forget_participant(room, identity) or changed
             if changed:
                 room.version += 1
             self.storage.save(rooms=[room])  # also moves or clears the room's release row
             if changed:
                 await self._push(room, before, Effects())
+            call_id = room.call_id
+        if call_id is not None and gone:
+            # A party who never came back ends the call (outside the lock: the transition
+            # takes it).
+            with contextlib.suppress(ApiError):
+                await self.transition_call(app_id, call_id, _ends_without(gone))
 
     async def room_finished(self, app_id: str, room_name: str) -> None:
         """A finished call room ends its call."""
@@ -674,6 +735,16 @@ class Engine:
 
         with contextlib.suppress(ApiError):
             await self.transition_call(app_id, room.call_id, decide)
+
+
+def _ends_without(absent: Collection[str]) -> Callable[[CallRecord], UTDCallStatus | None]:
+    """A call decision: ``ended`` when one of the parties the call needs
+    (:meth:`CallRecord.parties`) is gone."""
+
+    def decide(call: CallRecord) -> UTDCallStatus | None:
+        return UTDCallStatus.ENDED if call.parties() & set(absent) else None
+
+    return decide
 
 
 def forget_participant(room: RoomRecord, identity: str) -> bool:

@@ -16,12 +16,19 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import aiohttp
+import attrs
 import jwt
 from livekit import api
 
 from .state import Grant
 
-__all__ = ["LiveKitBridge", "NullBridge", "RoomServiceBridge", "mint_livekit_token"]
+__all__ = [
+    "LiveKitBridge",
+    "NullBridge",
+    "ParticipantPresence",
+    "RoomServiceBridge",
+    "mint_livekit_token",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +38,14 @@ _SOURCES = {
     "camera": api.TrackSource.CAMERA,
     "microphone": api.TrackSource.MICROPHONE,
 }
+
+
+@attrs.frozen
+class ParticipantPresence:
+    """What LiveKit says about one connected participant."""
+
+    sid: str
+    can_publish: bool
 
 
 def mint_livekit_token(
@@ -104,8 +119,13 @@ class LiveKitBridge(Protocol):
         """The sid of the connection ``identity`` has in the room now, or ``None``."""
         ...
 
+    async def list_participants(self, livekit_room: str) -> dict[str, ParticipantPresence] | None:
+        """Everyone connected to the room now, by identity; ``None`` if LiveKit has no such
+        room."""
+        ...
+
     async def remove_participant(self, livekit_room: str, identity: str) -> None:
-        """Disconnect ``identity`` from the room (nothing when absent)."""
+        """Disconnect the participant (nothing happens if they or the room are not there)."""
         ...
 
     async def aclose(self) -> None:
@@ -120,41 +140,72 @@ class NullBridge:
         self.operations: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=2000)
         # Who is "in" each room, as (livekit_room, identity) -> sid: set by tests.
         self.present: dict[tuple[str, str], str] = {}
+        # Whether LiveKit lets a present participant publish, (livekit_room, identity) -> bool
+        # (False when not set): set by tests to play grants LiveKit lost or kept.
+        self.permissions: dict[tuple[str, str], bool] = {}
+        # True plays a LiveKit that cannot be reached: every operation raises ConnectionError
+        # (and is not recorded).
+        self.unreachable = False
 
     async def ensure_room(
         self, livekit_room: str, metadata: str, *, max_participants: int = 0
     ) -> None:
         """Record the call."""
+        self._reachable()
         self.operations.append(("ensure_room", livekit_room, metadata, max_participants))
 
     async def set_metadata(self, livekit_room: str, metadata: str) -> None:
         """Record the call."""
+        self._reachable()
         self.operations.append(("metadata", livekit_room, metadata))
 
     async def apply_grant(
         self, livekit_room: str, identity: str, grant: Grant, version: int
     ) -> None:
-        """Record the call."""
+        """Record the call; a present participant now has the grant's ``can_publish``."""
+        self._reachable()
         self.operations.append(("grant", livekit_room, identity, grant, version))
+        if (livekit_room, identity) in self.present:
+            self.permissions[(livekit_room, identity)] = grant.can_publish
 
     async def send(
         self, livekit_room: str, topic: str, payload: dict[str, Any], identities: Sequence[str]
     ) -> None:
         """Record the call."""
+        self._reachable()
         self.operations.append(("data", livekit_room, topic, payload, tuple(identities)))
 
     async def mute_microphone(self, livekit_room: str, identity: str, muted: bool) -> None:
         """Record the call."""
+        self._reachable()
         self.operations.append(("mute", livekit_room, identity, muted))
+
+    def _reachable(self) -> None:
+        if self.unreachable:
+            raise ConnectionError("LiveKit is unreachable (NullBridge.unreachable)")
 
     async def participant_sid(self, livekit_room: str, identity: str) -> str | None:
         """Answer from :attr:`present`."""
+        self._reachable()
         return self.present.get((livekit_room, identity))
 
+    async def list_participants(self, livekit_room: str) -> dict[str, ParticipantPresence] | None:
+        """Answer from :attr:`present` and :attr:`permissions`; a room nobody is present in
+        does not exist (LiveKit closes empty rooms)."""
+        self._reachable()
+        found = {
+            identity: ParticipantPresence(sid, self.permissions.get((room, identity), False))
+            for (room, identity), sid in self.present.items()
+            if room == livekit_room
+        }
+        return found or None
+
     async def remove_participant(self, livekit_room: str, identity: str) -> None:
-        """Record the call and drop the identity from :attr:`present`."""
+        """Record the call and forget the participant's presence."""
+        self._reachable()
         self.operations.append(("remove", livekit_room, identity))
         self.present.pop((livekit_room, identity), None)
+        self.permissions.pop((livekit_room, identity), None)
 
     async def aclose(self) -> None:
         """Nothing to release."""
@@ -286,8 +337,32 @@ class RoomServiceBridge:
             raise
         return str(info.sid) or None
 
+    async def list_participants(self, livekit_room: str) -> dict[str, ParticipantPresence] | None:
+        """Everyone connected to the room now, by identity; ``None`` if LiveKit has no such
+        room."""
+        try:
+            async with asyncio.timeout(_QUERY_TIMEOUT):
+                found = await self._api.room.list_participants(
+                    api.ListParticipantsRequest(room=livekit_room)
+                )
+                if not found.participants:
+                    # livekit-server lists a room it does not have as empty: ask for the room.
+                    rooms = await self._api.room.list_rooms(
+                        api.ListRoomsRequest(names=[livekit_room])
+                    )
+                    if not any(room.name == livekit_room for room in rooms.rooms):
+                        return None
+        except api.TwirpError as exc:
+            if _is_absent(exc):
+                return None
+            raise
+        return {
+            p.identity: ParticipantPresence(sid=p.sid, can_publish=p.permission.can_publish)
+            for p in found.participants
+        }
+
     async def remove_participant(self, livekit_room: str, identity: str) -> None:
-        """Disconnect ``identity`` from the room (nothing when absent)."""
+        """Disconnect the participant (nothing happens if they or the room are not there)."""
         try:
             async with asyncio.timeout(_QUERY_TIMEOUT):
                 await self._api.room.remove_participant(

@@ -111,6 +111,15 @@ class CallRecord:
         """True for the caller and the callee."""
         return identity in (self.caller_identity, self.callee_identity)
 
+    def parties(self) -> set[str]:
+        """Who the call needs in its room: both parties of an active call, the caller of a
+        call that still rings, nobody once it is over. One of them leaving ends the call."""
+        if self.status is UTDCallStatus.ACTIVE:
+            return {self.caller_identity, self.callee_identity}
+        if self.status.is_terminal:
+            return set()
+        return {self.caller_identity}
+
 
 @attrs.define
 class RoomRecord:

@@ -61,6 +61,10 @@ class Storage(Protocol):
         """Every room (calls' rooms included) the app has."""
         ...
 
+    def rooms_with_holders(self) -> list[tuple[str, str]]:
+        """``(app_id, room_name)`` of rooms in which :meth:`RoomRecord.holders` is not empty."""
+        ...
+
     def get_meta(self, key: str) -> str | None:
         """An engine setting kept across restarts."""
         ...
@@ -107,6 +111,12 @@ CREATE TABLE IF NOT EXISTS bans (
     identity TEXT NOT NULL,
     PRIMARY KEY (app_id, identity)
 );
+-- Rooms in which someone holds something (a row only while RoomRecord.holders() is not empty).
+CREATE TABLE IF NOT EXISTS room_holdings (
+    app_id TEXT NOT NULL,
+    room_name TEXT NOT NULL,
+    PRIMARY KEY (app_id, room_name)
+);
 """
 
 
@@ -123,7 +133,22 @@ class SQLiteStorage:
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
+        had_holdings = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'room_holdings'"
+        ).fetchone()
         self._db.executescript(_SCHEMA)
+        if not had_holdings:
+            self._fill_holdings()
+
+    def _fill_holdings(self) -> None:
+        # A database written before room_holdings existed: index the rooms it has.
+        rooms = [
+            load_room(json.loads(row[0])) for row in self._db.execute("SELECT data FROM rooms")
+        ]
+        self._db.executemany(
+            "INSERT OR IGNORE INTO room_holdings (app_id, room_name) VALUES (?, ?)",
+            [(r.app_id, r.room_name) for r in rooms if r.holders()],
+        )
 
     def load_room(self, app_id: str, room_name: str) -> RoomRecord | None:
         """The room, or ``None``."""
@@ -163,6 +188,8 @@ class SQLiteStorage:
         releases = [(r.app_id, r.room_name, r.next_release) for r in rooms]
         due_rows = [row for row in releases if row[2] is not None]
         gone_rows = [row[:2] for row in releases if row[2] is None]
+        held_rows = [(r.app_id, r.room_name) for r in rooms if r.holders()]
+        unheld_rows = [(r.app_id, r.room_name) for r in rooms if not r.holders()]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -177,6 +204,13 @@ class SQLiteStorage:
                 )
                 self._db.executemany(
                     "DELETE FROM room_releases WHERE app_id = ? AND room_name = ?", gone_rows
+                )
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO room_holdings (app_id, room_name) VALUES (?, ?)",
+                    held_rows,
+                )
+                self._db.executemany(
+                    "DELETE FROM room_holdings WHERE app_id = ? AND room_name = ?", unheld_rows
                 )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO calls (call_id, app_id, caller, callee, status,"
@@ -242,6 +276,12 @@ class SQLiteStorage:
                 "SELECT room_name FROM rooms WHERE app_id = ? ORDER BY room_name", (app_id,)
             ).fetchall()
         return [str(row[0]) for row in rows]
+
+    def rooms_with_holders(self) -> list[tuple[str, str]]:
+        """``(app_id, room_name)`` of rooms in which :meth:`RoomRecord.holders` is not empty."""
+        with self._lock:
+            rows = self._db.execute("SELECT app_id, room_name FROM room_holdings").fetchall()
+        return [(str(app_id), str(room_name)) for app_id, room_name in rows]
 
     def get_meta(self, key: str) -> str | None:
         """An engine setting kept across restarts."""
