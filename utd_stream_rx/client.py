@@ -102,7 +102,7 @@ class UTDStreamClient:
         self._identity: str | None = None
         self._incoming = Subject[UTDCall]()
         self._incoming_calls = _IncomingCalls(self._incoming)
-        # What was delivered to whom: each (call, version) goes out once, in version order.
+        # The last version delivered of each call: each (call, version) goes out once, in order.
         self._calls = CallLedger()
         self._calls_identity: str | None = None
         self._events_task: asyncio.Task[None] | None = None
