@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import time
@@ -23,6 +24,7 @@ import weakref
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, Final, TypeVar
+from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
@@ -156,6 +158,19 @@ def _check_base_url(value: object, what: str) -> URL:
     if url.query_string or url.fragment:
         raise ValueError(f"{what} must not carry a query or fragment, got {text!r}")
     return url
+
+
+def _check_since(value: object) -> float:
+    """A point in time for ``list_calls(since=...)``: finite, non-negative Unix seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"since must be a number of Unix seconds, not {type(value).__name__}")
+    try:
+        since = float(value)
+    except OverflowError:  # an int too large for a float
+        since = math.inf
+    if not math.isfinite(since) or since < 0:
+        raise ValueError(f"since must be finite and >= 0, got {value!r}")
+    return since
 
 
 def _check_metadata(value: object) -> dict[str, Any] | None:
@@ -638,9 +653,34 @@ class UTDApiClient:
         path = f"/api/v1/calls/{quote_segment(_check_str(call_id, 'call_id'))}"
         return await self._model("GET", self._base_url, path, UTDCall)
 
-    async def list_calls(self, *, pending_only: bool = True) -> list[UTDCall]:
-        """Calls where the bearer is caller or callee: pending ones (default) or all."""
-        query = "status=pending" if _check_bool(pending_only, "pending_only") else "status=all"
+    async def list_calls(
+        self, *, pending_only: bool | None = None, since: float | None = None
+    ) -> list[UTDCall]:
+        """Calls where the bearer is caller or callee (``GET /api/v1/calls``).
+
+        Without ``since``: the calls still ringing (or all of them with ``pending_only=False``),
+        newest first. With ``since``: the calls whose engine-side ``updated_at`` is at or after
+        ``since``, ended ones included (unless ``pending_only=True``), oldest change first and
+        at most 100 (the contract's bound); for more, ask again from the last call's
+        ``updated_at``. This is how to learn what changed while the event stream was down.
+
+        Args:
+            pending_only: Only calls still initiating or ringing. Default: ``True`` without
+                ``since``, ``False`` with it.
+            since: Unix seconds of the engine's clock (e.g. an earlier call's ``updated_at``).
+
+        Raises:
+            TypeError: ``pending_only`` is not a bool or ``since`` not a number.
+            ValueError: ``since`` is negative, NaN or infinite.
+        """
+        if pending_only is not None:
+            _check_bool(pending_only, "pending_only")
+        checked = None if since is None else _check_since(since)
+        pending = pending_only if pending_only is not None else checked is None
+        query = "status=pending" if pending else "status=all"
+        if checked is not None:
+            # repr() round-trips the float exactly; "1e+16" needs its "+" escaped.
+            query += f"&since={quote(repr(checked), safe='')}"
         status, raw = await self._send(
             "GET", self._base_url, "/api/v1/calls", bearer=True, query=query
         )

@@ -11,14 +11,24 @@ import weakref
 from typing import TypeVar
 
 import aiohttp
+import attrs
 import reactivex
+from reactivex import abc
 from reactivex.subject import Subject
 
+from ._call_ledger import CallLedger
 from ._credentials import Credential, TokenProvider
 from .api import UTDApiClient
 from .errors import UTDStreamException
 from .media import AudioSourceSpec, VideoSourceSpec
-from .models import UTDCall, UTDSeatMode, UTDStreamType, UTDTokenResponse, UTDUserToken
+from .models import (
+    UTDCall,
+    UTDCallStatus,
+    UTDSeatMode,
+    UTDStreamType,
+    UTDTokenResponse,
+    UTDUserToken,
+)
 from .sessions.audio_room import UTDAudioRoomSession, _seat_mode
 from .sessions.base import UTDSession
 from .sessions.call import UTDCallSession, _require_identity
@@ -26,7 +36,7 @@ from .sessions.live_stream import UTDLiveStreamSession
 from .state.auth import AuthEvent, AuthStore, SignedOut, UTDAuthState
 from .state.events import CallUpdated
 from .state.reducers import ConnectionState
-from .state.views import View
+from .state.views import View, guarded_observer
 
 __all__ = ["UTDStreamClient"]
 
@@ -34,6 +44,39 @@ log = logging.getLogger(__name__)
 S = TypeVar("S", UTDLiveStreamSession, UTDAudioRoomSession)
 
 _RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
+# The contract's bound on one ``GET /calls?since=`` answer: a full page means there may be more.
+_CALLS_PAGE = 100
+# A catch-up reads at most this many pages (the rest comes with the next reconnect).
+_MAX_CATCH_UP_PAGES = 50
+
+
+class _IncomingCalls(reactivex.Observable[UTDCall]):
+    """The client's incoming calls as a plain observable whose subscribers cannot raise
+    into the follower: a failing one is logged (:func:`guarded_observer`), the others go on."""
+
+    def __init__(self, subject: Subject[UTDCall]) -> None:
+        super().__init__()
+        self._subject = subject
+
+    def _subscribe_core(
+        self,
+        observer: abc.ObserverBase[UTDCall],
+        scheduler: abc.SchedulerBase | None = None,
+    ) -> abc.DisposableBase:
+        return self._subject.subscribe(observer, scheduler=scheduler)
+
+    def subscribe(
+        self,
+        on_next: abc.ObserverBase[UTDCall] | abc.OnNext[UTDCall] | None = None,
+        on_error: abc.OnError | None = None,
+        on_completed: abc.OnCompleted | None = None,
+        *,
+        scheduler: abc.SchedulerBase | None = None,
+    ) -> abc.DisposableBase:
+        """Observe the calls from now on; an exception in a callback is logged, not raised."""
+        return super().subscribe(
+            guarded_observer(on_next, on_error, on_completed), scheduler=scheduler
+        )
 
 
 class UTDStreamClient:
@@ -81,6 +124,10 @@ class UTDStreamClient:
         self._renewer: asyncio.Task[None] | None = None
         self._identity: str | None = None
         self._incoming = Subject[UTDCall]()
+        self._incoming_calls = _IncomingCalls(self._incoming)
+        # The last version delivered of each call: each (call, version) goes out once, in order.
+        self._calls = CallLedger()
+        self._calls_identity: str | None = None
         self._events_task: asyncio.Task[None] | None = None
         # Every session, weakly: a session the app dropped after it left its room may go.
         self._sessions: weakref.WeakSet[UTDSession] = weakref.WeakSet()
@@ -107,10 +154,17 @@ class UTDStreamClient:
         """Every change of a call involving this user, pushed by the engine after
         :meth:`authenticate`: new calls ringing this identity arrive here without polling.
 
+        Each ``(call_id, version)`` arrives once, and the versions of one call in order (an
+        older version after a newer one is dropped). The engine's event stream is reconnected
+        with backoff; after a reconnect the client asks the engine for every call changed
+        meanwhile, so a call that ended while the stream was down arrives ended. A subscriber
+        sees the changes made after it subscribed; one whose callback raises is logged and
+        does not disturb the others.
+
         Filter on ``call.callee_identity == client.identity`` and a non-terminal status for
         calls to answer.
         """
-        return self._incoming
+        return self._incoming_calls
 
     async def authenticate(
         self, identity: str, name: str | None = None, device_id: str | None = None
@@ -372,6 +426,10 @@ class UTDStreamClient:
 
     async def _restart_call_events(self) -> None:
         await self._stop_call_events()
+        if self._identity != self._calls_identity:
+            # Another user's calls: nothing delivered so far says anything about theirs.
+            self._calls = CallLedger()
+            self._calls_identity = self._identity
         attached = asyncio.Event()
         task = asyncio.get_running_loop().create_task(self._follow_call_events(attached))
         self._events_task = task
@@ -391,8 +449,13 @@ class UTDStreamClient:
         task, self._events_task = self._events_task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                # Closing must go on (sessions, pool) whatever ended the follower.
+                log.exception("the incoming-call follower had failed")
 
     async def _follow_call_events(self, attached: asyncio.Event) -> None:
         attempt = 0
@@ -410,30 +473,97 @@ class UTDStreamClient:
                 await stream.open()
                 attempt = 0
                 attached.set()
-                # Calls that rang before the stream was open (or while it was down).
-                for call in await self.api.list_calls(pending_only=True):
-                    self._publish_call(call)
+                # Events from here on are in the stream; catch up on what came before.
+                await self._catch_up()
                 async for call in stream:
                     self._publish_call(call)
             except asyncio.CancelledError:
                 raise
             except UTDStreamException as exc:
-                if exc.status_code == 401 and self.api.credential is not None:
-                    # The bearer expired while the stream was down: renew, then reconnect.
-                    log.info("incoming-call stream refused (%s); renewing the bearer", exc.code)
-                    with contextlib.suppress(UTDStreamException):
-                        await self.api.credential.renew(stream_token)
-                elif exc.status_code in (401, 403):
-                    log.warning("incoming-call stream refused: %s", exc)
-                    return
-                log.info("incoming-call stream interrupted: %s", exc)
+                if exc.status_code in (401, 403):
+                    if not await self._on_stream_refused(exc, stream_token):
+                        return
+                else:
+                    log.info("incoming-call stream interrupted: %s", exc)
+            except Exception:
+                # Whatever it was, incoming calls must not stop for good: start over.
+                log.exception("following incoming calls failed; reconnecting")
             finally:
                 await stream.aclose()
             delay = _RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)]
             attempt += 1
             await asyncio.sleep(delay)
 
+    async def _on_stream_refused(self, exc: UTDStreamException, stale: str | None) -> bool:
+        """The engine refused the incoming-call stream (401/403): whether to keep following.
+
+        A 401 with a renewable bearer renews it (the token provider is asked again) and the
+        stream reconnects; if that fails, ``auth_state`` says ``failed`` and the follower keeps
+        trying with its backoff. Anything else (a ban) stops it until the next
+        :meth:`authenticate`.
+        """
+        credential = self.api.credential
+        if exc.status_code == 401 and credential is not None:
+            log.info("incoming-call stream refused (%s); renewing the bearer", exc.code)
+            with contextlib.suppress(UTDStreamException):
+                await credential.renew(stale)
+            return True
+        log.warning("incoming-call stream refused: %s", exc)
+        return False
+
+    async def _catch_up(self) -> None:
+        """Deliver the changes the stream cannot replay: on the first attach the calls still
+        ringing; after a reconnect every call changed since the newest change seen, ended ones
+        included. The overlap with the stream is dropped by version."""
+        since = self._calls.catch_up_since()
+        if since is None:
+            for call in await self.api.list_calls(pending_only=True):
+                self._publish_call(call)
+            return
+        mentioned = await self._catch_up_since(since)
+        await self._recheck_open_calls(mentioned)
+
+    async def _catch_up_since(self, since: float) -> set[str]:
+        """Publish every call changed since ``since`` (engine time), page by page; return
+        their ids."""
+        mentioned: set[str] = set()
+        for _ in range(_MAX_CATCH_UP_PAGES):
+            page = await self.api.list_calls(since=since)
+            for call in page:
+                mentioned.add(call.call_id)
+                self._publish_call(call)
+            last = page[-1].updated_at if page else None
+            if len(page) < _CALLS_PAGE or last is None or last <= since:
+                break
+            since = last  # the next page starts at the last change read (overlap is dropped)
+        return mentioned
+
+    async def _recheck_open_calls(self, mentioned: set[str]) -> None:
+        """Ask about each call delivered as not over that the catch-up did not mention.
+
+        Unchanged, it is left as it is. A call the engine no longer knows (404: it lost it,
+        e.g. a wiped database) would otherwise stay ringing (or active) in the app forever:
+        it is ended here, as an ``ended`` copy one version up. Any other failure leaves the
+        call for the next reconnect to ask again.
+        """
+        for last in self._calls.open_calls():
+            if last.call_id in mentioned:
+                continue
+            try:
+                current = await self.api.get_call(last.call_id)
+            except UTDStreamException as exc:
+                if exc.status_code != 404:
+                    log.info("could not recheck call %s: %s", last.call_id, exc)
+                    continue
+                log.warning("the engine no longer knows call %s; ending it", last.call_id)
+                current = attrs.evolve(
+                    last, status=UTDCallStatus.ENDED, version=last.version + 1, token=None, url=None
+                )
+            self._publish_call(current)
+
     def _publish_call(self, call: UTDCall) -> None:
+        if not self._calls.admit(call):
+            return  # delivered already (the lists and the stream overlap), or older news
         for session in [s for s in self._sessions if isinstance(s, UTDCallSession)]:
             if session.call_id.value == call.call_id:
                 session.room.store.dispatch(CallUpdated(call))

@@ -139,7 +139,8 @@ class UTDCall:
 
     ``token`` and ``url`` are present only in the answer to the party joining the call room
     (``create`` for the caller, ``accept`` for the callee). ``version`` grows with every change,
-    so the newer of two reports about the same call wins.
+    so the newer of two reports about the same call wins. ``updated_at`` is the engine's time of
+    the last change (``None`` from an engine that does not send it).
     """
 
     call_id: str
@@ -155,6 +156,7 @@ class UTDCall:
     metadata: Mapping[str, Any] = attrs.field(factory=dict)
     version: int = 0
     created_at: float | None = None
+    updated_at: float | None = None
 
 
 @attrs.frozen

@@ -18,6 +18,7 @@ from apitest_support import (
     room_json,
     sent,
 )
+from yarl import URL
 
 from utd_stream_rx import (
     UTDCall,
@@ -295,6 +296,31 @@ async def test_list_calls(
 async def test_list_calls_default_is_pending(api: UTDApiClient, mocked: aioresponses) -> None:
     mocked.get(BASE + "/api/v1/calls?status=pending", payload={"calls": []})
     assert await api.list_calls() == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "query"),
+    [
+        ({"since": 1700000000.25}, "status=all&since=1700000000.25"),
+        ({"since": 0}, "status=all&since=0.0"),
+        ({"since": 1e16}, "status=all&since=1e%2B16"),
+        ({"since": 12.5, "pending_only": True}, "status=pending&since=12.5"),
+        ({"since": 12.5, "pending_only": False}, "status=all&since=12.5"),
+    ],
+)
+async def test_list_calls_since(
+    api: UTDApiClient, mocked: aioresponses, kwargs: dict[str, Any], query: str
+) -> None:
+    url = BASE + "/api/v1/calls?" + query
+    mocked.get(url, payload={"calls": [call_json(status="ended", version=3, updated_at=12.75)]})
+    [call] = await api.list_calls(**kwargs)
+
+    method, sent_url, request = _only_request(mocked)
+    assert method == "GET"
+    assert URL(sent_url).path == "/api/v1/calls"
+    assert dict(URL(sent_url).query) == dict(URL(url).query)  # the order may differ
+    _assert_headers(request, bearer=True)
+    assert (call.status, call.version, call.updated_at) == (UTDCallStatus.ENDED, 3, 12.75)
 
 
 @pytest.mark.parametrize("action", CALL_ACTIONS)

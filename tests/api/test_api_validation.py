@@ -29,6 +29,9 @@ TYPE_ERRORS: list[tuple[str, Call]] = [
     ("metadata int key", lambda a: a.create_call("bob", AUDIO, metadata={1: "x"})),  # type: ignore[dict-item]
     ("call_id int", lambda a: a.get_call(7)),  # type: ignore[arg-type]
     ("pending_only str", lambda a: a.list_calls(pending_only="yes")),  # type: ignore[arg-type]
+    ("since str", lambda a: a.list_calls(since="12")),  # type: ignore[arg-type]
+    ("since bool", lambda a: a.list_calls(since=True)),
+    ("since None-ish list", lambda a: a.list_calls(since=[1.0])),  # type: ignore[arg-type]
     ("room None", lambda a: a.get_room(None)),  # type: ignore[arg-type]
     ("seat_index str", lambda a: a.seat_take("lobby", "1")),  # type: ignore[arg-type]
     ("seat_index bool", lambda a: a.seat_take("lobby", True)),
@@ -67,6 +70,10 @@ VALUE_ERRORS: list[tuple[str, Call]] = [
     ("too many seats", lambda a: a.seats_setup("lobby", seat_count=65)),
     ("unknown seat mode", lambda a: a.seats_setup("lobby", seat_mode="lottery")),
     ("empty mode_id", lambda a: a.seats_setup("lobby", mode_id="")),
+    ("negative since", lambda a: a.list_calls(since=-0.5)),
+    ("NaN since", lambda a: a.list_calls(since=float("nan"))),
+    ("infinite since", lambda a: a.list_calls(since=float("inf"))),
+    ("since past float range", lambda a: a.list_calls(since=10**400)),
 ]
 
 

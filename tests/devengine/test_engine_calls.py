@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import jwt
+import pytest
 
-from utd_stream_rx.models import UTDCall, UTDRoomState, structure
+from utd_stream_rx.devengine import calls as calls_module
+from utd_stream_rx.devengine.state import CallRecord, dump_record
+from utd_stream_rx.devengine.storage import SQLiteStorage
+from utd_stream_rx.models import UTDCall, UTDCallStatus, UTDRoomState, UTDStreamType, structure
 
 from .conftest import APP_ID, Local, LocalFactory
 from .helpers import post_webhook
@@ -264,3 +271,101 @@ async def test_state_and_bearers_survive_a_restart(
     )
     assert approved.body["seats"]["seats"][3]["identity"] == "ann"
     assert approved.body["version"] == before["version"] + 1
+
+
+# -- catching up: GET /calls?since= -------------------------------------------------------------
+
+
+async def test_calls_since_lists_every_change_from_that_time_oldest_first(local: Local) -> None:
+    first, caller, callee = await start_call(local)
+    second = await local.client.post(
+        CALLS, {"callee_identity": "callee", "type": "audio_call"}, bearer=caller
+    )
+    other = await local.client.user("other")
+    await local.client.post(CALLS, {"callee_identity": "other", "type": "audio_call"},
+                            bearer=caller)
+    ended = await local.client.post(f"{CALLS}/{first['call_id']}/end", bearer=callee)
+    assert ended.body["updated_at"] > first["updated_at"] == first["created_at"]
+
+    changed = await local.client.get(f"{CALLS}?since={first['updated_at']!r}", bearer=callee)
+    assert changed.status == 200
+    # Any status, oldest change first: the second call (ringing), then the first (ended now).
+    assert [(c["call_id"], c["status"]) for c in changed.body["calls"]] == [
+        (second.body["call_id"], "initiating"),
+        (first["call_id"], "ended"),
+    ]
+    stamps = [c["updated_at"] for c in changed.body["calls"]]
+    assert stamps == sorted(stamps)
+    # The bound is inclusive: a call changed exactly at ``since`` is in.
+    at_end = await local.client.get(f"{CALLS}?since={ended.body['updated_at']!r}", bearer=callee)
+    assert [c["call_id"] for c in at_end.body["calls"]] == [first["call_id"]]
+    later = ended.body["updated_at"] + 0.001
+    assert (await local.client.get(f"{CALLS}?since={later!r}", bearer=callee)).body["calls"] == []
+    # status narrows it; the caller sees its calls too; a third party sees only theirs.
+    pending = await local.client.get(f"{CALLS}?since=0&status=pending", bearer=callee)
+    assert [c["call_id"] for c in pending.body["calls"]] == [second.body["call_id"]]
+    assert len((await local.client.get(f"{CALLS}?since=0", bearer=caller)).body["calls"]) == 3
+    assert len((await local.client.get(f"{CALLS}?since=0", bearer=other)).body["calls"]) == 1
+    # Without since nothing changed: pending only, newest first.
+    plain = await local.client.get(CALLS, bearer=callee)
+    assert [c["call_id"] for c in plain.body["calls"]] == [second.body["call_id"]]
+
+
+async def test_calls_since_is_bounded_and_pages_on(
+    local: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(calls_module, "CHANGED_CALLS_LIMIT", 3)
+    caller = await local.client.user("caller")
+    callee = await local.client.user("callee")
+    made = []
+    for _ in range(5):
+        answer = await local.client.post(
+            CALLS, {"callee_identity": "callee", "type": "audio_call"}, bearer=caller
+        )
+        made.append(answer.body["call_id"])
+    page = (await local.client.get(f"{CALLS}?since=0", bearer=callee)).body["calls"]
+    assert [c["call_id"] for c in page] == made[:3]
+    rest = await local.client.get(f"{CALLS}?since={page[-1]['updated_at']!r}", bearer=callee)
+    assert [c["call_id"] for c in rest.body["calls"]] == made[2:]
+
+
+@pytest.mark.parametrize(
+    "since", ["", "abc", "-1", "-0.5", "nan", "NaN", "inf", "-inf", "1e999", "0x10", "1_0", "1,5"]
+)
+async def test_calls_since_refuses_what_is_not_a_time(local: Local, since: str) -> None:
+    callee = await local.client.user("callee")
+    answer = await local.client.get(f"{CALLS}?since={quote(since)}", bearer=callee)
+    assert (answer.status, answer.code) == (400, "invalid_request"), since
+
+
+@pytest.mark.parametrize("since", ["0", "1700000000", "1700000000.25", "1.7e9", ".5", "-0"])
+async def test_calls_since_takes_plain_numbers(local: Local, since: str) -> None:
+    callee = await local.client.user("callee")
+    answer = await local.client.get(f"{CALLS}?since={quote(since)}", bearer=callee)
+    assert answer.status == 200, answer
+
+
+def test_a_database_from_before_updated_at_gains_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    record = CallRecord(
+        call_id="c1", app_id=APP_ID, status=UTDCallStatus.ENDED, type=UTDStreamType.AUDIO_CALL,
+        room_name="call-c1", caller_identity="caller", callee_identity="callee",
+        version=3, created_at=100.0, updated_at=160.5,
+    )
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute(
+            "CREATE TABLE calls (call_id TEXT PRIMARY KEY, app_id TEXT NOT NULL,"
+            " caller TEXT NOT NULL, callee TEXT NOT NULL, status TEXT NOT NULL,"
+            " created_at REAL NOT NULL, data TEXT NOT NULL)"
+        )
+        db.execute(
+            "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ("c1", APP_ID, "caller", "callee", "ended", 100.0, json.dumps(dump_record(record))),
+        )
+        db.commit()
+    storage = SQLiteStorage(path)
+    try:
+        assert storage.calls_changed_since(APP_ID, "callee", 160.5, 10) == [record]
+        assert storage.calls_changed_since(APP_ID, "callee", 160.6, 10) == []
+    finally:
+        storage.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import re
 from typing import Any
 
 from aiohttp import web
@@ -21,6 +23,12 @@ routes = web.RouteTableDef()
 """Routes of this module."""
 
 _CALL_TYPES = {"audio_call": UTDStreamType.AUDIO_CALL, "video_call": UTDStreamType.VIDEO_CALL}
+
+CHANGED_CALLS_LIMIT = 100
+"""Most calls one ``GET /calls?since=`` answers; the client asks again from the last one."""
+
+# A plain decimal number (exponent allowed): no "nan", "inf", "0x..", "1_000" or spaces.
+_NUMBER_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
 @routes.post("/api/v1/calls")
@@ -52,14 +60,35 @@ async def create(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/calls")
 async def list_calls(request: web.Request) -> web.Response:
-    """The bearer's calls: ``status=pending`` (default, still ringing) or ``all``."""
+    """The bearer's calls: ``status=pending`` (still ringing) or ``all``, newest first.
+
+    With ``since`` (Unix seconds): the calls changed at or after it, ``status=all`` by default,
+    oldest change first and at most :data:`CHANGED_CALLS_LIMIT` of them.
+    """
     bearer = actor(request)
-    which = request.query.get("status", "pending")
+    since = _since(request.query.get("since"))
+    which = request.query.get("status", "pending" if since is None else "all")
     if which not in ("pending", "all"):
         raise ApiError.invalid("status must be pending or all")
     statuses = OPEN_CALL_STATUSES if which == "pending" else None
-    calls = engine_of(request).storage.calls_of(bearer.app_id, bearer.identity, statuses)
+    storage = engine_of(request).storage
+    if since is None:
+        calls = storage.calls_of(bearer.app_id, bearer.identity, statuses)
+    else:
+        calls = storage.calls_changed_since(
+            bearer.app_id, bearer.identity, since, CHANGED_CALLS_LIMIT, statuses
+        )
     return web.json_response({"calls": [c.to_json() for c in calls]})
+
+
+def _since(raw: str | None) -> float | None:
+    """The ``since`` query parameter: a finite, non-negative number of Unix seconds."""
+    if raw is None:
+        return None
+    value = float(raw) if _NUMBER_RE.fullmatch(raw) else math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ApiError.invalid("since must be a finite, non-negative number of Unix seconds")
+    return value
 
 
 @routes.get("/api/v1/calls/events")

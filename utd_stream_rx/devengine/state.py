@@ -100,6 +100,7 @@ class CallRecord:
             metadata=dict(self.metadata),
             version=self.version,
             created_at=self.created_at,
+            updated_at=self.updated_at,
         )
 
     def to_json(self, token: str | None = None, url: str | None = None) -> dict[str, Any]:

@@ -41,6 +41,18 @@ class Storage(Protocol):
         """Calls where ``identity`` is caller or callee, newest first."""
         ...
 
+    def calls_changed_since(
+        self,
+        app_id: str,
+        identity: str,
+        since: float,
+        limit: int,
+        statuses: Collection[UTDCallStatus] | None = None,
+    ) -> list[CallRecord]:
+        """Up to ``limit`` calls of ``identity`` whose ``updated_at >= since``, oldest change
+        first."""
+        ...
+
     def calls_with_status(self, statuses: Collection[UTDCallStatus]) -> list[CallRecord]:
         """Every call (any app) in one of ``statuses``."""
         ...
@@ -92,7 +104,8 @@ CREATE TABLE IF NOT EXISTS calls (
     callee TEXT NOT NULL,
     status TEXT NOT NULL,
     created_at REAL NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    updated_at REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS calls_caller ON calls (app_id, caller);
 CREATE INDEX IF NOT EXISTS calls_callee ON calls (app_id, callee);
@@ -119,6 +132,12 @@ CREATE TABLE IF NOT EXISTS room_holdings (
 );
 """
 
+# After the columns they cover exist (an older database gains ``updated_at`` first).
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS calls_caller_updated ON calls (app_id, caller, updated_at);
+CREATE INDEX IF NOT EXISTS calls_callee_updated ON calls (app_id, callee, updated_at);
+"""
+
 
 class SQLiteStorage:
     """:class:`Storage` in one SQLite file (or ``":memory:"``)."""
@@ -139,6 +158,8 @@ class SQLiteStorage:
         self._db.executescript(_SCHEMA)
         if not had_holdings:
             self._fill_holdings()
+        self._add_updated_at()
+        self._db.executescript(_INDEXES)
 
     def _fill_holdings(self) -> None:
         # A database written before room_holdings existed: index the rooms it has.
@@ -149,6 +170,27 @@ class SQLiteStorage:
             "INSERT OR IGNORE INTO room_holdings (app_id, room_name) VALUES (?, ?)",
             [(r.app_id, r.room_name) for r in rooms if r.holders()],
         )
+
+    def _add_updated_at(self) -> None:
+        """Give a database made before ``calls.updated_at`` existed that column, filled from
+        each call's saved record."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(calls)")}
+        if "updated_at" in columns:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "ALTER TABLE calls ADD COLUMN updated_at REAL NOT NULL DEFAULT 0"
+            )
+            rows = self._db.execute("SELECT call_id, data FROM calls").fetchall()
+            self._db.executemany(
+                "UPDATE calls SET updated_at = ? WHERE call_id = ?",
+                [(load_call(json.loads(data)).updated_at, call_id) for call_id, data in rows],
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def load_room(self, app_id: str, room_name: str) -> RoomRecord | None:
         """The room, or ``None``."""
@@ -182,6 +224,7 @@ class SQLiteStorage:
                 c.status.value,
                 c.created_at,
                 json.dumps(dump_record(c), separators=(",", ":")),
+                c.updated_at,
             )
             for c in calls
         ]
@@ -214,7 +257,7 @@ class SQLiteStorage:
                 )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO calls (call_id, app_id, caller, callee, status,"
-                    " created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " created_at, data, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     call_rows,
                 )
             except BaseException:
@@ -234,6 +277,36 @@ class SQLiteStorage:
         sql += " ORDER BY created_at DESC"
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
+        return [load_call(json.loads(row[0])) for row in rows]
+
+    def calls_changed_since(
+        self,
+        app_id: str,
+        identity: str,
+        since: float,
+        limit: int,
+        statuses: Collection[UTDCallStatus] | None = None,
+    ) -> list[CallRecord]:
+        """Up to ``limit`` calls of ``identity`` whose ``updated_at >= since``, oldest change
+        first."""
+        # Two indexed halves rather than one OR, so each walks its (app, party, time) index.
+        sql = (
+            "SELECT data, updated_at, call_id FROM calls"
+            " WHERE app_id = ? AND caller = ? AND updated_at >= ?{status}"
+            " UNION"
+            " SELECT data, updated_at, call_id FROM calls"
+            " WHERE app_id = ? AND callee = ? AND updated_at >= ?{status}"
+            " ORDER BY updated_at, call_id LIMIT ?"
+        )
+        status = ""
+        values: list[object] = []
+        if statuses is not None:
+            status = f" AND status IN ({','.join('?' * len(statuses))})"
+            values = [s.value for s in statuses]
+        params: list[object] = [app_id, identity, since, *values, app_id, identity, since, *values]
+        params.append(limit)
+        with self._lock:
+            rows = self._db.execute(sql.format(status=status), params).fetchall()
         return [load_call(json.loads(row[0])) for row in rows]
 
     def calls_with_status(self, statuses: Collection[UTDCallStatus]) -> list[CallRecord]:

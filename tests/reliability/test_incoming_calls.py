@@ -1,0 +1,170 @@
+"""Incoming calls across a killed and restarted engine (real livekit-server, engine subprocess):
+no phantom ringing call, each (call, version) once, the ring timeout's ``missed`` once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from utd_stream_rx import UTDCall, UTDCallStatus, UTDStreamClient, UTDStreamType
+from utd_stream_rx.api import UTDCallEventStream
+
+from .conftest import StackFactory, clients_of, record
+
+pytestmark = pytest.mark.e2e
+
+
+class ReconnectGate:
+    """Holds the client's next incoming-call stream before it opens, until released."""
+
+    def __init__(self, client: UTDStreamClient) -> None:
+        self.waiting = asyncio.Event()  # the follower is held
+        self._open = asyncio.Event()
+        self._open.set()
+        real = client.api.call_events
+
+        def gated() -> UTDCallEventStream:
+            stream = real()
+            opening = stream.open
+
+            async def open_when_let_through() -> None:
+                if not self._open.is_set():
+                    self.waiting.set()
+                    await self._open.wait()
+                await opening()
+
+            stream.open = open_when_let_through  # type: ignore[method-assign]
+            return stream
+
+        client.api.call_events = gated  # type: ignore[method-assign]
+
+    def hold(self) -> None:
+        self.waiting.clear()
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+
+class Incoming:
+    """What a client's ``incoming_calls`` delivered, and which catch-ups it read."""
+
+    def __init__(self, client: UTDStreamClient) -> None:
+        self.client = client
+        self.calls: list[UTDCall] = []
+        self.since: list[float | None] = []
+        self.arrived = asyncio.Event()
+        client.incoming_calls.subscribe(self._add)
+        real = client.api.list_calls
+
+        async def spied(**kwargs: Any) -> list[UTDCall]:
+            self.since.append(kwargs.get("since"))
+            return await real(**kwargs)
+
+        client.api.list_calls = spied  # type: ignore[method-assign]
+
+    def _add(self, call: UTDCall) -> None:
+        self.calls.append(call)
+        self.arrived.set()
+
+    def statuses(self, call_id: str) -> list[UTDCallStatus]:
+        return [c.status for c in self.calls if c.call_id == call_id]
+
+    async def until_status(
+        self, call_id: str, status: UTDCallStatus, timeout: float = 20.0
+    ) -> None:
+        async with asyncio.timeout(timeout):
+            while status not in self.statuses(call_id):
+                self.arrived.clear()
+                await self.arrived.wait()
+
+    def assert_each_version_once(self) -> None:
+        counts = Counter((c.call_id, c.version) for c in self.calls)
+        assert counts and all(n == 1 for n in counts.values()), counts
+        for call_id in {c.call_id for c in self.calls}:
+            versions = [c.version for c in self.calls if c.call_id == call_id]
+            assert versions == sorted(versions), (call_id, versions)
+
+    @property
+    def figure(self) -> str:
+        ledger = self.client._calls
+        return f"{ledger.delivered} delivered, {ledger.dropped} repeats dropped"
+
+
+@pytest.mark.parametrize("window", ["held", "racing"])
+async def test_a_call_ended_while_the_engine_was_down_arrives_ended_once(
+    private_stack: StackFactory, created_clients: list[UTDStreamClient], window: str
+) -> None:
+    stack = await private_stack()
+    make = clients_of(stack, created_clients)
+    caller, callee = make(), make()
+    incoming = Incoming(callee)
+    gate = ReconnectGate(callee)
+    await caller.authenticate("carol")
+    await callee.authenticate("dave")
+    session = caller.call_session(UTDStreamType.AUDIO_CALL)
+    call = await session.start("dave")
+    await incoming.until_status(call.call_id, UTDCallStatus.INITIATING)
+
+    began = time.monotonic()
+    if window == "held":
+        # The callee's follower sees its stream end and is held before it reconnects: the call
+        # surely ends while the callee hears nothing, as with a slow network.
+        gate.hold()
+    stack.engine.kill()
+    if window == "held":
+        await asyncio.wait_for(gate.waiting.wait(), 10)
+    await asyncio.to_thread(stack.engine.restart)
+    # Right away, while the callee's follower still backs off (or is held).
+    await session.end()
+    gate.release()
+
+    await incoming.until_status(call.call_id, UTDCallStatus.ENDED)
+    took = time.monotonic() - began
+    truth = await caller.api.get_call(call.call_id)
+    assert truth.status is UTDCallStatus.ENDED
+    assert incoming.statuses(call.call_id) == [UTDCallStatus.INITIATING, UTDCallStatus.ENDED]
+    assert [c.version for c in incoming.calls if c.call_id == call.call_id][-1] == truth.version
+    if window == "held":
+        # The end reached the callee through the catch-up after the reconnect.
+        assert incoming.since[0] is None and incoming.since[-1] is not None, incoming.since
+    await asyncio.sleep(1.0)  # let the stream's own replay and any late event come in
+    incoming.assert_each_version_once()
+    record(f"incoming calls, call ended during an engine restart ({window})",
+           f"ended seen {took:.1f}s after the kill; {incoming.figure}")
+
+
+async def test_the_missed_call_arrives_once_even_across_an_engine_restart(
+    private_stack: StackFactory, created_clients: list[UTDStreamClient]
+) -> None:
+    ring_timeout = 1.5
+    stack = await private_stack(["--ring-timeout", str(ring_timeout)])
+    make = clients_of(stack, created_clients)
+    caller, callee = make(), make()
+    incoming = Incoming(callee)
+    await caller.authenticate("carol")
+    await callee.authenticate("dave")
+
+    # Unanswered: the ring timeout makes it missed.
+    first = await caller.call_session(UTDStreamType.AUDIO_CALL).start("dave")
+    await incoming.until_status(first.call_id, UTDCallStatus.MISSED)
+    assert incoming.statuses(first.call_id) == [UTDCallStatus.INITIATING, UTDCallStatus.MISSED]
+
+    # Unanswered while the engine is down: it becomes missed when the engine is back (its
+    # sweep runs at start), which the callee learns live or from the catch-up, once.
+    second = await caller.call_session(UTDStreamType.AUDIO_CALL).start("dave")
+    await incoming.until_status(second.call_id, UTDCallStatus.INITIATING)
+    stack.engine.kill()
+    await asyncio.sleep(ring_timeout + 0.5)
+    await asyncio.to_thread(stack.engine.restart)
+    await incoming.until_status(second.call_id, UTDCallStatus.MISSED)
+    assert incoming.statuses(second.call_id) == [UTDCallStatus.INITIATING, UTDCallStatus.MISSED]
+    await asyncio.sleep(1.0)
+    assert [c.status for c in incoming.calls].count(UTDCallStatus.MISSED) == 2
+    incoming.assert_each_version_once()
+    record("incoming calls, missed (ring timeout, then across an engine restart)",
+           f"each missed delivered once; {incoming.figure}")
