@@ -165,27 +165,19 @@ async def test_a_raising_subscriber_is_isolated(
     assert session._closed and follower.done()
 
 
-async def test_a_refused_stream_stops_unless_the_hook_says_go_on(
+async def test_an_expired_stream_bearer_is_renewed_and_a_ban_stops_the_stream(
     client: UTDStreamClient, mocked: aioresponses
 ) -> None:
     _mock_sign_in(mocked)
-    refused = {"error": {"code": "token_expired", "message": "expired"}}
-    mocked.get(EVENTS_URL, status=401, payload=refused, repeat=True)
+    expired = {"error": {"code": "token_expired", "message": "expired"}}
+    banned = {"error": {"code": "banned", "message": "bob is banned"}}
+    mocked.get(EVENTS_URL, status=401, payload=expired)
+    mocked.get(EVENTS_URL, status=403, payload=banned)
     await client.authenticate("bob")
     follower = client._events_task
     assert follower is not None
-    await asyncio.wait_for(follower, 5)  # it stopped by itself, without raising
-    assert sum(url == EVENTS_URL for _, url, _ in sent(mocked)) == 1
-
-    verdicts: list[UTDStreamException] = []
-
-    async def go_on(exc: UTDStreamException) -> bool:
-        verdicts.append(exc)
-        return len(verdicts) < 2
-
-    client._on_stream_refused = go_on  # type: ignore[method-assign]
-    await client.authenticate("bob")
-    follower = client._events_task
-    assert follower is not None
-    await asyncio.wait_for(follower, 5)
-    assert [exc.status_code for exc in verdicts] == [401, 401]
+    await asyncio.wait_for(follower, 10)  # it stopped on the ban by itself, without raising
+    urls = [url for _, url, _ in sent(mocked)]
+    assert sum(url == EVENTS_URL for url in urls) == 2
+    # Signed in once, then renewed once after the 401 before reconnecting.
+    assert sum(url == BASE + "/api/v1/auth/user-token" for url in urls) == 2

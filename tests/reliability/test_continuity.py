@@ -39,13 +39,21 @@ def _is_disconnected(state: ConnectionState) -> bool:
 
 async def _heard_at(session: object, identity: str, hz: float) -> None:
     """Wait until ``session`` hears ``identity`` at ``hz`` (the newest connection's tone)."""
-    heard = None
-    for _ in range(20):
-        heard = await hear(session, identity)  # type: ignore[arg-type]
-        if abs(heard.dominant_hz - hz) < 15:
-            return
+    heard: object = None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while loop.time() < deadline:
+        try:
+            # The replaced connection's track may linger a moment: listen again if it ends.
+            stats = await hear(session, identity, timeout=5)  # type: ignore[arg-type]
+        except TimeoutError as exc:
+            heard = exc
+        else:
+            if abs(stats.dominant_hz - hz) < 15:
+                return
+            heard = stats
         await asyncio.sleep(0.25)
-    raise AssertionError(f"{identity} not heard at {hz} Hz: {heard}")
+    raise AssertionError(f"{identity} not heard at {hz} Hz: {heard!r}")
 
 
 @pytest.fixture(scope="module", autouse=True)
