@@ -122,6 +122,10 @@ def _demo(args: argparse.Namespace) -> int:
     try:
         stack.start()
         print(f"    engine {stack.base_url}, livekit-server {stack.livekit.url}", flush=True)
+        print(
+            "    (the engine runs its INSECURE dev mode: clients assert who they are)",
+            flush=True,
+        )
         print("==> raw LiveKit: a 440 Hz tone from alice to bob through the SFU", flush=True)
         tone = asyncio.run(run_tone_demo(stack.livekit, seconds=args.seconds))
         tone_ok = tone.rms > 0.05 and abs(tone.dominant_hz - 440.0) < 10.0
