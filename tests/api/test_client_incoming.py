@@ -14,7 +14,7 @@ from aioresponses import aioresponses
 from apitest_support import APP_ID, APP_KEY, BASE, BEARER, call_json, sent
 from reactivex import operators as ops
 
-from utd_stream_rx import UTDCall, UTDStreamClient, UTDStreamException, UTDStreamType
+from utd_stream_rx import UTDCall, UTDStreamClient, UTDStreamType
 
 EVENTS_URL = BASE + "/api/v1/calls/events"
 PENDING_URL = BASE + "/api/v1/calls?status=pending"
