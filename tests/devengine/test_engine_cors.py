@@ -46,7 +46,8 @@ def allows(headers: CIMultiDictProxy[str], origin: str) -> bool:
     )
 
 
-async def test_production_allows_no_origin_by_default(local: Local) -> None:
+async def test_production_allows_no_origin_by_default(make_local: LocalFactory) -> None:
+    local = await make_local(dev_mode=False)
     status, headers, body = await preflight(local, "http://localhost:3000")
     assert status == 403 and body["error"]["code"] == "forbidden"
     assert not any(h.startswith("Access-Control-") for h in headers)

@@ -260,6 +260,9 @@ async def test_bearers_renew_and_every_command_works_after_expiry(
     await host.invite_to_speak(alice_id, seat_index=1)
     await ann.accept_invitation()
     await host.kick_from_seat(1)
+    await host.invite_to_speak(alice_id, seat_index=0)
+    await ann.decline_invitation()
+    await host.setup_seats(4, "free")
     # Stage commands.
     await fan.request_stage()
     await star.stage_requests.wait_for(bool, timeout=10)
@@ -267,6 +270,9 @@ async def test_bearers_renew_and_every_command_works_after_expiry(
     await fan.can_publish.wait_for(bool, timeout=10)
     await asyncio.sleep(ttl)
     await fan.leave_stage()
+    await star.invite_to_stage(bob_id)
+    await star.remove_from_stage(bob_id)
+    await fan.refresh_stage()
     # rejoin() after expiry uses a fresh bearer for what follows.
     await ann.leave()
     await asyncio.sleep(ttl + 1)
@@ -280,8 +286,13 @@ async def test_bearers_renew_and_every_command_works_after_expiry(
     ringing = await _wait_for_call(calls, call.call_id)
     assert ringing.callee_identity == bob_id
     bob = bob_client.call_session(UTDStreamType.AUDIO_CALL)
+    await bob.ringing(call.call_id)
     await bob.accept(call.call_id)
     await alice.end()
+    await asyncio.sleep(ttl)
+    declined = alice_client.call_session(UTDStreamType.AUDIO_CALL)
+    second = await declined.start(bob_id)
+    await bob_client.call_session(UTDStreamType.AUDIO_CALL).reject(second.call_id)
 
     renewals = sum(c.api.credential.renewals for c in (alice_client, bob_client)
                    if c.api.credential is not None)
