@@ -9,45 +9,13 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from reconnect_gate import ReconnectGate
 
 from utd_stream_rx import UTDCall, UTDCallStatus, UTDStreamClient, UTDStreamType
-from utd_stream_rx.api import UTDCallEventStream
 
 from .conftest import StackFactory, clients_of, record
 
 pytestmark = pytest.mark.e2e
-
-
-class ReconnectGate:
-    """Holds the client's next incoming-call stream before it opens, until released."""
-
-    def __init__(self, client: UTDStreamClient) -> None:
-        self.waiting = asyncio.Event()  # the follower is held
-        self._open = asyncio.Event()
-        self._open.set()
-        real = client.api.call_events
-
-        def gated() -> UTDCallEventStream:
-            stream = real()
-            opening = stream.open
-
-            async def open_when_let_through() -> None:
-                if not self._open.is_set():
-                    self.waiting.set()
-                    await self._open.wait()
-                await opening()
-
-            stream.open = open_when_let_through  # type: ignore[method-assign]
-            return stream
-
-        client.api.call_events = gated  # type: ignore[method-assign]
-
-    def hold(self) -> None:
-        self.waiting.clear()
-        self._open.clear()
-
-    def release(self) -> None:
-        self._open.set()
 
 
 class Incoming:
