@@ -140,6 +140,13 @@ async def test_sessions_work_with_a_token_provider_and_are_heard(
     await ann.take_seat(1)
     heard = await hear(host, ann_id)
     assert abs(heard.dominant_hz - 610.0) < 15, heard
+    # No token lets publish: the host of a live stream gets the grant once LiveKit has it in.
+    star_id = unique("star")
+    star = await make().join_live_stream(star_id, unique("show"), as_host=True)
+    joined = time.monotonic()
+    await star.can_publish.wait_for(bool, timeout=10)
+    waited = time.monotonic() - joined
+    record("publish grant after join", f"{waited * 1e3:.0f} ms after connecting (live host)")
     # Without a provider, a client of a production engine cannot get in.
     bare = UTDStreamClient(secure_stack.app_id, secure_stack.app_key, secure_stack.base_url)
     created_clients.append(bare)
