@@ -92,8 +92,9 @@ class Credential:
         """A new bearer replacing ``stale``; one mint serves every caller waiting on it.
 
         Raises:
-            UTDStreamException: the token provider or the engine refused, or could not be
-                reached; ``auth_state`` turns ``failed``.
+            UTDStreamException: the token provider or the engine refused (``auth_state``
+                turns ``failed``), or the engine could not be reached (it stays
+                ``refreshing``).
         """
         async with self._lock:
             if self._token is not None and self._token != stale and self.is_fresh():
@@ -104,7 +105,10 @@ class Credential:
                 minted = await self._mint()
             except UTDStreamException as exc:
                 log.warning("could not renew the bearer of %s: %s", self.identity, exc)
-                self._emit(AuthFailed(exc.code, exc.message))
+                if not _is_transient(exc):
+                    self._emit(AuthFailed(exc.code, exc.message))
+                # Otherwise (the engine unreachable or restarting) it is still on its way:
+                # auth_state stays ``refreshing`` until a later attempt gets through.
                 raise
             except Exception as exc:
                 # A token provider is app code: whatever it raises is reported the same way.
@@ -122,3 +126,8 @@ class Credential:
     def _emit(self, event: AuthEvent) -> None:
         if self._on_event is not None:
             self._on_event(event)
+
+
+def _is_transient(exc: UTDStreamException) -> bool:
+    """No answer, an engine restarting or overloaded: worth trying again, nothing to act on."""
+    return exc.is_network_error or exc.is_rate_limited or (exc.status_code or 0) >= 500

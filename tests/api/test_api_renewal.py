@@ -22,7 +22,7 @@ EXPIRED = {"error": {"code": "token_expired", "message": "the user token has exp
 class Minter:
     """Hands out bearers ``b1``, ``b2``... valid ``ttl`` seconds; counts the calls."""
 
-    def __init__(self, ttl: float = 3600.0, fail: bool = False) -> None:
+    def __init__(self, ttl: float = 3600.0, fail: UTDStreamException | None = None) -> None:
         self.ttl = ttl
         self.fail = fail
         self.calls = 0
@@ -30,8 +30,8 @@ class Minter:
     async def __call__(self) -> UTDUserToken:
         self.calls += 1
         await asyncio.sleep(0.01)  # let concurrent callers pile up
-        if self.fail:
-            raise UTDStreamException("provider refused", status_code=401, code="unauthorized")
+        if self.fail is not None:
+            raise self.fail
         return UTDUserToken(f"b{self.calls}", "ann", time.time() + self.ttl)
 
 
@@ -106,7 +106,13 @@ async def test_a_failed_renewal_is_reported_and_raised() -> None:
     minter = Minter()
     credential = Credential("ann", minter, store.dispatch)
     await credential.renew(None)
-    minter.fail = True
+    # An engine that cannot be reached: still refreshing, nothing for the app to do yet.
+    minter.fail = UTDStreamException("connection refused", code="network")
+    with pytest.raises(UTDStreamException):
+        await credential.renew(credential.token)
+    assert seen[-1] is UTDAuthState.REFRESHING
+    # A refusal: the app must act.
+    minter.fail = UTDStreamException("provider refused", status_code=401, code="unauthorized")
     with pytest.raises(UTDStreamException):
         await credential.renew(credential.token)
     assert seen == [

@@ -38,9 +38,11 @@ class UTDAuthState(enum.Enum):
     AUTHENTICATED = "authenticated"
     """A valid bearer; commands run."""
     REFRESHING = "refreshing"
-    """A new bearer is being obtained (before expiry, or after the engine refused one)."""
+    """A new bearer is being obtained (before expiry, or after the engine refused one); also
+    while the engine cannot be reached, until an attempt gets through."""
     FAILED = "failed"
-    """No new bearer could be obtained: the app must act (sign the user in again)."""
+    """The token provider or the engine refused a new bearer: the app must act (sign the user
+    in again)."""
 
 
 @attrs.frozen
