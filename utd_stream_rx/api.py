@@ -262,22 +262,28 @@ class UTDApiClient:
         own bearer, so one app can hold sessions of several users at once. Closing the copy
         closes only its event streams; the pool belongs to this client.
         """
+        view = self._pool_view()
+        view._user_token = _check_str(user_token, "user_token")
+        return view
+
+    def with_credential(self, credential: Credential) -> UTDApiClient:
+        """Like :meth:`with_user_token`, acting as ``credential``'s identity and renewing its
+        bearer as needed (the credential is shared by every view of that identity)."""
+        view = self._pool_view()
+        view._credential = credential
+        return view
+
+    def _pool_view(self) -> UTDApiClient:
+        """A copy on this client's pool, acting as nobody yet."""
         view = object.__new__(UTDApiClient)
         view.__dict__.update(self.__dict__)
-        view._user_token = _check_str(user_token, "user_token")
+        view._user_token = None
         view._credential = None
         view._session = None
         view._owns_session = False
         view._parent = self._parent or self
         view._closed = False
         view._streams = weakref.WeakSet()
-        return view
-
-    def with_credential(self, credential: Credential) -> UTDApiClient:
-        """A client acting as ``credential``'s identity, renewing its bearer as needed."""
-        view = self.with_user_token(credential.token or "pending")
-        view._user_token = None
-        view._credential = credential
         return view
 
     # -- lifecycle ------------------------------------------------------------------------
