@@ -6,8 +6,9 @@ with the SDK path:
 
 - server key: what an app could write holding LiveKit's API secret: grant publishing with
   ``RoomService.UpdateParticipant``, wait for LiveKit to confirm the new permission, then
-  ``publish_track`` a track created before the clock starts. It skips the engine, so this
-  ratio includes the engine's hop (HTTP, bearer check, SQLite, its own LiveKit calls).
+  ``publish_track`` a track created before the clock starts. It skips the engine (its room is
+  one the engine does not manage, which would otherwise take back a grant it never made), so
+  this ratio includes the engine's hop (HTTP, bearer check, SQLite, its own LiveKit calls).
   Target: at most 1.20x.
 - hand-wired REST: what a client app without the secret writes by hand: ``POST`` the same
   engine endpoint with aiohttp, wait for ``rtc.Room``'s permission event, then publish a track
@@ -30,6 +31,8 @@ from utd_stream_rx import UTDAudioRoomSession, UTDStreamClient, media
 from utd_stream_rx.testing import LocalStack
 
 ROOM = "bench-seat"
+KEYED_ROOM = "bench-seat-keyed"  # no "<app_id>__" prefix: not an engine room
+GRANT_TIMEOUT = 10.0  # seconds; a grant that never comes fails the round instead of hanging
 
 
 async def _sdk_round(listener: UTDAudioRoomSession, seat: int) -> float:
@@ -68,7 +71,7 @@ async def _raw_round(lk: api.LiveKitAPI, room: rtc.Room, livekit_room: str) -> f
             permission=_permission(True),
         )
     )
-    await granted
+    await asyncio.wait_for(granted, GRANT_TIMEOUT)
     publication = await room.local_participant.publish_track(
         source.track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
     )
@@ -120,7 +123,7 @@ async def _rest_round(listener: _RestListener, seat: int) -> float:
     ) as answer:
         await answer.read()
         answer.raise_for_status()
-    await granted
+    await asyncio.wait_for(granted, GRANT_TIMEOUT)
     publication = await room.local_participant.publish_track(
         source.track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
     )
@@ -150,14 +153,27 @@ async def _raw_room(stack: LocalStack, http: aiohttp.ClientSession, identity: st
     return _RestListener(room, http, f"{stack.base_url}/api/v1/audio-rooms/{ROOM}/seats", headers)
 
 
+async def _keyed_room(stack: LocalStack, identity: str) -> rtc.Room:
+    """A listener the server key alone admits, in a LiveKit room the engine does not manage."""
+    token = (
+        api.AccessToken(stack.livekit.api_key, stack.livekit.api_secret)
+        .with_identity(identity)
+        .with_grants(api.VideoGrants(room_join=True, room=KEYED_ROOM, can_publish=False))
+        .to_jwt()
+    )
+    room = rtc.Room()
+    await room.connect(stack.livekit.url, token, rtc.RoomOptions(auto_subscribe=False))
+    return room
+
+
 async def measure(stack: LocalStack, rounds: int) -> bool:
     client = UTDStreamClient(stack.app_id, stack.app_key, stack.base_url)
     host = await client.join_audio_room("host", ROOM, as_host=True, seat_count=8)
     listener = await client.join_audio_room("sdk-listener", ROOM)
     http = aiohttp.ClientSession()
-    keyed = await _raw_room(stack, http, "raw-listener")
+    keyed = await _keyed_room(stack, "raw-listener")
     hand_wired = await _raw_room(stack, http, "rest-listener")
-    livekit_room = f"{stack.app_id}__{ROOM}"
+    livekit_room = KEYED_ROOM
     sdk_vs_key: list[float] = []
     key: list[float] = []
     sdk_vs_rest: list[float] = []
@@ -166,13 +182,13 @@ async def measure(stack: LocalStack, rounds: int) -> bool:
         stack.livekit.http_url, stack.livekit.api_key, stack.livekit.api_secret
     ) as lk:
         await _sdk_round(listener, 1)  # warm-up
-        await _raw_round(lk, keyed.room, livekit_room)
+        await _raw_round(lk, keyed, livekit_room)
         await _rest_round(hand_wired, 1)
         for n in range(rounds):
             seat = 1 + n % 7
             pairs: list[tuple[list[float], Callable[[], Awaitable[float]]]] = [
                 (sdk_vs_key, functools.partial(_sdk_round, listener, seat)),
-                (key, functools.partial(_raw_round, lk, keyed.room, livekit_room)),
+                (key, functools.partial(_raw_round, lk, keyed, livekit_room)),
                 (sdk_vs_rest, functools.partial(_sdk_round, listener, seat)),
                 (rest, functools.partial(_rest_round, hand_wired, seat)),
             ]
@@ -181,8 +197,8 @@ async def measure(stack: LocalStack, rounds: int) -> bool:
                 pairs[2], pairs[3] = pairs[3], pairs[2]
             for samples, round_ in pairs:
                 samples.append(await round_())
-    for raw in (keyed, hand_wired):
-        await raw.room.disconnect()
+    for raw_room in (keyed, hand_wired.room):
+        await raw_room.disconnect()
     await http.close()
     await host.aclose()
     await listener.aclose()
