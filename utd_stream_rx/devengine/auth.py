@@ -13,7 +13,14 @@ from aiohttp import web
 
 from .errors import ApiError
 
-__all__ = ["NAME_RE", "Bearer", "BearerSigner", "check_app", "check_name"]
+__all__ = [
+    "NAME_RE",
+    "Bearer",
+    "BearerSigner",
+    "check_app",
+    "check_name",
+    "roles_allow_hosting",
+]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.@:-]{1,128}$")
 """Room names and identities: 1-128 characters of ``[A-Za-z0-9_.@:-]``."""
@@ -51,7 +58,13 @@ class Bearer:
 
     def may_host(self, room_name: str) -> bool:
         """True when a role from the app's backend lets this identity host ``room_name``."""
-        return "host" in self.roles or f"host:{room_name}" in self.roles
+        return roles_allow_hosting(self.roles, room_name)
+
+
+def roles_allow_hosting(roles: tuple[str, ...], room_name: str) -> bool:
+    """True when ``roles`` (from an identity token) name ``room_name``'s host: ``host`` for
+    every room of the app, ``host:<room>`` for one."""
+    return "host" in roles or f"host:{room_name}" in roles
 
 
 class BearerSigner:

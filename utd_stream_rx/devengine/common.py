@@ -7,9 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
-from .auth import Bearer, check_app
+from .auth import Bearer, check_app, check_name
 from .core import Engine
 from .errors import ApiError
+from .state import RoomRecord
 
 __all__ = [
     "ENGINE",
@@ -22,6 +23,8 @@ __all__ = [
     "read_body",
     "req_bool",
     "req_int",
+    "require_host",
+    "room_of",
 ]
 
 ENGINE = web.AppKey("engine", Engine)
@@ -47,6 +50,17 @@ def actor(request: web.Request) -> Bearer:
     bearer = engine.signer.from_request(request, app_id)
     engine.check_not_banned(app_id, bearer.identity)
     return bearer
+
+
+def room_of(request: web.Request) -> str:
+    """The ``{room}`` of the path, checked as a room name."""
+    return check_name(request.match_info["room"], "room")
+
+
+def require_host(room: RoomRecord, bearer: Bearer) -> None:
+    """403 unless the bearer is the room's owner or its verified roles name the room."""
+    if room.host_identity != bearer.identity and not bearer.may_host(room.room_name):
+        raise ApiError.forbidden("only the host may do this")
 
 
 async def read_body(request: web.Request) -> dict[str, Any]:

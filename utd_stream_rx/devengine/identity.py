@@ -17,7 +17,7 @@ import attrs
 import jwt
 from aiohttp import web
 
-from .auth import Bearer, BearerSigner, check_name
+from .auth import Bearer, BearerSigner, check_name, roles_allow_hosting
 from .errors import ApiError
 
 __all__ = ["Identity", "resolve_identity", "sign_identity_token", "verify_identity_token"]
@@ -46,7 +46,7 @@ class Identity:
 
     def may_host(self, room_name: str) -> bool:
         """True when a role lets this identity host ``room_name``."""
-        return "host" in self.roles or f"host:{room_name}" in self.roles
+        return roles_allow_hosting(self.roles, room_name)
 
 
 def sign_identity_token(

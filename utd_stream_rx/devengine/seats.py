@@ -17,7 +17,17 @@ from ..models import (
     unstructure,
 )
 from .auth import Bearer, check_name
-from .common import actor, engine_of, opt_int, opt_str, read_body, req_bool, req_int
+from .common import (
+    actor,
+    engine_of,
+    opt_int,
+    opt_str,
+    read_body,
+    req_bool,
+    req_int,
+    require_host,
+    room_of,
+)
 from .core import Effects
 from .errors import ApiError
 from .state import RoomRecord
@@ -31,14 +41,6 @@ _AUDIO = UTDStreamType.AUDIO_ROOM
 _BASE = "/api/v1/audio-rooms/{room}/seats"
 
 
-def _room(request: web.Request) -> str:
-    return check_name(request.match_info["room"], "room")
-
-
-def _require_host(room: RoomRecord, bearer: Bearer) -> None:
-    # The room's owner, or anyone whose verified roles name the room.
-    if room.host_identity != bearer.identity and not bearer.may_host(room.room_name):
-        raise ApiError.forbidden("only the host may do this")
 
 
 def _check_index(room: RoomRecord, index: int) -> None:
@@ -81,7 +83,7 @@ async def _answer(
     request: web.Request, bearer: Bearer, change: Callable[[RoomRecord, Effects], None]
 ) -> web.Response:
     engine = engine_of(request)
-    state = await engine.change_room(bearer.app_id, _room(request), change, kind=_AUDIO)
+    state = await engine.change_room(bearer.app_id, room_of(request), change, kind=_AUDIO)
     return web.json_response(state)
 
 
@@ -89,7 +91,7 @@ async def _answer(
 async def get_seats(request: web.Request) -> web.Response:
     """The seats (the whole ``RoomState``)."""
     bearer = actor(request)
-    return web.json_response(engine_of(request).room_json(bearer.app_id, _room(request)))
+    return web.json_response(engine_of(request).room_json(bearer.app_id, room_of(request)))
 
 
 @routes.post(_BASE + "/setup")
@@ -106,7 +108,7 @@ async def setup(request: web.Request) -> web.Response:
     mode_id = opt_str(body, "mode_id")
 
     def change(room: RoomRecord, effects: Effects) -> None:
-        _require_host(room, bearer)
+        require_host(room, bearer)
         if count is not None:
             kept = room.seats[:count]
             room.seats = kept + [UTDSeat(index=i) for i in range(len(kept), count)]
@@ -199,10 +201,10 @@ async def list_requests(request: web.Request) -> web.Response:
     """The host's view of pending requests (the whole ``RoomState``)."""
     bearer = actor(request)
     engine = engine_of(request)
-    room = engine.load_room(bearer.app_id, _room(request))
+    room = engine.load_room(bearer.app_id, room_of(request))
     if room.type is not _AUDIO:
         raise ApiError.conflict(f"{room.room_name} is not an audio room")
-    _require_host(room, bearer)
+    require_host(room, bearer)
     return web.json_response(engine.room_json(bearer.app_id, room.room_name))
 
 
@@ -216,7 +218,7 @@ async def approve(request: web.Request) -> web.Response:
     request_id = int(raw_id) if raw_id.isdigit() else -1
 
     def change(room: RoomRecord, effects: Effects) -> None:
-        _require_host(room, bearer)
+        require_host(room, bearer)
         found = next((r for r in room.speak_requests if r.request_id == request_id), None)
         if found is None:
             raise ApiError.not_found(f"no request {raw_id}")
@@ -240,7 +242,7 @@ async def invite(request: web.Request) -> web.Response:
     index = opt_int(body, "seat_index")
 
     def change(room: RoomRecord, effects: Effects) -> None:
-        _require_host(room, bearer)
+        require_host(room, bearer)
         if index is not None:
             _check_index(room, index)
         if room.seat_of(identity) is not None:
@@ -306,7 +308,7 @@ async def lock(request: web.Request) -> web.Response:
     index = _path_index(request)
 
     def change(room: RoomRecord, effects: Effects) -> None:
-        _require_host(room, bearer)
+        require_host(room, bearer)
         _check_index(room, index)
         if room.seats[index].locked == locked:
             effects.changed = False
@@ -325,7 +327,7 @@ async def mute(request: web.Request) -> web.Response:
     index = _path_index(request)
 
     def change(room: RoomRecord, effects: Effects) -> None:
-        _require_host(room, bearer)
+        require_host(room, bearer)
         _check_index(room, index)
         seat = room.seats[index]
         if seat.muted == muted:
@@ -346,7 +348,7 @@ async def kick(request: web.Request) -> web.Response:
     index = _path_index(request)
 
     def change(room: RoomRecord, effects: Effects) -> None:
-        _require_host(room, bearer)
+        require_host(room, bearer)
         _check_index(room, index)
         effects.changed = room.free_seat(index) is not None
 

@@ -7,8 +7,8 @@ import time
 from aiohttp import web
 
 from ..models import UTDStageMember, UTDStageRequest, UTDStreamType, unstructure
-from .auth import Bearer, check_name
-from .common import actor, engine_of, read_body
+from .auth import check_name
+from .common import actor, engine_of, read_body, require_host, room_of
 from .core import Effects
 from .errors import ApiError
 from .state import RoomRecord
@@ -21,21 +21,13 @@ routes = web.RouteTableDef()
 _LIVE = UTDStreamType.LIVE_STREAM
 
 
-def _require_host(room: RoomRecord, bearer: Bearer) -> None:
-    # The room's owner, or anyone whose verified roles name the room.
-    if room.host_identity != bearer.identity and not bearer.may_host(room.room_name):
-        raise ApiError.forbidden("only the host may do this")
-
-
-def _room(request: web.Request) -> str:
-    return check_name(request.match_info["room"], "room")
 
 
 @routes.get("/api/v1/live/{room}/stage")
 async def get_stage(request: web.Request) -> web.Response:
     """The stage (the whole ``RoomState``)."""
     bearer = actor(request)
-    return web.json_response(engine_of(request).room_json(bearer.app_id, _room(request)))
+    return web.json_response(engine_of(request).room_json(bearer.app_id, room_of(request)))
 
 
 @routes.post("/api/v1/live/{room}/stage/invite")
@@ -46,7 +38,7 @@ async def invite(request: web.Request) -> web.Response:
     identity = check_name(body.get("identity"), "identity")
 
     def change(room: RoomRecord, effects: Effects) -> None:
-        _require_host(room, bearer)
+        require_host(room, bearer)
         if identity == room.host_identity:
             raise ApiError.conflict("the host is always on stage")
         had_request = any(r.identity == identity for r in room.stage_requests)
@@ -57,7 +49,9 @@ async def invite(request: web.Request) -> web.Response:
         room.stage.append(UTDStageMember(identity, room.name_of(identity), "stage"))
         effects.notify("utd.stage.invite", (identity,), {"identity": identity})
 
-    state = await engine_of(request).change_room(bearer.app_id, _room(request), change, kind=_LIVE)
+    state = await engine_of(request).change_room(
+        bearer.app_id, room_of(request), change, kind=_LIVE
+    )
     return web.json_response(state)
 
 
@@ -69,14 +63,16 @@ async def remove(request: web.Request) -> web.Response:
     identity = check_name(body.get("identity"), "identity")
 
     def change(room: RoomRecord, effects: Effects) -> None:
-        _require_host(room, bearer)
+        require_host(room, bearer)
         if identity == room.host_identity:
             raise ApiError.conflict("the host cannot be removed from the stage")
         if not room.on_stage(identity):
             raise ApiError.not_found(f"{identity} is not on stage")
         room.stage = [m for m in room.stage if m.identity != identity]
 
-    state = await engine_of(request).change_room(bearer.app_id, _room(request), change, kind=_LIVE)
+    state = await engine_of(request).change_room(
+        bearer.app_id, room_of(request), change, kind=_LIVE
+    )
     return web.json_response(state)
 
 
@@ -102,7 +98,9 @@ async def request_stage(request: web.Request) -> web.Response:
                 "utd.stage.request", (room.host_identity,), {"request": unstructure(req)}
             )
 
-    state = await engine_of(request).change_room(bearer.app_id, _room(request), change, kind=_LIVE)
+    state = await engine_of(request).change_room(
+        bearer.app_id, room_of(request), change, kind=_LIVE
+    )
     return web.json_response(state)
 
 
@@ -120,5 +118,7 @@ async def leave(request: web.Request) -> web.Response:
             raise ApiError.forbidden(f"{me} is not on stage")
         room.stage = [m for m in room.stage if m.identity != me]
 
-    state = await engine_of(request).change_room(bearer.app_id, _room(request), change, kind=_LIVE)
+    state = await engine_of(request).change_room(
+        bearer.app_id, room_of(request), change, kind=_LIVE
+    )
     return web.json_response(state)
