@@ -44,6 +44,11 @@ log = logging.getLogger(__name__)
 S = TypeVar("S", UTDLiveStreamSession, UTDAudioRoomSession)
 
 _RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds to wait before retry number ``attempt`` (0-based) of a background loop."""
+    return _RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)]
 # The contract's bound on one ``GET /calls?since=`` answer: a full page means there may be more.
 _CALLS_PAGE = 100
 # A catch-up reads at most this many pages (the rest comes with the next reconnect).
@@ -394,8 +399,9 @@ class UTDStreamClient:
             except UTDStreamException as exc:
                 if exc.is_banned:
                     return
-                # auth_state says failed; try again later (the provider or engine may recover).
-                delay = _RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)]
+                # auth_state tells the app (failed on a refusal, refreshing while the engine
+                # is out of reach); try again later, either may recover.
+                delay = _backoff(attempt)
                 attempt += 1
                 await asyncio.sleep(delay)
 
@@ -464,7 +470,7 @@ class UTDStreamClient:
                 await self.api.fresh_user_token()
             except UTDStreamException as exc:
                 log.info("incoming-call stream waits for a bearer: %s", exc)
-                await asyncio.sleep(_RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)])
+                await asyncio.sleep(_backoff(attempt))
                 attempt += 1
                 continue
             stream = self.api.call_events()
@@ -490,7 +496,7 @@ class UTDStreamClient:
                 log.exception("following incoming calls failed; reconnecting")
             finally:
                 await stream.aclose()
-            delay = _RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)]
+            delay = _backoff(attempt)
             attempt += 1
             await asyncio.sleep(delay)
 

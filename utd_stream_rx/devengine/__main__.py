@@ -21,6 +21,11 @@ def _app_pair(text: str) -> tuple[str, str]:
     return app_id, app_key
 
 
+def _env_list(name: str) -> list[str]:
+    """The comma-separated items of ``$name``, blank ones dropped."""
+    return [item for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 def _secret_pair(text: str) -> tuple[str, str]:
     app_id, sep, secret = text.partition(":")
     if not sep or not app_id or not secret:
@@ -111,9 +116,7 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     parser.add_argument("--log-level", default=env.get("UTD_ENGINE_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     try:
-        secrets = dict(
-            _secret_pair(item) for item in env.get("UTD_ENGINE_APP_SECRETS", "").split(",") if item
-        )
+        secrets = dict(_secret_pair(item) for item in _env_list("UTD_ENGINE_APP_SECRETS"))
     except argparse.ArgumentTypeError as exc:
         parser.error(f"$UTD_ENGINE_APP_SECRETS: {exc}")
     secrets.update(args.app_secret)
@@ -121,11 +124,8 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         parser.error("set the LiveKit API secret: $LIVEKIT_API_SECRET or --livekit-api-secret")
     apps = dict(args.app) if args.app else {DEMO_APP_ID: DEMO_APP_KEY}
     bans = set(args.ban)
-    bans.update(b for b in env.get("UTD_ENGINE_BANS", "").split(",") if b)
-    origins = [*args.cors_origin]
-    origins.extend(
-        o.strip() for o in env.get("UTD_ENGINE_CORS_ORIGINS", "").split(",") if o.strip()
-    )
+    bans.update(_env_list("UTD_ENGINE_BANS"))
+    origins = [*args.cors_origin, *_env_list("UTD_ENGINE_CORS_ORIGINS")]
     try:
         cors_origins = tuple(normalize_origin(origin) for origin in origins) or None
     except ValueError as exc:

@@ -32,11 +32,7 @@ async def user_token(request: web.Request) -> web.Response:
     engine = engine_of(request)
     app_id = app_of(request)
     body = await read_body(request)
-    who = _caller(request, body, app_id)
-    name = opt_str(body, "name") or who.name
-    device_id = opt_str(body, "device_id")
-    engine.check_not_banned(app_id, who.identity)
-    engine.limiter.hit(app_id, who.identity)
+    who, name, device_id = _admit(request, body, app_id)
     token, expires_at = engine.mint_user_token(app_id, who.identity, name, device_id, who.roles)
     return web.json_response(
         {"user_token": token, "identity": who.identity, "expires_at": expires_at}
@@ -59,11 +55,7 @@ async def room_token(request: web.Request) -> web.Response:
     role = body.get("role") or "audience"
     if role not in ("host", "audience"):
         raise ApiError.invalid("role must be host or audience")
-    who = _caller(request, body, app_id)
-    name = opt_str(body, "name") or who.name
-    device_id = opt_str(body, "device_id")
-    engine.check_not_banned(app_id, who.identity)
-    engine.limiter.hit(app_id, who.identity)
+    who, name, device_id = _admit(request, body, app_id)
     token = await engine.mint_room_token(
         app_id,
         identity=who.identity,
@@ -87,9 +79,13 @@ async def room_token(request: web.Request) -> web.Response:
     )
 
 
-def _caller(request: web.Request, body: dict[str, Any], app_id: str) -> Identity:
+def _admit(
+    request: web.Request, body: dict[str, Any], app_id: str
+) -> tuple[Identity, str | None, str | None]:
+    """Who mints (proof of identity, not banned, within the rate limit), with the display
+    name and device id the bearer will carry."""
     engine = engine_of(request)
-    return resolve_identity(
+    who = resolve_identity(
         request,
         body,
         app_id=app_id,
@@ -97,3 +93,8 @@ def _caller(request: web.Request, body: dict[str, Any], app_id: str) -> Identity
         app_secrets=engine.config.app_secrets,
         dev_mode=engine.config.dev_mode,
     )
+    name = opt_str(body, "name") or who.name
+    device_id = opt_str(body, "device_id")
+    engine.check_not_banned(app_id, who.identity)
+    engine.limiter.hit(app_id, who.identity)
+    return who, name, device_id
