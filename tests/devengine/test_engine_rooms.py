@@ -86,6 +86,35 @@ async def test_token_roles_and_grants(local: Local) -> None:
     assert host["url"] == host["ws_url"] == "ws://127.0.0.1:7880"
 
 
+def joined_with_token(room: str, identity: str, token: str) -> dict[str, Any]:
+    """A ``participant_joined`` webhook for a participant whose LiveKit state is its token's."""
+    video = claims(token)["video"]
+    event = joined(room, identity)
+    event["participant"].update(
+        permission={"canPublish": video["canPublish"], "canSubscribe": True},
+        attributes=claims(token)["attributes"],
+    )
+    return event
+
+
+async def test_a_join_whose_token_already_carries_the_grant_is_not_sent_it_again(
+    local: Local,
+) -> None:
+    # Each grant sent is an update LiveKit relays to every participant of the room.
+    b = await audio_room(local.client, "quiet", "ann")
+    listener = await local.client.token("ann", "quiet", "audio_room", name="Ann")
+    assert await post_webhook(local, joined_with_token("quiet", "ann", listener["token"])) == 200
+    assert grants_to(local, "ann") == []
+    # A seated identity's token never carries the right to publish: the join brings it.
+    seated = await local.client.post(SEATS.format(room="quiet") + "/take", {"seat_index": 1},
+                                     bearer=b["ann"])
+    assert seated.status == 200
+    sent = len(grants_to(local, "ann"))
+    again = await local.client.token("ann", "quiet", "audio_room", name="Ann")
+    assert await post_webhook(local, joined_with_token("quiet", "ann", again["token"])) == 200
+    assert grants_to(local, "ann")[sent:] == [Grant("speaker", 1, True, ("microphone",))]
+
+
 async def test_free_seats_take_and_leave(local: Local) -> None:
     b = await audio_room(local.client, "r", "ann", "bob")
     path = SEATS.format(room="r")

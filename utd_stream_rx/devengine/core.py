@@ -15,7 +15,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -23,7 +23,7 @@ from ..models import UTDCallStatus, UTDSeat, UTDStageMember, UTDStreamType
 from .auth import Bearer, BearerSigner
 from .config import EngineConfig
 from .errors import ApiError
-from .livekit_bridge import LiveKitBridge, mint_livekit_token
+from .livekit_bridge import LiveKitBridge, holds_grant, mint_livekit_token
 from .ratelimit import RateLimiter
 from .reconcile import reconcile
 from .state import (
@@ -34,6 +34,9 @@ from .state import (
     split_livekit_room_name,
 )
 from .storage import Storage
+
+if TYPE_CHECKING:
+    from livekit import api
 
 __all__ = ["OPEN_CALL_STATUSES", "CallHub", "Effects", "Engine"]
 
@@ -565,9 +568,21 @@ class Engine:
 
     # -- LiveKit webhooks -------------------------------------------------------------------
 
-    async def participant_joined(self, app_id: str, room_name: str, identity: str) -> None:
+    async def participant_joined(
+        self,
+        app_id: str,
+        room_name: str,
+        identity: str,
+        joined_as: api.ParticipantInfo | None = None,
+    ) -> None:
         """Re-apply the participant's grant (it may have changed before they joined); a
-        participant who was away is back and keeps what they hold."""
+        participant who was away is back and keeps what they hold.
+
+        Args:
+            joined_as: LiveKit's view of the participant as they joined (the webhook's): a
+                participant whose token already carries their grant is not sent it again,
+                which spares every other participant a permission and attribute update.
+        """
         async with self.lock(app_id, room_name):
             room = self.storage.load_room(app_id, room_name)
             if room is None:
@@ -586,8 +601,9 @@ class Engine:
             if room.type.is_call:
                 return
             grant = room.grant_for(identity)
+            if joined_as is not None and holds_grant(joined_as, grant):
+                return
             lk = room.livekit_name
-            await self._guard("metadata", self.bridge.set_metadata(lk, self.metadata(room)))
             await self._guard("grant", self.bridge.apply_grant(lk, identity, grant, room.version))
 
     async def room_started(self, app_id: str, room_name: str) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "NullBridge",
     "ParticipantPresence",
     "RoomServiceBridge",
+    "holds_grant",
     "mint_livekit_token",
 ]
 
@@ -46,6 +47,20 @@ class ParticipantPresence:
 
     sid: str
     can_publish: bool
+
+
+def holds_grant(participant: api.ParticipantInfo, grant: Grant) -> bool:
+    """True when LiveKit's view of ``participant`` already carries ``grant``: the same right
+    to publish, the same sources and the same role attributes."""
+    permission = participant.permission
+    if permission.can_publish != grant.can_publish:
+        return False
+    if grant.can_publish and set(permission.can_publish_sources) != {
+        _SOURCES[s] for s in grant.sources
+    }:
+        return False
+    attributes = participant.attributes
+    return all(attributes.get(key) == value for key, value in grant.attributes.items())
 
 
 def mint_livekit_token(

@@ -60,7 +60,7 @@ async def livekit_webhook(request: web.Request) -> web.Response:
         reason,
     )
     if event.event == "participant_joined" and identity:
-        await engine.participant_joined(app_id, room_name, identity)
+        await engine.participant_joined(app_id, room_name, identity, event.participant)
     elif event.event == "participant_left" and identity:
         await engine.participant_left(app_id, room_name, identity, sid, reason)
     elif event.event == "room_started":
