@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from livekit import rtc
+
+from utd_stream_rx import UTDStreamClient
 
 GRACE = 5.0  # seconds for a disconnect already under way to finish
 _REPEAT_FIXTURE = "_utd_repeat"
@@ -77,6 +79,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("slowest 10 tests (setup + call + teardown)")
     for nodeid, seconds in slowest:
         terminalreporter.write_line(f"{seconds:7.2f}s  {nodeid}")
+
+
+@pytest.fixture
+def make_client(utd_client_factory: Callable[[], UTDStreamClient]) -> Callable[[], UTDStreamClient]:
+    """Clients of the local engine (the plugin's ``utd_client_factory``)."""
+    return utd_client_factory
+
+
+@pytest.fixture
+def unique(utd_unique: Callable[[str], str]) -> Callable[[str], str]:
+    """Unique names, so tests sharing one stack never meet (the plugin's ``utd_unique``)."""
+    return utd_unique
 
 
 @pytest.fixture

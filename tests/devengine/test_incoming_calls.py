@@ -4,54 +4,25 @@ stream was down arrives after the reconnect, once; a call the engine lost does n
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from reconnect_gate import ReconnectGate
+from incoming_calls_support import IncomingCalls, ReconnectGate
 
-from utd_stream_rx import UTDCall, UTDCallStatus, UTDStreamClient
+from utd_stream_rx import UTDCallStatus, UTDStreamClient
 
 from .conftest import APP_ID, APP_KEY, Local
 
 CALLS = "/api/v1/calls"
 
 
-class Follower:
-    """A client signed in as ``callee`` whose incoming calls are recorded."""
+class Follower(IncomingCalls):
+    """A client signed in as ``callee`` whose incoming calls are recorded and gated."""
 
     def __init__(self, client: UTDStreamClient) -> None:
-        self.client = client
-        self.calls: list[UTDCall] = []
-        self.since: list[float | None] = []
-        self.arrived = asyncio.Event()
-        client.incoming_calls.subscribe(self._add)
-        real = client.api.list_calls
-
-        async def spied(**kwargs: Any) -> list[UTDCall]:
-            self.since.append(kwargs.get("since"))
-            return await real(**kwargs)
-
-        client.api.list_calls = spied  # type: ignore[method-assign]
+        super().__init__(client)
         self.gate = ReconnectGate(client)
-
-    def _add(self, call: UTDCall) -> None:
-        self.calls.append(call)
-        self.arrived.set()
-
-    def versions(self, call_id: str) -> list[tuple[int, UTDCallStatus]]:
-        return [(c.version, c.status) for c in self.calls if c.call_id == call_id]
-
-    async def until(self, check: Callable[[], bool], timeout: float = 10.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not check():
-                self.arrived.clear()
-                await self.arrived.wait()
-
-    def assert_each_version_once(self) -> None:
-        counts = Counter((c.call_id, c.version) for c in self.calls)
-        assert all(n == 1 for n in counts.values()), counts
 
 
 @pytest.fixture

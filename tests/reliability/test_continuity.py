@@ -62,16 +62,6 @@ def _figure() -> Iterator[None]:
     record("reconnects that kept their place", ", ".join(KEPT) or "none")
 
 
-@pytest.fixture
-def make_client(utd_client_factory: ClientFactory) -> ClientFactory:
-    return utd_client_factory
-
-
-@pytest.fixture
-def unique(utd_unique: Callable[[str], str]) -> Callable[[str], str]:
-    return utd_unique
-
-
 async def test_a_seated_speaker_connecting_again_keeps_the_seat_and_is_heard(
     make_client: ClientFactory, unique: Callable[[str], str]
 ) -> None:

@@ -5,62 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
-from typing import Any
 
 import pytest
-from reconnect_gate import ReconnectGate
+from incoming_calls_support import IncomingCalls, ReconnectGate
 
-from utd_stream_rx import UTDCall, UTDCallStatus, UTDStreamClient, UTDStreamType
+from utd_stream_rx import UTDCallStatus, UTDStreamClient, UTDStreamType
 
 from .conftest import StackFactory, clients_of, record
 
 pytestmark = pytest.mark.e2e
-
-
-class Incoming:
-    """What a client's ``incoming_calls`` delivered, and which catch-ups it read."""
-
-    def __init__(self, client: UTDStreamClient) -> None:
-        self.client = client
-        self.calls: list[UTDCall] = []
-        self.since: list[float | None] = []
-        self.arrived = asyncio.Event()
-        client.incoming_calls.subscribe(self._add)
-        real = client.api.list_calls
-
-        async def spied(**kwargs: Any) -> list[UTDCall]:
-            self.since.append(kwargs.get("since"))
-            return await real(**kwargs)
-
-        client.api.list_calls = spied  # type: ignore[method-assign]
-
-    def _add(self, call: UTDCall) -> None:
-        self.calls.append(call)
-        self.arrived.set()
-
-    def statuses(self, call_id: str) -> list[UTDCallStatus]:
-        return [c.status for c in self.calls if c.call_id == call_id]
-
-    async def until_status(
-        self, call_id: str, status: UTDCallStatus, timeout: float = 20.0
-    ) -> None:
-        async with asyncio.timeout(timeout):
-            while status not in self.statuses(call_id):
-                self.arrived.clear()
-                await self.arrived.wait()
-
-    def assert_each_version_once(self) -> None:
-        counts = Counter((c.call_id, c.version) for c in self.calls)
-        assert counts and all(n == 1 for n in counts.values()), counts
-        for call_id in {c.call_id for c in self.calls}:
-            versions = [c.version for c in self.calls if c.call_id == call_id]
-            assert versions == sorted(versions), (call_id, versions)
-
-    @property
-    def figure(self) -> str:
-        ledger = self.client._calls
-        return f"{ledger.delivered} delivered, {ledger.dropped} repeats dropped"
 
 
 @pytest.mark.parametrize("window", ["held", "racing"])
@@ -70,7 +23,7 @@ async def test_a_call_ended_while_the_engine_was_down_arrives_ended_once(
     stack = await private_stack()
     make = clients_of(stack, created_clients)
     caller, callee = make(), make()
-    incoming = Incoming(callee)
+    incoming = IncomingCalls(callee)
     gate = ReconnectGate(callee)
     await caller.authenticate("carol")
     await callee.authenticate("dave")
@@ -113,7 +66,7 @@ async def test_the_missed_call_arrives_once_even_across_an_engine_restart(
     stack = await private_stack(["--ring-timeout", str(ring_timeout)])
     make = clients_of(stack, created_clients)
     caller, callee = make(), make()
-    incoming = Incoming(callee)
+    incoming = IncomingCalls(callee)
     await caller.authenticate("carol")
     await callee.authenticate("dave")
 
