@@ -49,6 +49,8 @@ _RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 def _backoff(attempt: int) -> float:
     """Seconds to wait before retry number ``attempt`` (0-based) of a background loop."""
     return _RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)]
+
+
 # The contract's bound on one ``GET /calls?since=`` answer: a full page means there may be more.
 _CALLS_PAGE = 100
 # A catch-up reads at most this many pages (the rest comes with the next reconnect).

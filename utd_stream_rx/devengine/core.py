@@ -354,13 +354,17 @@ class Engine:
             return True
         if identity not in room.holders():
             return False
+        await self._release(room.app_id, room.room_name, identity)
+        return True
+
+    async def _release(self, app_id: str, room_name: str, identity: str) -> None:
+        """Free the seat, stage place, requests and invitations of ``identity`` in the room."""
 
         def change(room: RoomRecord, effects: Effects) -> None:
             effects.changed = forget_participant(room, identity)
 
         with contextlib.suppress(ApiError):
-            await self.change_room(room.app_id, room.room_name, change)
-        return True
+            await self.change_room(app_id, room_name, change)
 
     def unban(self, app_id: str, identity: str) -> None:
         """Lift a run-time ban (a ban from the configuration stays)."""
@@ -664,12 +668,7 @@ class Engine:
             with contextlib.suppress(ApiError):
                 await self.transition_call(app_id, room.call_id, _ends_without({identity}))
             return
-
-        def change(room: RoomRecord, effects: Effects) -> None:
-            effects.changed = forget_participant(room, identity)
-
-        with contextlib.suppress(ApiError):
-            await self.change_room(app_id, room_name, change)
+        await self._release(app_id, room_name, identity)
 
     async def _connected_elsewhere(self, livekit_room: str, identity: str, sid: str) -> bool:
         """True when LiveKit shows ``identity`` connected under a sid other than ``sid``."""

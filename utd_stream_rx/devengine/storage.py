@@ -7,10 +7,11 @@ the event loop thread is fine.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -177,16 +178,20 @@ class SQLiteStorage:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(calls)")}
         if "updated_at" in columns:
             return
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.execute(
-                "ALTER TABLE calls ADD COLUMN updated_at REAL NOT NULL DEFAULT 0"
-            )
+        with self._transaction():
+            self._db.execute("ALTER TABLE calls ADD COLUMN updated_at REAL NOT NULL DEFAULT 0")
             rows = self._db.execute("SELECT call_id, data FROM calls").fetchall()
             self._db.executemany(
                 "UPDATE calls SET updated_at = ? WHERE call_id = ?",
                 [(load_call(json.loads(data)).updated_at, call_id) for call_id, data in rows],
             )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction: committed if the block completes, rolled back if it raises."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
@@ -231,39 +236,34 @@ class SQLiteStorage:
         releases = [(r.app_id, r.room_name, r.next_release) for r in rooms]
         due_rows = [row for row in releases if row[2] is not None]
         gone_rows = [row[:2] for row in releases if row[2] is None]
-        held_rows = [(r.app_id, r.room_name) for r in rooms if r.holders()]
-        unheld_rows = [(r.app_id, r.room_name) for r in rooms if not r.holders()]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO rooms (app_id, room_name, data) VALUES (?, ?, ?)",
-                    room_rows,
-                )
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO room_releases (app_id, room_name, due)"
-                    " VALUES (?, ?, ?)",
-                    due_rows,
-                )
-                self._db.executemany(
-                    "DELETE FROM room_releases WHERE app_id = ? AND room_name = ?", gone_rows
-                )
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO room_holdings (app_id, room_name) VALUES (?, ?)",
-                    held_rows,
-                )
-                self._db.executemany(
-                    "DELETE FROM room_holdings WHERE app_id = ? AND room_name = ?", unheld_rows
-                )
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO calls (call_id, app_id, caller, callee, status,"
-                    " created_at, data, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    call_rows,
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        holding = [((r.app_id, r.room_name), bool(r.holders())) for r in rooms]
+        held_rows = [key for key, held in holding if held]
+        unheld_rows = [key for key, held in holding if not held]
+        with self._lock, self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO rooms (app_id, room_name, data) VALUES (?, ?, ?)",
+                room_rows,
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO room_releases (app_id, room_name, due)"
+                " VALUES (?, ?, ?)",
+                due_rows,
+            )
+            self._db.executemany(
+                "DELETE FROM room_releases WHERE app_id = ? AND room_name = ?", gone_rows
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO room_holdings (app_id, room_name) VALUES (?, ?)",
+                held_rows,
+            )
+            self._db.executemany(
+                "DELETE FROM room_holdings WHERE app_id = ? AND room_name = ?", unheld_rows
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO calls (call_id, app_id, caller, callee, status,"
+                " created_at, data, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                call_rows,
+            )
 
     def calls_of(
         self, app_id: str, identity: str, statuses: Collection[UTDCallStatus] | None = None
