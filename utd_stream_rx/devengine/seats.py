@@ -91,7 +91,7 @@ async def _answer(
 async def get_seats(request: web.Request) -> web.Response:
     """The seats (the whole ``RoomState``)."""
     bearer = actor(request)
-    return web.json_response(engine_of(request).room_json(bearer.app_id, room_of(request)))
+    return web.json_response(engine_of(request).room_json(bearer, room_of(request)))
 
 
 @routes.post(_BASE + "/setup")
@@ -201,11 +201,11 @@ async def list_requests(request: web.Request) -> web.Response:
     """The host's view of pending requests (the whole ``RoomState``)."""
     bearer = actor(request)
     engine = engine_of(request)
-    room = engine.load_room(bearer.app_id, room_of(request))
+    room = engine.visible_room(bearer, room_of(request))
     if room.type is not _AUDIO:
         raise ApiError.conflict(f"{room.room_name} is not an audio room")
     require_host(room, bearer)
-    return web.json_response(engine.room_json(bearer.app_id, room.room_name))
+    return web.json_response(engine.room_json(bearer, room.room_name))
 
 
 @routes.post(_BASE + "/requests/{request_id}/approve")
