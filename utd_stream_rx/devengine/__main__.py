@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig, default_db_path, normalize_origin
+from .names import APP_ID_RULE, is_app_id
 from .server import run
 
 __all__ = ["main", "parse_args"]
@@ -18,6 +19,8 @@ def _app_pair(text: str) -> tuple[str, str]:
     app_id, sep, app_key = text.partition(":")
     if not sep or not app_id or not app_key:
         raise argparse.ArgumentTypeError("expected APP_ID:APP_KEY")
+    if not is_app_id(app_id):
+        raise argparse.ArgumentTypeError(f"the app id {app_id!r} is not {APP_ID_RULE}")
     return app_id, app_key
 
 

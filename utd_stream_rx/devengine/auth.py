@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import re
 import time
 from collections.abc import Mapping
 
@@ -12,6 +11,7 @@ import jwt
 from aiohttp import web
 
 from .errors import ApiError
+from .names import NAME_RE, NAME_RULE, is_name
 
 __all__ = [
     "NAME_RE",
@@ -22,16 +22,14 @@ __all__ = [
     "roles_allow_hosting",
 ]
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_.@:-]{1,128}$")
-"""Room names and identities: 1-128 characters of ``[A-Za-z0-9_.@:-]``."""
-
 _ISSUER = "utd-devengine"
 
 
 def check_name(value: object, field: str) -> str:
-    """``value`` if it is a valid room name or identity, else 400 ``invalid_request``."""
-    if not isinstance(value, str) or not NAME_RE.match(value):
-        raise ApiError.invalid(f"{field} must be 1-128 characters of [A-Za-z0-9_.@:-]")
+    """``value`` if it is a valid room name or identity (the whole of it: a trailing newline
+    included), else 400 ``invalid_request``."""
+    if not is_name(value):
+        raise ApiError.invalid(f"{field} must be {NAME_RULE}")
     return value
 
 
@@ -121,7 +119,7 @@ class BearerSigner:
         identity = claims.get("sub")
         name = claims.get("name")
         roles = claims.get("roles", [])
-        if not isinstance(identity, str) or not isinstance(roles, list):
+        if not is_name(identity) or not isinstance(roles, list):
             raise ApiError(401, "unauthorized", "invalid user token")
         return Bearer(
             app_id=app_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +18,7 @@ __all__ = [
     "actor",
     "app_of",
     "engine_of",
+    "nested_deeper_than",
     "opt_bool",
     "opt_int",
     "opt_str",
@@ -31,6 +33,9 @@ ENGINE = web.AppKey("engine", Engine)
 """Where the application keeps its :class:`Engine`."""
 
 MAX_TEXT = 256
+
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of arrays and objects a request body may have."""
 
 
 def engine_of(request: web.Request) -> Engine:
@@ -64,17 +69,51 @@ def require_host(room: RoomRecord, bearer: Bearer) -> None:
 
 
 async def read_body(request: web.Request) -> dict[str, Any]:
-    """The JSON object body (``{}`` when empty); 400 ``invalid_request`` otherwise."""
+    """The JSON object body (``{}`` when empty); 400 ``invalid_request`` otherwise: not UTF-8
+    JSON, nested deeper than :data:`MAX_JSON_DEPTH`, ``NaN``/``Infinity``, not an object."""
     raw = await request.read()
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError.invalid("the body is not UTF-8") from exc
+    # Measured before parsing: the parser recurses once per level and fails past the
+    # interpreter's limit with a RecursionError, not a ValueError.
+    if nested_deeper_than(text, MAX_JSON_DEPTH):
+        raise ApiError.invalid(f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as exc:
         raise ApiError.invalid("the body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise ApiError.invalid("the body must be a JSON object")
     return data
+
+
+# A JSON string (escapes included; unterminated at the end of the text), or one bracket.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
+_OPENING = frozenset("[{")
+_CLOSING = frozenset("]}")
+
+
+def nested_deeper_than(text: str, limit: int) -> bool:
+    """True when JSON ``text`` nests arrays and objects more than ``limit`` levels deep
+    (counted as far as it is JSON; it stops at the first level too many)."""
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in _OPENING:
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in _CLOSING:
+            depth -= 1
+    return False
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def opt_str(body: dict[str, Any], key: str) -> str | None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import attrs
 
+from .names import APP_ID_RULE, is_app_id
+
 __all__ = ["DEMO_APP_ID", "DEMO_APP_KEY", "EngineConfig", "default_db_path", "normalize_origin"]
 
 DEMO_APP_ID = "1234567890"
@@ -27,6 +29,16 @@ def default_db_path() -> Path:
 
 def _freeze_apps(apps: Mapping[str, str]) -> Mapping[str, str]:
     return dict(apps)
+
+
+def _check_app_ids(
+    instance: object, attribute: attrs.Attribute[Mapping[str, str]], apps: Mapping[str, str]
+) -> None:
+    # An app id with "_" could name another app's LiveKit rooms ("acme_" + "lobby" and
+    # "acme" + "_lobby" are both "acme___lobby"): refused here, once, for every entry point.
+    for app_id in apps:
+        if not is_app_id(app_id):
+            raise ValueError(f"app id {app_id!r} is not {APP_ID_RULE}")
 
 
 _ORIGIN_RE = re.compile(r"^[a-z][a-z0-9+.-]*://[^/?#\s@]+$")
@@ -68,7 +80,9 @@ class EngineConfig:
         livekit_api_secret: The matching secret (32 bytes or more). There is no default: it is
             required with ``livekit_url``; without LiveKit, an empty value makes the engine sign
             with a random secret of its own process (nothing outside it can forge a webhook).
-        apps: ``app_id -> app_key`` pairs accepted in the app headers.
+        apps: ``app_id -> app_key`` pairs accepted in the app headers. App ids are 1-64
+            characters of ``[A-Za-z0-9-]`` (``ValueError`` otherwise): with no ``_`` in them,
+            the LiveKit room ``<app_id>__<room>`` of one app is never another app's.
         app_secrets: ``app_id -> app secret``: the secret an app's own backend signs identity
             tokens with (and authenticates server-to-server calls such as bans). Never shipped
             in an app.
@@ -100,7 +114,9 @@ class EngineConfig:
     livekit_api_key: str = "devkey"
     livekit_api_secret: str = ""
     apps: Mapping[str, str] = attrs.field(
-        factory=lambda: {DEMO_APP_ID: DEMO_APP_KEY}, converter=_freeze_apps
+        factory=lambda: {DEMO_APP_ID: DEMO_APP_KEY},
+        converter=_freeze_apps,
+        validator=_check_app_ids,
     )
     db_path: str = attrs.field(factory=lambda: str(default_db_path()))
     ring_timeout: float = 30.0

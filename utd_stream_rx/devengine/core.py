@@ -219,9 +219,18 @@ class Engine:
             raise ApiError.not_found(f"no room named {room_name}")
         return room
 
-    def room_json(self, app_id: str, room_name: str) -> dict[str, Any]:
-        """The current ``RoomState`` of a room."""
-        room = self.load_room(app_id, room_name)
+    def visible_room(self, bearer: Bearer, room_name: str) -> RoomRecord:
+        """The room of the bearer's app, if the bearer may see it: 404 ``not_found`` for no
+        such room; 403 ``forbidden`` for a call's room to anyone but the call's two parties
+        (the rule of :meth:`call_for`, for every endpoint that answers with a room)."""
+        room = self.load_room(bearer.app_id, room_name)
+        if room.call_id is not None or room.type.is_call:
+            _require_party(self._call_of(room), bearer)
+        return room
+
+    def room_json(self, bearer: Bearer, room_name: str) -> dict[str, Any]:
+        """The current ``RoomState`` of a room the bearer may see (:meth:`visible_room`)."""
+        room = self.visible_room(bearer, room_name)
         return room.to_json(self._call_of(room))
 
     async def change_room(
@@ -431,10 +440,9 @@ class Engine:
         return call
 
     def call_for(self, bearer: Bearer, call_id: str) -> CallRecord:
-        """The call, if the bearer is a party to it."""
+        """The call, if the bearer is a party to it (404, else 403 ``forbidden``)."""
         call = self.load_call(bearer.app_id, call_id)
-        if not call.involves(bearer.identity):
-            raise ApiError.forbidden("only the caller and the callee see this call")
+        _require_party(call, bearer)
         return call
 
     async def transition_call(
@@ -750,6 +758,13 @@ class Engine:
 
         with contextlib.suppress(ApiError):
             await self.transition_call(app_id, room.call_id, decide)
+
+
+def _require_party(call: CallRecord | None, bearer: Bearer) -> None:
+    """403 ``forbidden`` unless the bearer is the caller or the callee of ``call`` (nobody
+    is a party to a call room whose call is missing)."""
+    if call is None or not call.involves(bearer.identity):
+        raise ApiError.forbidden("only the caller and the callee see this call")
 
 
 def _ends_without(absent: Collection[str]) -> Callable[[CallRecord], UTDCallStatus | None]:

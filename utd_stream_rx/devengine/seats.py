@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -48,11 +49,24 @@ def _check_index(room: RoomRecord, index: int) -> None:
         raise ApiError(400, "invalid_seat", f"seat {index} does not exist")
 
 
+# ASCII digits only (str.isdigit() also takes "²" and "٣"), few enough for int() and the grid.
+_SEAT_INDEX_RE = re.compile(r"[0-9]{1,3}")
+_REQUEST_ID_RE = re.compile(r"[0-9]{1,18}")
+
+
 def _path_index(request: web.Request) -> int:
+    """The ``{index}`` of the path; 400 ``invalid_seat`` unless it is a plain seat number."""
     raw = request.match_info["index"]
-    if not raw.isdigit():
-        raise ApiError(400, "invalid_seat", f"seat {raw} does not exist")
+    if not _SEAT_INDEX_RE.fullmatch(raw):
+        raise ApiError(400, "invalid_seat", "the seat index must be a number (digits 0-9)")
     return int(raw)
+
+
+def _path_request_id(request: web.Request) -> int | None:
+    """The ``{request_id}`` of the path, or ``None`` when it is no plain number (so no
+    request of any room)."""
+    raw = request.match_info["request_id"]
+    return int(raw) if _REQUEST_ID_RE.fullmatch(raw) else None
 
 
 def _seat(room: RoomRecord, index: int, identity: str) -> None:
@@ -91,7 +105,7 @@ async def _answer(
 async def get_seats(request: web.Request) -> web.Response:
     """The seats (the whole ``RoomState``)."""
     bearer = actor(request)
-    return web.json_response(engine_of(request).room_json(bearer.app_id, room_of(request)))
+    return web.json_response(engine_of(request).room_json(bearer, room_of(request)))
 
 
 @routes.post(_BASE + "/setup")
@@ -201,11 +215,11 @@ async def list_requests(request: web.Request) -> web.Response:
     """The host's view of pending requests (the whole ``RoomState``)."""
     bearer = actor(request)
     engine = engine_of(request)
-    room = engine.load_room(bearer.app_id, room_of(request))
+    room = engine.visible_room(bearer, room_of(request))
     if room.type is not _AUDIO:
         raise ApiError.conflict(f"{room.room_name} is not an audio room")
     require_host(room, bearer)
-    return web.json_response(engine.room_json(bearer.app_id, room.room_name))
+    return web.json_response(engine.room_json(bearer, room.room_name))
 
 
 @routes.post(_BASE + "/requests/{request_id}/approve")
@@ -214,14 +228,13 @@ async def approve(request: web.Request) -> web.Response:
     bearer = actor(request)
     body = await read_body(request)
     index = opt_int(body, "seat_index")
-    raw_id = request.match_info["request_id"]
-    request_id = int(raw_id) if raw_id.isdigit() else -1
+    request_id = _path_request_id(request)
 
     def change(room: RoomRecord, effects: Effects) -> None:
         require_host(room, bearer)
         found = next((r for r in room.speak_requests if r.request_id == request_id), None)
         if found is None:
-            raise ApiError.not_found(f"no request {raw_id}")
+            raise ApiError.not_found("no such request in this room")
         if room.seat_of(found.identity) is not None:
             raise ApiError.conflict(f"{found.identity} already holds a seat", "already_seated")
         target = found.seat_index if found.seat_index is not None else index

@@ -27,7 +27,7 @@ _LIVE = UTDStreamType.LIVE_STREAM
 async def get_stage(request: web.Request) -> web.Response:
     """The stage (the whole ``RoomState``)."""
     bearer = actor(request)
-    return web.json_response(engine_of(request).room_json(bearer.app_id, room_of(request)))
+    return web.json_response(engine_of(request).room_json(bearer, room_of(request)))
 
 
 @routes.post("/api/v1/live/{room}/stage/invite")

@@ -26,6 +26,7 @@ from ..models import (
     converter,
     unstructure,
 )
+from .names import is_app_id, is_name
 
 __all__ = [
     "CallRecord",
@@ -39,14 +40,19 @@ _SEP = "__"
 
 
 def livekit_room_name(app_id: str, room: str) -> str:
-    """The LiveKit name of an app's room: ``<app_id>__<room>``."""
+    """The LiveKit name of an app's room: ``<app_id>__<room>``.
+
+    One-to-one over valid app ids and room names (:mod:`.names`): an app id holds no ``_``,
+    so the first ``__`` ends it, whatever the room name holds.
+    """
     return f"{app_id}{_SEP}{room}"
 
 
 def split_livekit_room_name(name: str) -> tuple[str, str] | None:
-    """``(app_id, room)`` of a LiveKit room name, or ``None`` if it is not one of ours."""
+    """``(app_id, room)`` of a LiveKit room name, or ``None`` unless :func:`livekit_room_name`
+    makes exactly ``name`` from a valid app id and a valid room name."""
     app_id, sep, room = name.partition(_SEP)
-    if not sep or not app_id or not room:
+    if not sep or not is_app_id(app_id) or not is_name(room):
         return None
     return app_id, room
 

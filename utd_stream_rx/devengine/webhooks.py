@@ -23,10 +23,10 @@ routes = web.RouteTableDef()
 
 @routes.get("/api/v1/rooms/{room}")
 async def get_room(request: web.Request) -> web.Response:
-    """Any room's ``RoomState`` (audio room, live stream or call room)."""
+    """Any room's ``RoomState`` (audio room, live stream, or call room for its parties)."""
     bearer = actor(request)
     room = check_name(request.match_info["room"], "room")
-    return web.json_response(engine_of(request).room_json(bearer.app_id, room))
+    return web.json_response(engine_of(request).room_json(bearer, room))
 
 
 @routes.post("/api/v1/livekit/webhook")
