@@ -35,6 +35,40 @@ def _secret_pair(text: str) -> tuple[str, str]:
     return app_id, secret
 
 
+_RATE_LIMITS = (
+    ("mint_limit_per_address", "token mints per client address"),
+    ("mint_limit_per_app", "token mints per app"),
+    ("room_limit_per_identity", "rooms created per app and identity"),
+    ("room_limit_per_address", "rooms created per client address"),
+    ("room_limit_per_app", "rooms created per app"),
+    ("call_limit_per_caller", "calls placed per app and caller"),
+    ("call_limit_per_callee", "calls ringing one identity"),
+    ("call_limit_per_address", "calls placed per client address"),
+    ("call_limit_per_app", "calls placed per app"),
+)
+"""The rate limits beyond ``--rate-limit``: setting name and what it counts."""
+
+
+def _add_rate_limits(parser: argparse.ArgumentParser) -> None:
+    """``--rate-window`` and one flag per limit of :data:`_RATE_LIMITS` (``--call-limit-per-
+    caller`` ...), each with a ``UTD_ENGINE_*`` variable and the setting's default."""
+    env = os.environ
+    defaults = EngineConfig()
+    parser.add_argument(
+        "--rate-window",
+        type=float,
+        default=float(env.get("UTD_ENGINE_RATE_WINDOW", str(defaults.rate_window))),
+        help="seconds over which every rate limit counts",
+    )
+    for name, counted in _RATE_LIMITS:
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=int,
+            default=int(env.get("UTD_ENGINE_" + name.upper(), str(getattr(defaults, name)))),
+            help=f"{counted} per rate window (0 = unlimited)",
+        )
+
+
 def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     """Build the configuration from flags, falling back to ``UTD_ENGINE_*``/``LIVEKIT_*`` env."""
     env = os.environ
@@ -93,7 +127,7 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         "--rate-limit",
         type=int,
         default=int(env.get("UTD_ENGINE_RATE_LIMIT", "30")),
-        help="token mints per app and identity per minute (0 = unlimited)",
+        help="token mints per app and identity per rate window (0 = unlimited)",
     )
     parser.add_argument("--ban", action="append", default=[], metavar="IDENTITY")
     parser.add_argument(
@@ -114,6 +148,7 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         help="lifetime of a bearer, seconds",
     )
     parser.add_argument("--log-level", default=env.get("UTD_ENGINE_LOG_LEVEL", "INFO"))
+    _add_rate_limits(parser)
     args = parser.parse_args(argv)
     try:
         secrets = dict(_secret_pair(item) for item in _env_list("UTD_ENGINE_APP_SECRETS"))
@@ -153,6 +188,8 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         user_token_ttl=args.user_token_ttl,
         dev_mode=args.dev,
         app_secrets=secrets,
+        rate_window=args.rate_window,
+        **{name: getattr(args, name) for name, _ in _RATE_LIMITS},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from aiohttp import web
@@ -45,6 +46,18 @@ class ApiError(Exception):
     def conflict(cls, message: str, code: str = "conflict") -> ApiError:
         """409 with ``code`` (``conflict`` by default)."""
         return cls(409, code, message)
+
+    @classmethod
+    def rate_limited(cls, message: str, wait: float) -> ApiError:
+        """429 ``rate_limited`` with ``Retry-After``: ``wait`` rounded up to whole seconds
+        (at least 1), so waiting it is enough for the next request to pass."""
+        retry = max(1, math.ceil(wait))
+        return cls(
+            429,
+            "rate_limited",
+            f"{message}; retry in {retry}s",
+            headers={"Retry-After": str(retry)},
+        )
 
     def response(self) -> web.Response:
         """The JSON answer for this error."""
