@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
 from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig, default_db_path, normalize_origin
+from .errors import StorageUnavailable
 from .server import run
+from .storage import SQLiteStorage
 
 __all__ = ["main", "parse_args"]
 
@@ -194,8 +197,21 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the engine until interrupted."""
+    """Run the engine until interrupted; 2 when its database cannot be used at start."""
+    # A write past the process's file size limit (RLIMIT_FSIZE) must fail as an error the
+    # engine answers (503), not kill the process with SIGXFSZ. CPython ignores it by
+    # default; an embedding interpreter may not.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     config = parse_args(argv)
+    try:
+        SQLiteStorage(config.db_path).close()  # an unusable data folder: one line, no traceback
+        return _serve(config)
+    except StorageUnavailable as exc:
+        print(f"engine: cannot use the database {config.db_path}: {exc.reason}", file=sys.stderr)
+        return 2
+
+
+def _serve(config: EngineConfig) -> int:
     logging.getLogger(__name__).info(
         "engine on http://%s:%d (LiveKit %s, db %s)",
         config.host,
