@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
 from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig, default_db_path, normalize_origin
+from .errors import StorageUnavailable
 from .names import APP_ID_RULE, is_app_id
 from .server import run
+from .storage import SQLiteStorage
 
 __all__ = ["main", "parse_args"]
 
@@ -36,6 +39,40 @@ def _secret_pair(text: str) -> tuple[str, str]:
     if len(secret) < 32:
         raise argparse.ArgumentTypeError("an app secret needs at least 32 characters")
     return app_id, secret
+
+
+_RATE_LIMITS = (
+    ("mint_limit_per_address", "token mints per client address"),
+    ("mint_limit_per_app", "token mints per app"),
+    ("room_limit_per_identity", "rooms created per app and identity"),
+    ("room_limit_per_address", "rooms created per client address"),
+    ("room_limit_per_app", "rooms created per app"),
+    ("call_limit_per_caller", "calls placed per app and caller"),
+    ("call_limit_per_callee", "calls ringing one identity"),
+    ("call_limit_per_address", "calls placed per client address"),
+    ("call_limit_per_app", "calls placed per app"),
+)
+"""The rate limits beyond ``--rate-limit``: setting name and what it counts."""
+
+
+def _add_rate_limits(parser: argparse.ArgumentParser) -> None:
+    """``--rate-window`` and one flag per limit of :data:`_RATE_LIMITS` (``--call-limit-per-
+    caller`` ...), each with a ``UTD_ENGINE_*`` variable and the setting's default."""
+    env = os.environ
+    defaults = EngineConfig()
+    parser.add_argument(
+        "--rate-window",
+        type=float,
+        default=float(env.get("UTD_ENGINE_RATE_WINDOW", str(defaults.rate_window))),
+        help="seconds over which every rate limit counts",
+    )
+    for name, counted in _RATE_LIMITS:
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=int,
+            default=int(env.get("UTD_ENGINE_" + name.upper(), str(getattr(defaults, name)))),
+            help=f"{counted} per rate window (0 = unlimited)",
+        )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
@@ -96,7 +133,7 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         "--rate-limit",
         type=int,
         default=int(env.get("UTD_ENGINE_RATE_LIMIT", "30")),
-        help="token mints per app and identity per minute (0 = unlimited)",
+        help="token mints per app and identity per rate window (0 = unlimited)",
     )
     parser.add_argument("--ban", action="append", default=[], metavar="IDENTITY")
     parser.add_argument(
@@ -117,6 +154,7 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         help="lifetime of a bearer, seconds",
     )
     parser.add_argument("--log-level", default=env.get("UTD_ENGINE_LOG_LEVEL", "INFO"))
+    _add_rate_limits(parser)
     args = parser.parse_args(argv)
     try:
         secrets = dict(_secret_pair(item) for item in _env_list("UTD_ENGINE_APP_SECRETS"))
@@ -156,12 +194,27 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         user_token_ttl=args.user_token_ttl,
         dev_mode=args.dev,
         app_secrets=secrets,
+        rate_window=args.rate_window,
+        **{name: getattr(args, name) for name, _ in _RATE_LIMITS},
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the engine until interrupted."""
+    """Run the engine until interrupted; 2 when its database cannot be used at start."""
+    # A write past the process's file size limit (RLIMIT_FSIZE) must fail as an error the
+    # engine answers (503), not kill the process with SIGXFSZ. CPython ignores it by
+    # default; an embedding interpreter may not.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     config = parse_args(argv)
+    try:
+        SQLiteStorage(config.db_path).close()  # an unusable data folder: one line, no traceback
+        return _serve(config)
+    except StorageUnavailable as exc:
+        print(f"engine: cannot use the database {config.db_path}: {exc.reason}", file=sys.stderr)
+        return 2
+
+
+def _serve(config: EngineConfig) -> int:
     logging.getLogger(__name__).info(
         "engine on http://%s:%d (LiveKit %s, db %s)",
         config.host,

@@ -12,7 +12,7 @@ from .common import ENGINE
 from .config import EngineConfig
 from .core import Engine
 from .cors import cors_hooks
-from .errors import ApiError, error_response
+from .errors import ApiError, StorageUnavailable, error_response
 from .livekit_bridge import LiveKitBridge, NullBridge, RoomServiceBridge
 from .storage import SQLiteStorage, Storage
 
@@ -28,6 +28,10 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
+        return exc.response()
+    except StorageUnavailable as exc:
+        # Not a bug of the engine: no traceback, and the client is told to come back.
+        log.warning("%s %s: storage unavailable: %s", request.method, request.path, exc.reason)
         return exc.response()
     except web.HTTPException as exc:
         if exc.status == 404:

@@ -15,6 +15,7 @@ from .auth import check_name
 from .common import actor, engine_of, opt_str, read_body
 from .core import OPEN_CALL_STATUSES
 from .errors import ApiError
+from .ratelimit import client_address
 from .state import CallRecord
 
 __all__ = ["routes"]
@@ -48,6 +49,7 @@ async def create(request: web.Request) -> web.Response:
         raise ApiError.invalid("metadata must be an object")
     engine = engine_of(request)
     engine.check_not_banned(bearer.app_id, callee)
+    engine.limiter.call(bearer.app_id, bearer.identity, callee, client_address(request))
     data = await engine.create_call(
         bearer,
         callee_identity=callee,

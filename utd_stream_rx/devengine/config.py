@@ -95,7 +95,10 @@ class EngineConfig:
             calls with the participants LiveKit lists (absent ones get the rejoin grace, lost
             grants are sent again); 0 disables the periodic pass (the one at start-up and the
             ones after a LiveKit outage still run).
-        rate_limit: Token mints allowed per app and identity per minute (0 disables).
+        rate_limit: Token mints per app and identity per :attr:`rate_window` (0 disables).
+            Like every rate limit below, a token bucket: that many at once, then the bucket
+            refills at that many per window; a refusal is 429 ``rate_limited`` with
+            ``Retry-After`` and a message naming the limit.
         bans: Identities refused on every endpoint.
         cors_origins: Web origins (``scheme://host[:port]``) allowed to call the engine from a
             browser; ``*`` allows any origin (never with credentials). ``None`` = the mode's
@@ -106,6 +109,20 @@ class EngineConfig:
         livekit_token_ttl: Lifetime of a LiveKit room token, seconds.
         sse_keepalive: Seconds between keepalive comments on the call event stream.
         dev_mode: Insecure development mode: identities asserted by the client are accepted.
+        rate_window: Seconds over which every rate limit counts.
+        mint_limit_per_address: Token mints (both token routes) per client address (the
+            connection's peer; forwarded headers are not trusted) per window, all apps
+            together (0 disables).
+        mint_limit_per_app: Token mints per app per window (0 disables).
+        room_limit_per_identity: Rooms created (a ``/token`` mint for a room that does not exist
+            yet) per app and identity per window (0 disables).
+        room_limit_per_address: Rooms created per client address per window (0 disables).
+        room_limit_per_app: Rooms created per app per window (0 disables).
+        call_limit_per_caller: Calls placed per app and caller per window (0 disables).
+        call_limit_per_callee: Calls ringing one identity per app per window, whoever places
+            them (0 disables).
+        call_limit_per_address: Calls placed per client address per window (0 disables).
+        call_limit_per_app: Calls placed per app per window (0 disables).
     """
 
     host: str = "127.0.0.1"
@@ -131,6 +148,16 @@ class EngineConfig:
     sse_keepalive: float = 15.0
     dev_mode: bool = False
     app_secrets: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze_apps)
+    rate_window: float = 60.0
+    mint_limit_per_address: int = 300
+    mint_limit_per_app: int = 6000
+    room_limit_per_identity: int = 20
+    room_limit_per_address: int = 60
+    room_limit_per_app: int = 600
+    call_limit_per_caller: int = 20
+    call_limit_per_callee: int = 20
+    call_limit_per_address: int = 120
+    call_limit_per_app: int = 1200
 
     @property
     def livekit_http_url(self) -> str | None:

@@ -24,7 +24,7 @@ from .auth import Bearer, BearerSigner
 from .config import EngineConfig
 from .errors import ApiError
 from .livekit_bridge import LiveKitBridge, holds_grant, mint_livekit_token
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimits
 from .reconcile import reconcile
 from .state import (
     CallRecord,
@@ -112,7 +112,7 @@ class Engine:
         self.signer = BearerSigner(secret, config.user_token_ttl)
         # Never a well-known default: without LiveKit nothing else needs to know the secret.
         self.livekit_api_secret = config.livekit_api_secret or secrets.token_urlsafe(32)
-        self.limiter = RateLimiter(config.rate_limit)
+        self.limiter = RateLimits(config)
         self.hub = CallHub()
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._sweeper: asyncio.Task[None] | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator
@@ -16,9 +17,62 @@ from pathlib import Path
 from typing import Protocol
 
 from ..models import UTDCallStatus
+from .errors import StorageUnavailable
 from .state import CallRecord, RoomRecord, dump_record, load_call, load_room
 
 __all__ = ["SQLiteStorage", "Storage"]
+
+# Errors of the engine's own SQL or data, not of the storage: they stay bugs (500).
+_NOT_STORAGE_FAULTS = (
+    sqlite3.IntegrityError,
+    sqlite3.ProgrammingError,
+    sqlite3.DataError,
+    sqlite3.NotSupportedError,
+)
+
+
+@contextlib.contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Turn SQLite's storage faults (full, read-only, I/O error, locked, unopenable, corrupt)
+    into :class:`StorageUnavailable`."""
+    try:
+        yield
+    except _NOT_STORAGE_FAULTS:
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise StorageUnavailable(str(exc)) from exc
+
+
+def _connect(target: str) -> sqlite3.Connection:
+    """A connection to ``target``, its folder made if needed; :class:`StorageUnavailable`
+    saying why when the path cannot hold a database."""
+    if target != ":memory:":
+        folder = Path(target).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            blocker = next((p for p in (folder, *folder.parents) if p.exists()), folder)
+            if not blocker.is_dir():
+                raise StorageUnavailable(f"{blocker} is a file, not a folder") from exc
+            raise StorageUnavailable(f"cannot create the folder {folder}: {exc.strerror}") from exc
+        if Path(target).is_dir():
+            raise StorageUnavailable("it is a folder, not a file")
+    try:
+        return sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StorageUnavailable(_os_reason(target) or str(exc)) from exc
+
+
+def _os_reason(target: str) -> str | None:
+    """Why the system refuses to open ``target`` for writing (SQLite only says "unable to
+    open database file" or "readonly"), or ``None``."""
+    if target == ":memory:":
+        return None
+    try:
+        os.close(os.open(target, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError as exc:
+        return f"cannot open it for writing: {exc.strerror}"
+    return None
 
 
 class Storage(Protocol):
@@ -144,11 +198,28 @@ class SQLiteStorage:
     """:class:`Storage` in one SQLite file (or ``":memory:"``)."""
 
     def __init__(self, path: str | Path) -> None:
+        """Open (or create) the database and check that it can be written.
+
+        Raises:
+            StorageUnavailable: the folder cannot be made, or the file cannot be opened,
+                read or written; the reason says which.
+        """
         target = str(path)
-        if target != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        self._db = _connect(target)
+        try:
+            with _storage_errors():
+                self._prepare(target)
+            with self._writing():
+                pass  # a database that cannot be written is refused now, not at the first save
+        except StorageUnavailable as exc:
+            self._db.close()
+            raise StorageUnavailable(_os_reason(target) or exc.reason) from exc
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _prepare(self, target: str) -> None:
         if target != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -178,7 +249,7 @@ class SQLiteStorage:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(calls)")}
         if "updated_at" in columns:
             return
-        with self._transaction():
+        with self._writing():
             self._db.execute("ALTER TABLE calls ADD COLUMN updated_at REAL NOT NULL DEFAULT 0")
             rows = self._db.execute("SELECT call_id, data FROM calls").fetchall()
             self._db.executemany(
@@ -187,19 +258,33 @@ class SQLiteStorage:
             )
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """One write transaction: committed if the block completes, rolled back if it raises."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock; SQLite's storage faults become
+        :class:`StorageUnavailable`."""
+        with self._lock, _storage_errors():
+            yield self._db
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one write transaction, under the lock: committed if the
+        block completes, rolled back on any failure (COMMIT's own included: a full disk or a
+        deferred constraint fails there), so the next write starts clean."""
+        with self._reading() as db:
+            if db.in_transaction:  # an earlier ROLLBACK failed too: end that one first
+                db.execute("ROLLBACK")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                raise
 
     def load_room(self, app_id: str, room_name: str) -> RoomRecord | None:
         """The room, or ``None``."""
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT data FROM rooms WHERE app_id = ? AND room_name = ?", (app_id, room_name)
             ).fetchone()
@@ -207,7 +292,7 @@ class SQLiteStorage:
 
     def load_call(self, call_id: str) -> CallRecord | None:
         """The call, or ``None``."""
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT data FROM calls WHERE call_id = ?", (call_id,)
             ).fetchone()
@@ -239,7 +324,7 @@ class SQLiteStorage:
         holding = [((r.app_id, r.room_name), bool(r.holders())) for r in rooms]
         held_rows = [key for key, held in holding if held]
         unheld_rows = [key for key, held in holding if not held]
-        with self._lock, self._transaction():
+        with self._writing():
             self._db.executemany(
                 "INSERT OR REPLACE INTO rooms (app_id, room_name, data) VALUES (?, ?, ?)",
                 room_rows,
@@ -275,7 +360,7 @@ class SQLiteStorage:
             sql += f" AND status IN ({','.join('?' * len(statuses))})"
             params.extend(s.value for s in statuses)
         sql += " ORDER BY created_at DESC"
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(sql, params).fetchall()
         return [load_call(json.loads(row[0])) for row in rows]
 
@@ -305,20 +390,20 @@ class SQLiteStorage:
             values = [s.value for s in statuses]
         params: list[object] = [app_id, identity, since, *values, app_id, identity, since, *values]
         params.append(limit)
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(sql.format(status=status), params).fetchall()
         return [load_call(json.loads(row[0])) for row in rows]
 
     def calls_with_status(self, statuses: Collection[UTDCallStatus]) -> list[CallRecord]:
         """Every call (any app) in one of ``statuses``."""
         sql = f"SELECT data FROM calls WHERE status IN ({','.join('?' * len(statuses))})"
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(sql, [s.value for s in statuses]).fetchall()
         return [load_call(json.loads(row[0])) for row in rows]
 
     def rooms_due(self, now: float) -> list[tuple[str, str]]:
         """``(app_id, room_name)`` of rooms whose :attr:`RoomRecord.next_release` is due."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT app_id, room_name FROM room_releases WHERE due <= ?", (now,)
             ).fetchall()
@@ -326,7 +411,7 @@ class SQLiteStorage:
 
     def is_banned(self, app_id: str, identity: str) -> bool:
         """True while ``identity`` is banned from the app."""
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT 1 FROM bans WHERE app_id = ? AND identity = ?", (app_id, identity)
             ).fetchone()
@@ -339,12 +424,12 @@ class SQLiteStorage:
             if banned
             else "DELETE FROM bans WHERE app_id = ? AND identity = ?"
         )
-        with self._lock:
-            self._db.execute(sql, (app_id, identity))
+        with self._writing() as db:
+            db.execute(sql, (app_id, identity))
 
     def room_names(self, app_id: str) -> list[str]:
         """Every room (calls' rooms included) the app has."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT room_name FROM rooms WHERE app_id = ? ORDER BY room_name", (app_id,)
             ).fetchall()
@@ -352,21 +437,21 @@ class SQLiteStorage:
 
     def rooms_with_holders(self) -> list[tuple[str, str]]:
         """``(app_id, room_name)`` of rooms in which :meth:`RoomRecord.holders` is not empty."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute("SELECT app_id, room_name FROM room_holdings").fetchall()
         return [(str(app_id), str(room_name)) for app_id, room_name in rows]
 
     def get_meta(self, key: str) -> str | None:
         """An engine setting kept across restarts."""
-        with self._lock:
+        with self._reading():
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row else None
 
     def set_meta_if_absent(self, key: str, value: str) -> str:
         """Store ``value`` unless ``key`` exists; return the stored value."""
-        with self._lock:
-            self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._writing() as db:
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return str(row[0])
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ from .auth import check_name
 from .common import app_of, engine_of, opt_str, read_body
 from .errors import ApiError
 from .identity import Identity, resolve_identity
+from .ratelimit import client_address
 
 __all__ = ["routes"]
 
@@ -55,7 +56,10 @@ async def room_token(request: web.Request) -> web.Response:
     role = body.get("role") or "audience"
     if role not in ("host", "audience"):
         raise ApiError.invalid("role must be host or audience")
-    who, name, device_id = _admit(request, body, app_id)
+    # A mint for a room that does not exist yet also counts as a new room (two racing for
+    # the same new room are both counted: the limit errs on the safe side).
+    new_room = engine.storage.load_room(app_id, room_name) is None
+    who, name, device_id = _admit(request, body, app_id, new_room=new_room)
     token = await engine.mint_room_token(
         app_id,
         identity=who.identity,
@@ -80,10 +84,11 @@ async def room_token(request: web.Request) -> web.Response:
 
 
 def _admit(
-    request: web.Request, body: dict[str, Any], app_id: str
+    request: web.Request, body: dict[str, Any], app_id: str, *, new_room: bool = False
 ) -> tuple[Identity, str | None, str | None]:
-    """Who mints (proof of identity, not banned, within the rate limit), with the display
-    name and device id the bearer will carry."""
+    """Who mints (proof of identity, not banned, within the rate limits: the mint's, and the
+    new room's when ``new_room``), with the display name and device id the bearer will
+    carry."""
     engine = engine_of(request)
     who = resolve_identity(
         request,
@@ -96,5 +101,5 @@ def _admit(
     name = opt_str(body, "name") or who.name
     device_id = opt_str(body, "device_id")
     engine.check_not_banned(app_id, who.identity)
-    engine.limiter.hit(app_id, who.identity)
+    engine.limiter.mint(app_id, who.identity, client_address(request), new_room=new_room)
     return who, name, device_id

@@ -25,13 +25,43 @@ from typing import IO
 
 from .livekit_server import LiveKitServer, _die_with_parent, free_port
 
-__all__ = ["DEMO_APP_ID", "DEMO_APP_KEY", "EngineError", "EngineProcess", "LocalStack"]
+__all__ = [
+    "DEMO_APP_ID",
+    "DEMO_APP_KEY",
+    "TEST_RATE_LIMITS",
+    "EngineError",
+    "EngineProcess",
+    "LocalStack",
+]
 
 DEMO_APP_ID = "1234567890"
 """The app id of the local demo credentials (same as the engine's default)."""
 
 DEMO_APP_KEY = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"
 """The app key of the local demo credentials."""
+
+
+TEST_RATE_LIMITS = (
+    "--mint-limit-per-address",
+    "0",
+    "--mint-limit-per-app",
+    "0",
+    "--room-limit-per-address",
+    "0",
+    "--room-limit-per-app",
+    "0",
+    "--call-limit-per-address",
+    "0",
+    "--call-limit-per-app",
+    "0",
+)
+"""Rate limits a test engine turns off, before ``extra_args`` (which may set them again).
+
+A whole test suite talks to one engine from 127.0.0.1 with one app: limits per client address
+and per app would count every test as one client and refuse it in the middle of a run. The
+limits per identity (tokens, new rooms, calls per caller and per callee) keep their production
+defaults: tests use identities of their own.
+"""
 
 
 class EngineError(RuntimeError):
@@ -53,7 +83,8 @@ class EngineProcess:
         workdir: Where the database and ``engine.log`` go (a temporary folder by default).
         app_id: The app id accepted (also the one tests use).
         app_key: Its key.
-        extra_args: More command-line flags (``--ring-timeout 2``, ``--ban x`` ...).
+        extra_args: More command-line flags (``--ring-timeout 2``, ``--ban x`` ...), after
+            :data:`TEST_RATE_LIMITS` (so they may set those limits again).
         secure: Production mode: identities need an identity token signed with
             :attr:`app_secret`. ``False`` (the default for local work and tests) runs the
             engine's INSECURE dev mode, where the client's word is taken for its identity.
@@ -132,6 +163,7 @@ class EngineProcess:
             "--app",
             f"{self.app_id}:{self.app_key}",
             *(() if self.secure else ("--dev",)),
+            *TEST_RATE_LIMITS,
             *self.extra_args,
         ]
 
