@@ -92,6 +92,11 @@ class EngineConfig:
         livekit_token_ttl: Lifetime of a LiveKit room token, seconds.
         sse_keepalive: Seconds between keepalive comments on the call event stream.
         dev_mode: Insecure development mode: identities asserted by the client are accepted.
+        join_window: Seconds after minting a room token during which an identity that LiveKit
+            does not (yet) report in the room may still take a seat, ask to speak, accept an
+            invitation or ask for the stage (its ``participant_joined`` may reach the engine
+            after its first command). What it takes is released when the window is over
+            unless LiveKit then shows it in the room. 0 admits only identities known present.
     """
 
     host: str = "127.0.0.1"
@@ -115,6 +120,7 @@ class EngineConfig:
     sse_keepalive: float = 15.0
     dev_mode: bool = False
     app_secrets: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze_apps)
+    join_window: float = 20.0
 
     @property
     def livekit_http_url(self) -> str | None:
