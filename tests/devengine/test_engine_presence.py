@@ -98,3 +98,29 @@ async def test_a_token_alone_holds_a_seat_only_for_the_join_window(
     answer = await local.client.post(seats + "/request", bearer=bearers["ann"])
     assert (answer.status, answer.code) == (409, "not_in_room"), answer
 
+
+async def test_a_replayed_or_late_webhook_changes_nothing(make_local: LocalFactory) -> None:
+    local = await make_local(rejoin_grace=WINDOW)
+    host = (await local.client.token("host", "rp", "audio_room", role="host"))["user_token"]
+    ann = (await local.client.token("ann", "rp", "audio_room"))["user_token"]
+    now = int(time.time())
+    arrived = event("participant_joined", "rp", "ann", "PA_1", now - 5)
+    assert await post_webhook(local, arrived) == 200
+    seats = SEATS.format(room="rp")
+    assert (await local.client.post(seats + "/take", {"seat_index": 1}, bearer=ann)).status == 200
+
+    # LiveKit shuts down: ann keeps the seat for the grace, unless she comes back.
+    lost = event("participant_left", "rp", "ann", "PA_1", now, disconnectReason="SERVER_SHUTDOWN")
+    assert await post_webhook(local, lost) == 200
+    before = await version(local, "rp", host)
+    # Her old arrival, posted again, is not her coming back: the seat is released.
+    assert await post_webhook(local, arrived) == 200
+    # Neither is a copy of it under a new id (a late retry of an older event).
+    assert await post_webhook(local, {**arrived, "id": "EV_other"}) == 200
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while (await seated(local, "rp", host))[1] is not None:
+        assert loop.time() - started < WINDOW + 3, "the replayed arrival kept ann's seat"
+        await asyncio.sleep(0.05)
+    assert await version(local, "rp", host) == before + 1
+
