@@ -78,7 +78,9 @@ async def test_a_token_alone_holds_a_seat_only_for_the_join_window(
     bearers = {}
     for index, user in enumerate(("ann", "bob", "cid"), start=1):
         bearers[user] = (await local.client.token(user, "win", "audio_room"))["user_token"]
-        taken = await local.client.post(seats + "/take", {"seat_index": index}, bearer=bearers[user])
+        taken = await local.client.post(
+            seats + "/take", {"seat_index": index}, bearer=bearers[user]
+        )
         assert taken.status == 200, taken
     # Bob's participant_joined arrives; cid's is lost, but LiveKit lists cid; ann never comes.
     now = int(time.time())
