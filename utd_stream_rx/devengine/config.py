@@ -123,6 +123,11 @@ class EngineConfig:
             them (0 disables).
         call_limit_per_address: Calls placed per client address per window (0 disables).
         call_limit_per_app: Calls placed per app per window (0 disables).
+        join_window: Seconds after minting a room token during which an identity that LiveKit
+            does not (yet) report in the room may still take a seat, ask to speak, accept an
+            invitation or ask for the stage (its ``participant_joined`` may reach the engine
+            after its first command). What it takes is released when the window is over
+            unless LiveKit then shows it in the room. 0 admits only identities known present.
     """
 
     host: str = "127.0.0.1"
@@ -158,6 +163,7 @@ class EngineConfig:
     call_limit_per_callee: int = 20
     call_limit_per_address: int = 120
     call_limit_per_app: int = 1200
+    join_window: float = 20.0
 
     @property
     def livekit_http_url(self) -> str | None:

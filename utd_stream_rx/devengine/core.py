@@ -24,6 +24,7 @@ from .auth import Bearer, BearerSigner
 from .config import EngineConfig
 from .errors import ApiError
 from .livekit_bridge import LiveKitBridge, holds_grant, mint_livekit_token
+from .presence import RoomPresence
 from .ratelimit import RateLimits
 from .reconcile import reconcile
 from .state import (
@@ -48,6 +49,7 @@ OPEN_CALL_STATUSES = frozenset({UTDCallStatus.INITIATING, UTDCallStatus.RINGING}
 _AUDIENCE = Grant("audience", None, False, ())
 DEFAULT_SEAT_COUNT = 8
 _RECONCILE_RETRY = 5.0  # seconds between reconciliation passes while LiveKit is in trouble
+_PRESENCE_QUERY_TIMEOUT = 2.0  # seconds LiveKit may take to say whether someone is in a room
 
 
 @attrs.define
@@ -123,6 +125,7 @@ class Engine:
         # them needs no CreateRoom call (a room LiveKit creates by itself gets its metadata
         # from the room_started webhook).
         self._open_rooms: set[str] = set()
+        self.presence = RoomPresence(config.join_window)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -154,6 +157,8 @@ class Engine:
         grant = room.grant_for(identity)
         if not room.type.is_call:
             grant = attrs.evolve(grant, can_publish=False, sources=())
+        # Opens the identity's join window (see change_room_in_person).
+        self.presence.minted((room.app_id, room.room_name), identity, time.time())
         return mint_livekit_token(
             self.config.livekit_api_key,
             self.livekit_api_secret,
@@ -556,6 +561,10 @@ class Engine:
                 await self.release_absent()
             except Exception:
                 log.exception("rejoin grace sweep failed")
+            try:
+                await self.release_no_shows()
+            except Exception:
+                log.exception("join window sweep failed")
             await asyncio.sleep(interval)
 
     def start(self) -> None:
@@ -577,6 +586,107 @@ class Engine:
                     await task
         self._sweeper = self._reconciler = None
         await self.bridge.aclose()
+
+    # -- presence: who may hold something in a room -------------------------------------------
+
+    async def change_room_in_person(
+        self,
+        app_id: str,
+        room_name: str,
+        identity: str,
+        change: Callable[[RoomRecord, Effects], None],
+        *,
+        kind: UTDStreamType,
+    ) -> dict[str, Any]:
+        """:meth:`change_room` for a command by which ``identity`` comes to hold something
+        (a seat, a request, a place on stage): 409 ``not_in_room`` unless it is in the room.
+
+        Nobody ever reports the departure of an identity that never joined, so what it took
+        would be held for ever. An identity counts as in the room when its
+        ``participant_joined`` was seen (and no departure since), or LiveKit lists it. One
+        that has just minted a token for the room (within ``join_window``) is on its way in:
+        its command is honoured, and what it holds is released once the window is over unless
+        LiveKit then shows it in the room (so is it when LiveKit cannot be asked now).
+        """
+        hold_until = await self._admission(app_id, room_name, identity, kind)
+        if hold_until is None:
+            return await self.change_room(app_id, room_name, change, kind=kind)
+        room_key = (app_id, room_name)
+
+        def change_on_trust(room: RoomRecord, effects: Effects) -> None:
+            change(room, effects)
+            if effects.changed and not self.presence.is_present(room_key, identity):
+                self.presence.hold(room_key, identity, hold_until)
+
+        return await self.change_room(app_id, room_name, change_on_trust, kind=kind)
+
+    async def _admission(
+        self, app_id: str, room_name: str, identity: str, kind: UTDStreamType
+    ) -> float | None:
+        """``None`` when ``identity`` is in the room (or nobody can be: no LiveKit; or the
+        command will fail anyway: no such room, a room of another kind); else the time until
+        which what it takes is held on trust. Raises 409 ``not_in_room``."""
+        if self.config.livekit_url is None:
+            return None  # without LiveKit nobody is ever in a room: nothing to check against
+        room_key = (app_id, room_name)
+        if self.presence.is_present(room_key, identity):
+            return None
+        room = self.storage.load_room(app_id, room_name)
+        if room is None or room.type is not kind:
+            return None  # change_room answers 404 or 409 conflict
+        now = time.time()
+        joining_until = self.presence.joining_until(room_key, identity, now)
+        if joining_until is not None:
+            return joining_until
+        try:
+            async with asyncio.timeout(_PRESENCE_QUERY_TIMEOUT):
+                sid = await self.bridge.participant_sid(room.livekit_name, identity)
+        except Exception as exc:
+            # Cannot tell: honour the command, and check again once the window is over.
+            log.info("presence of %s in %s unknown (%r)", identity, room.livekit_name, exc)
+            return now + self.config.join_window
+        if sid is None:
+            raise ApiError.conflict(
+                f"{identity} is not in {room_name}: join the room first", "not_in_room"
+            )
+        self.presence.joined(room_key, identity, sid)
+        return None
+
+    async def release_no_shows(self) -> None:
+        """Release what identities admitted on trust (:meth:`change_room_in_person`) hold when
+        their window is over and LiveKit does not show them in the room."""
+        for app_id, room_name, identity in self.presence.holds_due(time.time()):
+            try:
+                await self._release_no_show(app_id, room_name, identity)
+            except Exception:
+                log.exception("releasing %s, who never joined %s, failed", identity, room_name)
+
+    async def _release_no_show(self, app_id: str, room_name: str, identity: str) -> None:
+        room_key = (app_id, room_name)
+        room = self.storage.load_room(app_id, room_name)
+        if room is None or identity not in room.holders():
+            self.presence.drop_hold(room_key, identity)
+            return
+        try:
+            async with asyncio.timeout(_PRESENCE_QUERY_TIMEOUT):
+                sid = await self.bridge.participant_sid(room.livekit_name, identity)
+        except Exception as exc:
+            # Cannot tell: keep the hold and ask again on the next sweep.
+            log.debug("presence of %s unknown (%r); asking again later", identity, exc)
+            return
+        self.presence.drop_hold(room_key, identity)
+        if sid is not None:
+            self.presence.joined(room_key, identity, sid)
+            return
+        log.info("%s never joined %s; releasing what it took", identity, room.livekit_name)
+
+        def change(room: RoomRecord, effects: Effects) -> None:
+            # A join that arrived while LiveKit was asked keeps everything.
+            present = self.presence.is_present(room_key, identity)
+            effects.changed = not present and forget_participant(room, identity)
+
+        with contextlib.suppress(ApiError):
+            await self.change_room(app_id, room_name, change)
 
     # -- LiveKit webhooks -------------------------------------------------------------------
 
@@ -607,6 +717,9 @@ class Engine:
                     self.bridge.remove_participant(room.livekit_name, identity),
                 )
                 return
+            room_key = (app_id, room_name)
+            self.presence.joined(room_key, identity, joined_as.sid if joined_as else "")
+            self.presence.drop_hold(room_key, identity)
             if room.away.pop(identity, None) is not None:
                 log.info("%s is back in %s within the grace", identity, room.livekit_name)
                 self.storage.save(rooms=[room])
@@ -626,6 +739,8 @@ class Engine:
         have been sent): each holder gets the rejoin grace to come back, and a reconciliation
         pass runs (so does one for the room of an active call).
         """
+        # Whoever LiveKit had in the room before is gone from it (a restart lost them).
+        self.presence.forget_room((app_id, room_name))
         async with self.lock(app_id, room_name):
             room = self.storage.load_room(app_id, room_name)
             if room is None:
@@ -659,6 +774,7 @@ class Engine:
             sid: The LiveKit sid of the connection that left (``""`` if unknown).
             reason: LiveKit's ``DisconnectReason`` name (``""`` if unknown).
         """
+        self.presence.left((app_id, room_name), identity, sid)
         room = self.storage.load_room(app_id, room_name)
         if room is None:
             return
@@ -747,6 +863,7 @@ class Engine:
 
     async def room_finished(self, app_id: str, room_name: str) -> None:
         """A finished call room ends its call."""
+        self.presence.forget_room((app_id, room_name))
         room = self.storage.load_room(app_id, room_name)
         if room is not None:
             self._open_rooms.discard(room.livekit_name)

@@ -101,6 +101,18 @@ async def _answer(
     return web.json_response(state)
 
 
+async def _answer_in_person(
+    request: web.Request, bearer: Bearer, change: Callable[[RoomRecord, Effects], None]
+) -> web.Response:
+    """:func:`_answer` for a command by which the bearer comes to hold something: refused
+    (409 ``not_in_room``) unless the bearer is in the room."""
+    engine = engine_of(request)
+    state = await engine.change_room_in_person(
+        bearer.app_id, room_of(request), bearer.identity, change, kind=_AUDIO
+    )
+    return web.json_response(state)
+
+
 @routes.get(_BASE)
 async def get_seats(request: web.Request) -> web.Response:
     """The seats (the whole ``RoomState``)."""
@@ -167,7 +179,7 @@ async def take(request: web.Request) -> web.Response:
             return
         raise ApiError(403, "approval_required", "this room needs the host's approval to speak")
 
-    return await _answer(request, bearer, change)
+    return await _answer_in_person(request, bearer, change)
 
 
 @routes.post(_BASE + "/leave")
@@ -207,7 +219,7 @@ async def request_seat(request: web.Request) -> web.Response:
         if room.host_identity is not None:
             effects.notify("utd.seat.request", (room.host_identity,), {"request": unstructure(req)})
 
-    return await _answer(request, bearer, change)
+    return await _answer_in_person(request, bearer, change)
 
 
 @routes.get(_BASE + "/requests")
@@ -292,7 +304,7 @@ async def accept(request: web.Request) -> web.Response:
             note = {"identity": me, "seat_index": index}
             effects.notify("utd.seat.invite.accepted", (room.host_identity,), note)
 
-    return await _answer(request, bearer, change)
+    return await _answer_in_person(request, bearer, change)
 
 
 @routes.post(_BASE + "/invitation/decline")

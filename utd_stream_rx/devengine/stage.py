@@ -98,8 +98,8 @@ async def request_stage(request: web.Request) -> web.Response:
                 "utd.stage.request", (room.host_identity,), {"request": unstructure(req)}
             )
 
-    state = await engine_of(request).change_room(
-        bearer.app_id, room_of(request), change, kind=_LIVE
+    state = await engine_of(request).change_room_in_person(
+        bearer.app_id, room_of(request), bearer.identity, change, kind=_LIVE
     )
     return web.json_response(state)
 

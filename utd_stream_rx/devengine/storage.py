@@ -140,6 +140,25 @@ class Storage(Protocol):
         """Store ``value`` unless ``key`` exists; return the stored value."""
         ...
 
+    def claim_webhook(
+        self,
+        event_id: str,
+        livekit_room: str,
+        identity: str,
+        created_at: float,
+        *,
+        received_at: float,
+        forget_before: float,
+    ) -> bool:
+        """Record a webhook event as applied; ``False`` (nothing recorded) when it was
+        already, or when an event about the same room and participant created later was.
+        Events received before ``forget_before`` are forgotten first."""
+        ...
+
+    def unclaim_webhook(self, event_id: str) -> None:
+        """Forget an event whose application failed (LiveKit's retry may apply it)."""
+        ...
+
     def close(self) -> None:
         """Release the database."""
         ...
@@ -185,6 +204,18 @@ CREATE TABLE IF NOT EXISTS room_holdings (
     room_name TEXT NOT NULL,
     PRIMARY KEY (app_id, room_name)
 );
+-- LiveKit webhook events applied lately: each is applied once, never after a newer one about
+-- the same room and participant (identity '' for the room's own events).
+CREATE TABLE IF NOT EXISTS webhook_events (
+    event_id TEXT PRIMARY KEY,
+    livekit_room TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    received_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_events_subject
+    ON webhook_events (livekit_room, identity, created_at);
+CREATE INDEX IF NOT EXISTS webhook_events_received ON webhook_events (received_at);
 """
 
 # After the columns they cover exist (an older database gains ``updated_at`` first).
@@ -453,6 +484,46 @@ class SQLiteStorage:
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
             row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return str(row[0])
+
+    def claim_webhook(
+        self,
+        event_id: str,
+        livekit_room: str,
+        identity: str,
+        created_at: float,
+        *,
+        received_at: float,
+        forget_before: float,
+    ) -> bool:
+        """Record a webhook event as applied; ``False`` (nothing recorded) when it was
+        already, or when an event about the same room and participant created later was.
+        Events received before ``forget_before`` are forgotten first."""
+        with self._writing() as db:
+            db.execute(
+                "DELETE FROM webhook_events WHERE received_at < ?", (forget_before,)
+            )
+            seen = db.execute(
+                "SELECT 1 FROM webhook_events WHERE event_id = ?", (event_id,)
+            ).fetchone()
+            newer = db.execute(
+                "SELECT 1 FROM webhook_events"
+                " WHERE livekit_room = ? AND identity = ? AND created_at > ? LIMIT 1",
+                (livekit_room, identity, created_at),
+            ).fetchone()
+            if seen is not None or newer is not None:
+                return False
+            db.execute(
+                "INSERT INTO webhook_events"
+                " (event_id, livekit_room, identity, created_at, received_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (event_id, livekit_room, identity, created_at, received_at),
+            )
+        return True
+
+    def unclaim_webhook(self, event_id: str) -> None:
+        """Forget an event whose application failed (LiveKit's retry may apply it)."""
+        with self._writing() as db:
+            db.execute("DELETE FROM webhook_events WHERE event_id = ?", (event_id,))
 
     def close(self) -> None:
         """Release the database."""

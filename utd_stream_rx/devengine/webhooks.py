@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from livekit import api
@@ -12,6 +14,9 @@ from .auth import check_name
 from .common import actor, engine_of
 from .errors import ApiError
 from .state import split_livekit_room_name
+
+if TYPE_CHECKING:
+    from .core import Engine
 
 __all__ = ["routes"]
 
@@ -31,7 +36,11 @@ async def get_room(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/livekit/webhook")
 async def livekit_webhook(request: web.Request) -> web.Response:
-    """A signed LiveKit event: joins re-apply grants, leaves free seats and end calls."""
+    """A signed LiveKit event: joins re-apply grants, leaves free seats and end calls.
+
+    Each event is applied once: one applied already (same id), or older than one applied
+    about the same room and participant, is answered 200 and changes nothing.
+    """
     engine = engine_of(request)
     # Bytes that are not UTF-8 cannot carry a valid signature: they end as a 401 below.
     body = (await request.read()).decode("utf-8", errors="replace")
@@ -59,15 +68,61 @@ async def livekit_webhook(request: web.Request) -> web.Response:
         sid,
         reason,
     )
-    if event.event == "participant_joined" and identity:
-        await engine.participant_joined(app_id, room_name, identity, event.participant)
-    elif event.event == "participant_left" and identity:
-        await engine.participant_left(app_id, room_name, identity, sid, reason)
-    elif event.event == "room_started":
-        await engine.room_started(app_id, room_name)
-    elif event.event == "room_finished":
-        await engine.room_finished(app_id, room_name)
+    subject = identity if event.event in _PARTICIPANT_EVENTS else ""
+    if event.event not in _ROOM_EVENTS | _PARTICIPANT_EVENTS or (
+        event.event in _PARTICIPANT_EVENTS and not identity
+    ):
+        return web.json_response({})
+    if not _first_time(engine, event, subject):
+        log.info(
+            "webhook %s %s of %s/%s dropped: applied already, or older than one applied",
+            event.event,
+            event.id,
+            event.room.name,
+            subject,
+        )
+        return web.json_response({})
+    try:
+        if event.event == "participant_joined":
+            await engine.participant_joined(app_id, room_name, identity, event.participant)
+        elif event.event == "participant_left":
+            await engine.participant_left(app_id, room_name, identity, sid, reason)
+        elif event.event == "room_started":
+            await engine.room_started(app_id, room_name)
+        else:
+            await engine.room_finished(app_id, room_name)
+    except BaseException:
+        if event.id:
+            engine.storage.unclaim_webhook(event.id)  # LiveKit retries a failed delivery
+        raise
     return web.json_response({})
+
+
+_PARTICIPANT_EVENTS = frozenset({"participant_joined", "participant_left"})
+_ROOM_EVENTS = frozenset({"room_started", "room_finished"})
+# Seconds an applied event is remembered: longer than a captured delivery can be replayed
+# (LiveKit signs each delivery for 5 minutes; the verifier allows 1 minute of clock leeway).
+_WEBHOOK_MEMORY = 600.0
+
+
+def _first_time(engine: Engine, event: api.WebhookEvent, subject: str) -> bool:
+    """True when ``event`` is to be applied: not applied before (by id), and no event about
+    the same room and participant (``subject``) created after it was applied (a replay, or a
+    retry LiveKit delivered late)."""
+    if not event.id:
+        return True  # nothing to tell it apart by (LiveKit always sends one)
+    now = time.time()
+    created_at = float(event.created_at)
+    if created_at and created_at < now - _WEBHOOK_MEMORY:
+        return False  # older than the memory of applied events: cannot tell it is new
+    return engine.storage.claim_webhook(
+        event.id,
+        event.room.name,
+        subject,
+        created_at,
+        received_at=now,
+        forget_before=now - _WEBHOOK_MEMORY,
+    )
 
 
 def _reason_name(value: int) -> str:
