@@ -20,7 +20,7 @@ from ..media import AudioSourceSpec, VideoSourceSpec, test_pattern, tone
 from ..models import UTDRoomState, UTDStreamType, UTDTokenResponse
 from ..room import UTDRoom
 from ..state.events import CommandFailed, DataReceived, Event, RoomStateReceived
-from ..state.reducers import ParticipantSnapshot
+from ..state.reducers import ConnectionState, ParticipantSnapshot
 from ..state.views import View
 
 if TYPE_CHECKING:
@@ -37,6 +37,10 @@ class UTDSession:
 
     State is read-only: every view has ``.value`` and can be subscribed to, piped, awaited
     (``await view.wait_for(pred)``) or iterated (``async for v in view``).
+
+    Every room command (seats, stage, media) raises ``UTDStreamException`` before any request
+    with code ``not_connected`` while the session is out of its room (after :meth:`leave` or a
+    lost connection; :meth:`rejoin` first) and ``closed`` after :meth:`aclose`.
 
     Args:
         api: The client's REST facade (shared HTTP pool).
@@ -124,11 +128,13 @@ class UTDSession:
     async def set_microphone(self, enabled: bool) -> None:
         """Publish (or stop) the microphone. Refused unless the engine granted publishing."""
         _check_bool(enabled, "enabled")
+        self._require_open()
         await self.room.set_microphone(enabled, self.audio_source)
 
     async def set_camera(self, enabled: bool) -> None:
         """Publish (or stop) the camera; only for kinds with video."""
         _check_bool(enabled, "enabled")
+        self._require_open()
         if enabled and not self.type.has_video:
             raise UTDStreamException(
                 f"a {self.type.value} session is audio only; it cannot publish a camera",
@@ -148,6 +154,7 @@ class UTDSession:
             raise TypeError("data must be bytes")
         if to is not None and (isinstance(to, str) or not all(isinstance(i, str) for i in to)):
             raise TypeError("to must be a sequence of identities")
+        self._require_open()
         await self.room.send_data(
             bytes(data),
             reliable=reliable,
@@ -173,8 +180,7 @@ class UTDSession:
             UTDStreamException: ``closed`` after :meth:`aclose`; ``not_supported`` for a call
                 (start or accept a new one); engine and ``connect_failed`` errors as usual.
         """
-        if self._closed:
-            raise UTDStreamException("this session is closed", code="closed")
+        self._require_open()
         if self._token_source is None:
             raise UTDStreamException(
                 f"a {self.type.value} session cannot rejoin; start or accept a new call",
@@ -261,10 +267,32 @@ class UTDSession:
 
     # -- helpers for subclasses --------------------------------------------------------------
 
+    def _require_open(self) -> None:
+        """Refuse any use of a closed session (code ``closed``)."""
+        if self._closed:
+            raise UTDStreamException("this session is closed", code="closed")
+
+    def _require_in_room(self) -> None:
+        """Refuse a room command, before any request, on a session out of its room.
+
+        Joining (connecting) and reconnecting count as in the room; a session that left, lost
+        its connection for good or never joined does not: the engine would act for a
+        participant LiveKit no longer has (a seat granted to nobody).
+        """
+        self._require_open()
+        if self.room.store.connection_state.value is ConnectionState.DISCONNECTED:
+            raise UTDStreamException(
+                "this session is not in its room; rejoin() first", code="not_connected"
+            )
+
     async def _command(
         self, name: str, call: Callable[[], Awaitable[UTDRoomState]]
     ) -> UTDRoomState:
-        """Run an engine command and feed its answer (or its failure) into the store."""
+        """Run an engine command and feed its answer (or its failure) into the store.
+
+        Refused before any request when the session is closed or out of its room.
+        """
+        self._require_in_room()
         try:
             state = await call()
         except UTDStreamException as exc:
