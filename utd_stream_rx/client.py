@@ -288,6 +288,8 @@ class UTDStreamClient:
         session._api = self.api.with_credential(self._credentials[identity])
         session._token_source = mint
         # The grid does not depend on the media connection: fetch (or set it up) meanwhile.
+        # Its task first runs once _enter() below has marked the room connecting, so the
+        # session counts as in its room (room commands refuse otherwise: not_connected).
         if seat_count is not None or mode is not None:
             grid = asyncio.ensure_future(session.setup_seats(seat_count, mode))
         else:
