@@ -37,6 +37,7 @@ from ._http import (
     error_from_response,
     quote_segment,
 )
+from ._loop_sessions import LoopSessions
 from ._sse import SSEDecoder, SSETooLarge
 from .errors import UTDStreamException
 from .models import (
@@ -188,6 +189,13 @@ def _check_metadata(value: object) -> dict[str, Any] | None:
     return data
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # made outside a coroutine
+        return None
+
+
 def _body(**fields: object) -> dict[str, object]:
     """A request body without the optional fields left as ``None``."""
     return {key: value for key, value in fields.items() if value is not None}
@@ -196,9 +204,11 @@ def _body(**fields: object) -> dict[str, object]:
 class UTDApiClient:
     """Typed client for the engine's REST API.
 
-    One ``aiohttp.ClientSession`` serves every request; it is created lazily on first use
-    (inside the running event loop) and closed by :meth:`aclose`, unless the caller passed
-    ``session``, which then stays the caller's to close.
+    One ``aiohttp.ClientSession`` per event loop serves every request; it is created lazily on
+    first use inside that loop, closed when the loop ends (``asyncio.run`` returning) and by
+    :meth:`aclose`, so one client may be used by one ``asyncio.run`` after another. A
+    ``session`` passed by the caller is used instead, on the loop it is first used on (another
+    loop gets code ``wrong_loop``), and stays the caller's to close.
 
     Args:
         app_id: The app's public id, sent as ``X-UTD-App-Id`` on every request.
@@ -249,8 +259,10 @@ class UTDApiClient:
         self._user_token = _check_optional_str(user_token, "user_token")
         # The identity's renewable bearer; when set it replaces ``_user_token``.
         self._credential: Credential | None = None
+        # A caller's session, bound to the loop it is first used on; else owned, one per loop.
         self._session = session
-        self._owns_session = session is None
+        self._session_loop = _running_loop() if session is not None else None
+        self._loop_sessions = LoopSessions()
         self._parent: UTDApiClient | None = None
         self._closed = False
         self._streams: weakref.WeakSet[UTDCallEventStream] = weakref.WeakSet()
@@ -280,7 +292,6 @@ class UTDApiClient:
         view._user_token = None
         view._credential = None
         view._session = None
-        view._owns_session = False
         view._parent = self._parent or self
         view._closed = False
         view._streams = weakref.WeakSet()
@@ -350,9 +361,9 @@ class UTDApiClient:
         self._closed = True
         for stream in list(self._streams):
             await stream.aclose()
-        session, self._session = self._session, None
-        if session is not None and self._owns_session and not session.closed:
-            await session.close()
+        self._session = None  # a caller's session stays open
+        if self._parent is None:
+            await self._loop_sessions.aclose()
 
     async def __aenter__(self) -> UTDApiClient:
         """Use the client as ``async with UTDApiClient(...) as api``; closed on exit."""
@@ -373,17 +384,26 @@ class UTDApiClient:
             f"authenticated={self._user_token is not None})"
         )
 
-    def _get_session(self) -> aiohttp.ClientSession:
+    async def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise UTDStreamException("this UTDApiClient is closed", code="closed")
         if self._parent is not None:
-            return self._parent._get_session()
+            return await self._parent._get_session()
         if self._session is None:
-            # Created here, inside a coroutine, so it binds to the running loop.
-            self._session = aiohttp.ClientSession()
-        elif self._session.closed:
+            # One owned session per event loop: the client may outlive the loop that made it.
+            return await self._loop_sessions.get()
+        if self._session.closed:
             raise UTDStreamException(
                 "the aiohttp session given to UTDApiClient is closed", code="closed"
+            )
+        loop = asyncio.get_running_loop()
+        if self._session_loop is None:
+            self._session_loop = loop
+        elif self._session_loop is not loop:
+            raise UTDStreamException(
+                "the aiohttp session given to UTDApiClient belongs to another event loop; "
+                "give the client a session made on this loop",
+                code="wrong_loop",
             )
         return self._session
 
@@ -425,7 +445,7 @@ class UTDApiClient:
         With ``stream`` a successful response is returned unread (empty body) and still open;
         otherwise the response is already released.
         """
-        session = self._get_session()
+        session = await self._get_session()
         attempts = 1 + (self._read_retries if method == "GET" else 0)
         for attempt in range(1, attempts + 1):
             started = time.monotonic()

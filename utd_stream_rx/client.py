@@ -51,6 +51,21 @@ def _backoff(attempt: int) -> float:
     return _RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)]
 
 
+def _stopped_elsewhere(task: asyncio.Task[None]) -> bool:
+    """Stop ``task`` if it runs on another event loop than this one; whether it did.
+
+    A client used by one ``asyncio.run`` after another finds its background tasks on the
+    previous loop: cancelled by ``asyncio.run`` already, or told to stop on their own loop
+    (touching them from here would raise a bare ``RuntimeError``).
+    """
+    owner = task.get_loop()
+    if owner is asyncio.get_running_loop():
+        return False
+    if not task.done() and not owner.is_closed():
+        owner.call_soon_threadsafe(task.cancel)
+    return True
+
+
 # The contract's bound on one ``GET /calls?since=`` answer: a full page means there may be more.
 _CALLS_PAGE = 100
 # A catch-up reads at most this many pages (the rest comes with the next reconnect).
@@ -273,6 +288,8 @@ class UTDStreamClient:
         session._api = self.api.with_credential(self._credentials[identity])
         session._token_source = mint
         # The grid does not depend on the media connection: fetch (or set it up) meanwhile.
+        # Its task first runs once _enter() below has marked the room connecting, so the
+        # session counts as in its room (room commands refuse otherwise: not_connected).
         if seat_count is not None or mode is not None:
             grid = asyncio.ensure_future(session.setup_seats(seat_count, mode))
         else:
@@ -297,7 +314,7 @@ class UTDStreamClient:
             return
         self._closed = True
         renewer, self._renewer = self._renewer, None
-        if renewer is not None:
+        if renewer is not None and not _stopped_elsewhere(renewer):
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
@@ -385,7 +402,8 @@ class UTDStreamClient:
 
     def _keep_fresh(self) -> None:
         """Renew the client's own bearer ahead of its expiry, in the background."""
-        if self._renewer is None or self._renewer.done():
+        renewer = self._renewer
+        if renewer is None or renewer.done() or _stopped_elsewhere(renewer):
             self._renewer = asyncio.get_running_loop().create_task(self._renew_forever())
 
     async def _renew_forever(self) -> None:
@@ -455,7 +473,7 @@ class UTDStreamClient:
 
     async def _stop_call_events(self) -> None:
         task, self._events_task = self._events_task, None
-        if task is not None:
+        if task is not None and not _stopped_elsewhere(task):
             task.cancel()
             try:
                 await task

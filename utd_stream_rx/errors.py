@@ -20,7 +20,14 @@ class UTDStreamException(Exception):
             arrived (network failure, timeout) or the failure is local.
         code: A stable, machine-readable code such as ``seat_taken``, ``forbidden``,
             ``banned``, ``rate_limited``, ``not_found``, ``network``, ``timeout`` or
-            ``invalid_response``; ``None`` when the engine gave none.
+            ``invalid_response``; ``None`` when the engine gave none. Codes the SDK raises
+            itself, before any request: ``not_connected`` (a room command on a session out
+            of its room: after ``leave()`` or a lost connection; ``rejoin()`` first),
+            ``closed`` (anything on a closed session or client), ``wrong_loop`` (a session,
+            or an ``aiohttp`` session the app passed in, used from another event loop than
+            its own, e.g. a later ``asyncio.run``). ``connect_failed``: LiveKit could not be
+            reached; a call session that could not join a call it started or accepted has
+            ended that call first (the LiveKit error is the ``__cause__``).
         retry_after: Seconds to wait before retrying, parsed from ``Retry-After`` on a 429.
     """
 

@@ -20,7 +20,7 @@ from ..media import AudioSourceSpec, VideoSourceSpec, test_pattern, tone
 from ..models import UTDRoomState, UTDStreamType, UTDTokenResponse
 from ..room import UTDRoom
 from ..state.events import CommandFailed, DataReceived, Event, RoomStateReceived
-from ..state.reducers import ParticipantSnapshot
+from ..state.reducers import ConnectionState, ParticipantSnapshot
 from ..state.views import View
 
 if TYPE_CHECKING:
@@ -37,6 +37,12 @@ class UTDSession:
 
     State is read-only: every view has ``.value`` and can be subscribed to, piped, awaited
     (``await view.wait_for(pred)``) or iterated (``async for v in view``).
+
+    Every room command (seats, stage, media) raises ``UTDStreamException`` before any request
+    with code ``not_connected`` while the session is out of its room (after :meth:`leave` or a
+    lost connection; :meth:`rejoin` first) and ``closed`` after :meth:`aclose`. A session
+    lives on the event loop it was made on (or first used on): from another one (a later
+    ``asyncio.run``) every command raises ``wrong_loop``; make a new session there.
 
     Args:
         api: The client's REST facade (shared HTTP pool).
@@ -66,6 +72,9 @@ class UTDSession:
         self.room = UTDRoom()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        # The loop the session lives on (its room's callbacks, its tasks): the one it was made
+        # on, or the first one that uses it.
+        self._loop = _running_loop()
         self._publish_camera_on_grant = False
         self._last_grant = False
         self._grant_subscription: reactivex.abc.DisposableBase | None = None
@@ -124,11 +133,13 @@ class UTDSession:
     async def set_microphone(self, enabled: bool) -> None:
         """Publish (or stop) the microphone. Refused unless the engine granted publishing."""
         _check_bool(enabled, "enabled")
+        self._require_open()
         await self.room.set_microphone(enabled, self.audio_source)
 
     async def set_camera(self, enabled: bool) -> None:
         """Publish (or stop) the camera; only for kinds with video."""
         _check_bool(enabled, "enabled")
+        self._require_open()
         if enabled and not self.type.has_video:
             raise UTDStreamException(
                 f"a {self.type.value} session is audio only; it cannot publish a camera",
@@ -148,6 +159,7 @@ class UTDSession:
             raise TypeError("data must be bytes")
         if to is not None and (isinstance(to, str) or not all(isinstance(i, str) for i in to)):
             raise TypeError("to must be a sequence of identities")
+        self._require_open()
         await self.room.send_data(
             bytes(data),
             reliable=reliable,
@@ -170,11 +182,11 @@ class UTDSession:
         Does nothing while connected.
 
         Raises:
-            UTDStreamException: ``closed`` after :meth:`aclose`; ``not_supported`` for a call
-                (start or accept a new one); engine and ``connect_failed`` errors as usual.
+            UTDStreamException: ``closed`` after :meth:`aclose`; ``wrong_loop`` from another
+                event loop; ``not_supported`` for a call (start or accept a new one); engine
+                and ``connect_failed`` errors as usual.
         """
-        if self._closed:
-            raise UTDStreamException("this session is closed", code="closed")
+        self._require_open()
         if self._token_source is None:
             raise UTDStreamException(
                 f"a {self.type.value} session cannot rejoin; start or accept a new call",
@@ -191,12 +203,16 @@ class UTDSession:
 
     async def leave(self) -> None:
         """Leave the media room; the session stays usable (:meth:`rejoin` joins again)."""
+        self._require_own_loop()
         await self._cancel_tasks()
         await self.room.disconnect()
 
     async def aclose(self) -> None:
         """Leave and release everything the session holds; views complete. Safe to call twice."""
         if self._closed:
+            return
+        if self._loop is not None and self._loop is not asyncio.get_running_loop():
+            self._close_elsewhere()
             return
         self._closed = True
         if self._grant_subscription is not None:
@@ -261,10 +277,53 @@ class UTDSession:
 
     # -- helpers for subclasses --------------------------------------------------------------
 
+    def _close_elsewhere(self) -> None:
+        """Close from a loop that is not the session's: what needs no loop is released; a
+        LiveKit room still held can only be closed on the loop it was made on."""
+        self._closed = True
+        if self._grant_subscription is not None:
+            self._grant_subscription.dispose()
+        held = self.room.store.connection_state.value is not ConnectionState.DISCONNECTED
+        self.room.store.dispose()
+        if held:
+            raise _wrong_loop("its room can only be closed on the loop that joined it")
+
+    def _require_own_loop(self) -> None:
+        """Refuse use from another event loop than the session's (code ``wrong_loop``)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise _wrong_loop("make a new session on this loop")
+
+    def _require_open(self) -> None:
+        """Refuse any use of a closed session (``closed``) or from another loop
+        (``wrong_loop``)."""
+        if self._closed:
+            raise UTDStreamException("this session is closed", code="closed")
+        self._require_own_loop()
+
+    def _require_in_room(self) -> None:
+        """Refuse a room command, before any request, on a session out of its room.
+
+        Joining (connecting) and reconnecting count as in the room; a session that left, lost
+        its connection for good or never joined does not: the engine would act for a
+        participant LiveKit no longer has (a seat granted to nobody).
+        """
+        self._require_open()
+        if self.room.store.connection_state.value is ConnectionState.DISCONNECTED:
+            raise UTDStreamException(
+                "this session is not in its room; rejoin() first", code="not_connected"
+            )
+
     async def _command(
         self, name: str, call: Callable[[], Awaitable[UTDRoomState]]
     ) -> UTDRoomState:
-        """Run an engine command and feed its answer (or its failure) into the store."""
+        """Run an engine command and feed its answer (or its failure) into the store.
+
+        Refused before any request when the session is closed or out of its room.
+        """
+        self._require_in_room()
         try:
             state = await call()
         except UTDStreamException as exc:
@@ -290,6 +349,20 @@ class UTDSession:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # made outside a coroutine: bound by its first use
+        return None
+
+
+def _wrong_loop(advice: str) -> UTDStreamException:
+    return UTDStreamException(
+        f"this session belongs to another event loop (one that may have ended); {advice}",
+        code="wrong_loop",
+    )
 
 
 def _is_true(value: bool) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UTDStreamException
@@ -64,26 +66,39 @@ class UTDCallSession(UTDSession):
 
         Returns the engine's call. The microphone (and camera for a video call) is live when
         this returns; the callee's media arrives once they accept.
+
+        Raises:
+            UTDStreamException: when the call room cannot be joined (LiveKit down, media
+                refused): the call is ended on the engine first (best effort, bounded by the
+                client's timeout) so the callee is not left ringing, and :attr:`status` says
+                ``ended``. The code is the join failure's (``connect_failed`` ...), the
+                failure itself is the ``__cause__``.
         """
         _require_identity(callee_identity, "callee_identity")
         self._require_idle()
         self.room.store.dispatch(CallStartRequested(callee_identity))
         call = await self._call_command(
             "start",
-            self._api.create_call(
-                callee_identity, self.type, callee_name=callee_name, metadata=metadata
+            functools.partial(
+                self._api.create_call,
+                callee_identity, self.type, callee_name=callee_name, metadata=metadata,
             ),
         )
-        await self._join_call(call)
+        await self._join_or_end(call)
         return call
 
     async def accept(self, call_id: str) -> UTDCall:
-        """Callee: accept the call ``call_id``, join its room and publish."""
+        """Callee: accept the call ``call_id``, join its room and publish.
+
+        Raises:
+            UTDStreamException: as :meth:`start` when the call room cannot be joined (the
+                accepted call is ended then).
+        """
         _require_identity(call_id, "call_id")
         self._require_idle(answering=call_id)
         self.room.store.dispatch(CallAcceptRequested(call_id))
-        call = await self._call_command("accept", self._api.call_accept(call_id))
-        await self._join_call(call)
+        call = await self._call_command("accept", functools.partial(self._api.call_accept, call_id))
+        await self._join_or_end(call)
         return call
 
     async def join(self, call_id: str) -> UTDCall:
@@ -92,7 +107,7 @@ class UTDCallSession(UTDSession):
         one replaces (same identity) is dropped by LiveKit."""
         _require_identity(call_id, "call_id")
         self._require_idle(answering=call_id)
-        call = await self._call_command("join", self._api.call_rejoin(call_id))
+        call = await self._call_command("join", functools.partial(self._api.call_rejoin, call_id))
         await self._join_call(call)
         return call
 
@@ -104,43 +119,44 @@ class UTDCallSession(UTDSession):
             UTDStreamException: ``closed`` after :meth:`aclose`; ``call_ended`` when the call
                 is over (or there is none).
         """
-        if self._closed:
-            raise UTDStreamException("this session is closed", code="closed")
+        self._require_open()
         call_id, status = self.call_id.value, self.status.value
         if call_id is None or status is None or status.is_terminal:
             raise UTDStreamException("there is no live call to rejoin", code="call_ended")
         if self.connected.value:
             return
         await self.room.disconnect()  # a lost connection may still hold its LiveKit room
-        call = await self._call_command("rejoin", self._api.call_rejoin(call_id))
+        call = await self._call_command("rejoin", functools.partial(self._api.call_rejoin, call_id))
         await self._join_call(call)
 
     async def ringing(self, call_id: str) -> None:
         """Callee: tell the caller this device is ringing."""
         _require_identity(call_id, "call_id")
-        await self._call_command("ringing", self._api.call_ringing(call_id))
+        await self._call_command("ringing", functools.partial(self._api.call_ringing, call_id))
 
     async def reject(self, call_id: str) -> None:
         """Callee: decline the call."""
         _require_identity(call_id, "call_id")
-        await self._call_command("reject", self._api.call_reject(call_id))
+        await self._call_command("reject", functools.partial(self._api.call_reject, call_id))
 
     async def busy(self, call_id: str) -> None:
         """Callee: answer that this user is busy."""
         _require_identity(call_id, "call_id")
-        await self._call_command("busy", self._api.call_busy(call_id))
+        await self._call_command("busy", functools.partial(self._api.call_busy, call_id))
 
     async def end(self) -> None:
         """Hang up: end the call on the engine and leave the room.
 
-        Harmless on a call that already ended (or never started) and when called twice; the
-        room is always torn down, even if the engine cannot be reached.
+        Harmless on a call that already ended (or never started), when called twice and after
+        :meth:`aclose`; the room is always torn down, even if the engine cannot be reached.
         """
+        if self._closed:
+            return
         call_id = self.call_id.value
         status = self.status.value
         try:
             if call_id is not None and (status is None or not status.is_terminal):
-                await self._call_command("end", self._api.call_end(call_id))
+                await self._call_command("end", functools.partial(self._api.call_end, call_id))
         finally:
             await self.leave()
 
@@ -155,14 +171,49 @@ class UTDCallSession(UTDSession):
 
     # -- internals -------------------------------------------------------------------------
 
-    async def _call_command(self, name: str, request: Any) -> UTDCall:
+    async def _call_command(
+        self, name: str, request: Callable[[], Awaitable[UTDCall]]
+    ) -> UTDCall:
+        """Send a call command and feed its answer (or its failure) into the store.
+
+        Refused (``closed``) before the request on a closed session.
+        """
+        self._require_open()
         try:
-            call: UTDCall = await request
+            call = await request()
         except UTDStreamException as exc:
             self.room.store.dispatch(CommandFailed(name, exc))
             raise
         self.room.store.dispatch(CallUpdated(call))
         return call
+
+    async def _join_or_end(self, call: UTDCall) -> None:
+        """Join the room of a call this session created or accepted, or end that call.
+
+        A call nobody can join would otherwise ring (or stay active) on the engine until it
+        times out, with the other party waiting for this one.
+        """
+        try:
+            await self._join_call(call)
+        except Exception as exc:
+            await self.leave()
+            ended = await self._end_abandoned(call.call_id)
+            outcome = "the call was ended" if ended else "ending the call failed as well"
+            reason = exc.message if isinstance(exc, UTDStreamException) else repr(exc)
+            raise UTDStreamException(
+                f"could not join the room of call {call.call_id} ({reason}); {outcome}",
+                code=exc.code if isinstance(exc, UTDStreamException) else "connect_failed",
+            ) from exc
+
+    async def _end_abandoned(self, call_id: str) -> bool:
+        """End ``call_id`` on the engine within the client's timeout; whether it ended."""
+        try:
+            async with asyncio.timeout(self._api.timeout):
+                await self._call_command("end", functools.partial(self._api.call_end, call_id))
+        except (UTDStreamException, TimeoutError) as exc:
+            log.warning("could not end call %s that this session failed to join: %s", call_id, exc)
+            return False
+        return True
 
     async def _join_call(self, call: UTDCall) -> None:
         if not call.token or not call.url:
@@ -181,6 +232,7 @@ class UTDCallSession(UTDSession):
             raise
 
     def _require_idle(self, answering: str | None = None) -> None:
+        self._require_open()
         status = self.status.value
         live = status is not None and not status.is_terminal
         # A callee that sent ringing() for this very call may still accept it.

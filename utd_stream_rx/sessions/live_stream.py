@@ -54,6 +54,7 @@ class UTDLiveStreamSession(UTDSession):
         if not isinstance(with_video, bool):
             raise TypeError("with_video must be a bool")
         self._require_host("go live")
+        self._require_in_room()
         await self._wait_for_grant("the host")
         await self.set_microphone(True)
         if with_video:

@@ -150,10 +150,18 @@ class View(reactivex.Observable[T], Generic[T]):
         loop_thread = threading.get_ident()
 
         def settle(action: Callable[[], None]) -> None:
-            if threading.get_ident() == loop_thread:
-                action()
-            else:
-                loop.call_soon_threadsafe(action)
+            # Inside the store's notification: never raise into it, even when the waiting
+            # loop has closed (then nobody waits any more and the subscription goes).
+            try:
+                if loop.is_closed():
+                    raise RuntimeError("the waiting loop is closed")
+                if threading.get_ident() == loop_thread:
+                    action()
+                else:
+                    loop.call_soon_threadsafe(action)
+            except RuntimeError:
+                for subscription in subscriptions:
+                    subscription.dispose()
 
         def resolve(value: T) -> None:
             if not future.done():
@@ -179,9 +187,11 @@ class View(reactivex.Observable[T], Generic[T]):
         def on_error(exc: Exception) -> None:
             settle(functools.partial(fail, exc))
 
+        subscriptions: list[abc.DisposableBase] = []
         subscription = self._subject.subscribe(
             reactivex.Observer(on_next, on_error, on_completed)
         )
+        subscriptions.append(subscription)
         try:
             if timeout is None:
                 return await future
@@ -224,7 +234,9 @@ class ViewIterator(AsyncIterator[T]):
 
     Changes made on other threads are handed to the loop with ``call_soon_threadsafe``.
     The subscription is released on completion, on :meth:`aclose`, or as soon as the
-    iterator is dropped (leaving an ``async for`` with ``break``).
+    iterator is dropped (leaving an ``async for`` with ``break``). An iterator whose event
+    loop has closed is dropped at the next change, and never disturbs the view's other
+    subscribers.
     """
 
     def __init__(self, subject: BehaviorSubject[T]) -> None:
@@ -255,10 +267,22 @@ class ViewIterator(AsyncIterator[T]):
         )
 
     def _put(self, item: object) -> None:
-        if threading.get_ident() == self._loop_thread:
-            self._queue.put_nowait(item)
-        else:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        # Called inside the store's notification: raising here would stop the view for every
+        # subscriber after this one. An iterator whose loop has closed has no reader left.
+        if self._loop.is_closed():
+            self._drop_dead()
+            return
+        try:
+            if threading.get_ident() == self._loop_thread:
+                self._queue.put_nowait(item)
+            else:
+                self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        except RuntimeError:  # the loop closed meanwhile (on its own thread)
+            self._drop_dead()
+
+    def _drop_dead(self) -> None:
+        log.debug("dropping a view iterator whose event loop has closed")
+        self._release()
 
     def __aiter__(self) -> ViewIterator[T]:
         return self
