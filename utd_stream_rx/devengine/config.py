@@ -92,6 +92,16 @@ class EngineConfig:
         livekit_token_ttl: Lifetime of a LiveKit room token, seconds.
         sse_keepalive: Seconds between keepalive comments on the call event stream.
         dev_mode: Insecure development mode: identities asserted by the client are accepted.
+        livekit_timeout: Seconds one LiveKit server API call made for a command may take; past
+            it the command is answered without it (the state is saved, the reconciler sends
+            what was missed). One room change's whole push to LiveKit is bounded the same way,
+            so a hung LiveKit never holds a room's lock longer.
+        header_timeout: Seconds a new connection has to send its first request line and
+            headers; a slower one is answered 408 and closed.
+        body_timeout: Seconds a handler waits for a request body; past it, 408
+            ``request_timeout`` and the connection is closed.
+        max_connections_per_client: Connections one client address may hold open at once;
+            the ones over it are closed as soon as they are accepted (0 = no cap).
     """
 
     host: str = "127.0.0.1"
@@ -115,6 +125,10 @@ class EngineConfig:
     sse_keepalive: float = 15.0
     dev_mode: bool = False
     app_secrets: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze_apps)
+    livekit_timeout: float = 3.0
+    header_timeout: float = 10.0
+    body_timeout: float = 10.0
+    max_connections_per_client: int = 256
 
     @property
     def livekit_http_url(self) -> str | None:
