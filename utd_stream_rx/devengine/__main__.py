@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig, default_db_path, normalize_origin
-from .server import run
+from .server import raise_open_files_limit, run
 
 __all__ = ["main", "parse_args"]
 
@@ -114,6 +114,31 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         help="lifetime of a bearer, seconds",
     )
     parser.add_argument("--log-level", default=env.get("UTD_ENGINE_LOG_LEVEL", "INFO"))
+    parser.add_argument(
+        "--livekit-timeout",
+        type=float,
+        default=float(env.get("UTD_ENGINE_LIVEKIT_TIMEOUT", "3")),
+        help="seconds a LiveKit server API call may take before a command is answered "
+        "without it (the reconciler sends what was missed)",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=float(env.get("UTD_ENGINE_HEADER_TIMEOUT", "10")),
+        help="seconds a new connection has to send its request headers (0 = no limit)",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=float(env.get("UTD_ENGINE_BODY_TIMEOUT", "10")),
+        help="seconds a request body may take to arrive",
+    )
+    parser.add_argument(
+        "--max-connections-per-client",
+        type=int,
+        default=int(env.get("UTD_ENGINE_MAX_CONNECTIONS_PER_CLIENT", "256")),
+        help="connections one client address may hold open at once (0 = no cap)",
+    )
     args = parser.parse_args(argv)
     try:
         secrets = dict(_secret_pair(item) for item in _env_list("UTD_ENGINE_APP_SECRETS"))
@@ -153,18 +178,24 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         user_token_ttl=args.user_token_ttl,
         dev_mode=args.dev,
         app_secrets=secrets,
+        livekit_timeout=args.livekit_timeout,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_connections_per_client=args.max_connections_per_client,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the engine until interrupted."""
     config = parse_args(argv)
+    open_files = raise_open_files_limit()  # before any connection is accepted
     logging.getLogger(__name__).info(
-        "engine on http://%s:%d (LiveKit %s, db %s)",
+        "engine on http://%s:%d (LiveKit %s, db %s, open files limit %s)",
         config.host,
         config.port,
         config.livekit_url,
         config.db_path,
+        open_files,
     )
     if config.dev_mode:
         logging.getLogger(__name__).warning(
