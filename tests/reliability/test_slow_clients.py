@@ -13,6 +13,10 @@ from pathlib import Path
 import attrs
 import pytest
 
+from utd_stream_rx.devengine import EngineConfig, EngineServer
+from utd_stream_rx.devengine.config import DEMO_APP_ID, DEMO_APP_KEY
+from utd_stream_rx.testing.livekit_server import free_port
+
 from .conftest import RawEngine, StackFactory, record
 
 pytestmark = pytest.mark.e2e
@@ -137,4 +141,41 @@ async def test_slow_clients_are_capped_and_timed_out_while_a_real_client_is_serv
         f"after the {HEADER_TIMEOUT:g}s header timeout; a real client got /healthz in "
         f"{health_took * 1000:.0f} ms and a mint in {mint_took * 1000:.0f} ms; "
         f"engine open files limit {soft} (started with {ENGINE_START_FILES})",
+    )
+
+
+async def test_a_body_that_never_arrives_is_answered_408_and_the_connection_closed() -> None:
+    body_timeout = 1.0
+    config = EngineConfig(
+        port=free_port(),
+        db_path=":memory:",
+        livekit_url=None,
+        dev_mode=True,
+        body_timeout=body_timeout,
+    )
+    async with EngineServer(config):
+        reader, writer = await asyncio.open_connection("127.0.0.1", config.port)
+        try:
+            writer.write(
+                b"POST /api/v1/auth/user-token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"X-UTD-App-Id: " + DEMO_APP_ID.encode() + b"\r\n"
+                b"X-UTD-App-Key: " + DEMO_APP_KEY.encode() + b"\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+                b'{"identity": "sl'  # and nothing more
+            )
+            began = time.monotonic()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+            answered = time.monotonic() - began
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            rest = await asyncio.wait_for(reader.readexactly(length), timeout=5)
+        finally:
+            writer.close()
+    assert head.startswith(b"HTTP/1.1 408 "), head
+    assert b"connection: close" in head.lower(), head
+    assert b'"request_timeout"' in rest, rest
+    assert body_timeout - 0.1 <= answered < body_timeout + 1.5, answered
+    record(
+        "slow body",
+        f"a body that never came: 408 request_timeout after {answered:.2f}s "
+        f"(--body-timeout {body_timeout:g}s)",
     )
