@@ -26,6 +26,17 @@ def _env_list(name: str) -> list[str]:
     return [item for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
+def _seconds(text: str) -> float:
+    """A positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
 def _secret_pair(text: str) -> tuple[str, str]:
     app_id, sep, secret = text.partition(":")
     if not sep or not app_id or not secret:
@@ -116,7 +127,7 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     parser.add_argument("--log-level", default=env.get("UTD_ENGINE_LOG_LEVEL", "INFO"))
     parser.add_argument(
         "--livekit-timeout",
-        type=float,
+        type=_seconds,
         default=float(env.get("UTD_ENGINE_LIVEKIT_TIMEOUT", "3")),
         help="seconds a LiveKit server API call may take before a command is answered "
         "without it (the reconciler sends what was missed)",
@@ -129,7 +140,7 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     )
     parser.add_argument(
         "--body-timeout",
-        type=float,
+        type=_seconds,
         default=float(env.get("UTD_ENGINE_BODY_TIMEOUT", "10")),
         help="seconds a request body may take to arrive",
     )

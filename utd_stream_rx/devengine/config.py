@@ -97,7 +97,7 @@ class EngineConfig:
             what was missed). One room change's whole push to LiveKit is bounded the same way,
             so a hung LiveKit never holds a room's lock longer.
         header_timeout: Seconds a new connection has to send its first request line and
-            headers; a slower one is answered 408 and closed.
+            headers; a slower one is answered 408 and closed (0 = no limit).
         body_timeout: Seconds a handler waits for a request body; past it, 408
             ``request_timeout`` and the connection is closed.
         max_connections_per_client: Connections one client address may hold open at once;
@@ -125,10 +125,10 @@ class EngineConfig:
     sse_keepalive: float = 15.0
     dev_mode: bool = False
     app_secrets: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze_apps)
-    livekit_timeout: float = 3.0
-    header_timeout: float = 10.0
-    body_timeout: float = 10.0
-    max_connections_per_client: int = 256
+    livekit_timeout: float = attrs.field(default=3.0, validator=attrs.validators.gt(0))
+    header_timeout: float = attrs.field(default=10.0, validator=attrs.validators.ge(0))
+    body_timeout: float = attrs.field(default=10.0, validator=attrs.validators.gt(0))
+    max_connections_per_client: int = attrs.field(default=256, validator=attrs.validators.ge(0))
 
     @property
     def livekit_http_url(self) -> str | None:
