@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig, default_db_path, normalize_origin
 from .errors import StorageUnavailable
 from .names import APP_ID_RULE, is_app_id
-from .server import run
+from .server import raise_open_files_limit, run
 from .storage import SQLiteStorage
 
 __all__ = ["main", "parse_args"]
@@ -30,6 +30,17 @@ def _app_pair(text: str) -> tuple[str, str]:
 def _env_list(name: str) -> list[str]:
     """The comma-separated items of ``$name``, blank ones dropped."""
     return [item for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _seconds(text: str) -> float:
+    """A positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
 
 
 def _secret_pair(text: str) -> tuple[str, str]:
@@ -155,6 +166,31 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     )
     parser.add_argument("--log-level", default=env.get("UTD_ENGINE_LOG_LEVEL", "INFO"))
     _add_rate_limits(parser)
+    parser.add_argument(
+        "--livekit-timeout",
+        type=_seconds,
+        default=float(env.get("UTD_ENGINE_LIVEKIT_TIMEOUT", "3")),
+        help="seconds a LiveKit server API call may take before a command is answered "
+        "without it (the reconciler sends what was missed)",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=float(env.get("UTD_ENGINE_HEADER_TIMEOUT", "10")),
+        help="seconds a new connection has to send its request headers (0 = no limit)",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=_seconds,
+        default=float(env.get("UTD_ENGINE_BODY_TIMEOUT", "10")),
+        help="seconds a request body may take to arrive",
+    )
+    parser.add_argument(
+        "--max-connections-per-client",
+        type=int,
+        default=int(env.get("UTD_ENGINE_MAX_CONNECTIONS_PER_CLIENT", "256")),
+        help="connections one client address may hold open at once (0 = no cap)",
+    )
     args = parser.parse_args(argv)
     try:
         secrets = dict(_secret_pair(item) for item in _env_list("UTD_ENGINE_APP_SECRETS"))
@@ -196,6 +232,10 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         app_secrets=secrets,
         rate_window=args.rate_window,
         **{name: getattr(args, name) for name, _ in _RATE_LIMITS},
+        livekit_timeout=args.livekit_timeout,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_connections_per_client=args.max_connections_per_client,
     )
 
 
@@ -215,12 +255,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(config: EngineConfig) -> int:
+    open_files = raise_open_files_limit()  # before any connection is accepted
     logging.getLogger(__name__).info(
-        "engine on http://%s:%d (LiveKit %s, db %s)",
+        "engine on http://%s:%d (LiveKit %s, db %s, open files limit %s)",
         config.host,
         config.port,
         config.livekit_url,
         config.db_path,
+        open_files,
     )
     if config.dev_mode:
         logging.getLogger(__name__).warning(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -71,7 +72,7 @@ def require_host(room: RoomRecord, bearer: Bearer) -> None:
 async def read_body(request: web.Request) -> dict[str, Any]:
     """The JSON object body (``{}`` when empty); 400 ``invalid_request`` otherwise: not UTF-8
     JSON, nested deeper than :data:`MAX_JSON_DEPTH`, ``NaN``/``Infinity``, not an object."""
-    raw = await request.read()
+    raw = await _read_within(request, engine_of(request).config.body_timeout)
     if not raw.strip():
         return {}
     try:
@@ -160,3 +161,18 @@ def req_bool(body: dict[str, Any], key: str) -> bool:
     if value is None:
         raise ApiError.invalid(f"{key} is required")
     return value
+
+
+async def _read_within(request: web.Request, timeout: float) -> bytes:
+    """The request body, or 408 ``request_timeout`` (closing the connection) when it takes
+    longer than ``timeout`` seconds: a client trickling its body must not hold a handler."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await request.read()
+    except TimeoutError:
+        raise ApiError(
+            408,
+            "request_timeout",
+            f"the body did not arrive within {timeout:g}s",
+            headers={"Connection": "close"},
+        ) from None

@@ -128,6 +128,16 @@ class EngineConfig:
             invitation or ask for the stage (its ``participant_joined`` may reach the engine
             after its first command). What it takes is released when the window is over
             unless LiveKit then shows it in the room. 0 admits only identities known present.
+        livekit_timeout: Seconds one LiveKit server API call made for a command may take; past
+            it the command is answered without it (the state is saved, the reconciler sends
+            what was missed). One room change's whole push to LiveKit is bounded the same way,
+            so a hung LiveKit never holds a room's lock longer.
+        header_timeout: Seconds a new connection has to send its first request line and
+            headers; a slower one is answered 408 and closed (0 = no limit).
+        body_timeout: Seconds a handler waits for a request body; past it, 408
+            ``request_timeout`` and the connection is closed.
+        max_connections_per_client: Connections one client address may hold open at once;
+            the ones over it are closed as soon as they are accepted (0 = no cap).
     """
 
     host: str = "127.0.0.1"
@@ -164,6 +174,10 @@ class EngineConfig:
     call_limit_per_address: int = 120
     call_limit_per_app: int = 1200
     join_window: float = 20.0
+    livekit_timeout: float = attrs.field(default=3.0, validator=attrs.validators.gt(0))
+    header_timeout: float = attrs.field(default=10.0, validator=attrs.validators.ge(0))
+    body_timeout: float = attrs.field(default=10.0, validator=attrs.validators.gt(0))
+    max_connections_per_client: int = attrs.field(default=256, validator=attrs.validators.ge(0))
 
     @property
     def livekit_http_url(self) -> str | None:

@@ -183,11 +183,13 @@ class Engine:
         return json.dumps(room.to_json(call or self._call_of(room)), separators=(",", ":"))
 
     async def _guard(self, what: str, job: Awaitable[None]) -> bool:
-        # The engine's state is already saved; a LiveKit hiccup must not fail the request.
+        # The engine's state is already saved; a LiveKit hiccup must not fail the request, nor
+        # hold it (and the room lock its caller may hold) longer than livekit_timeout.
         try:
-            await job
+            async with asyncio.timeout(self.config.livekit_timeout):
+                await job
         except Exception as exc:
-            log.warning("LiveKit %s failed: %s", what, exc)
+            log.warning("LiveKit %s failed: %r", what, exc)
             self._livekit_failed()
             return False
         return True
@@ -200,22 +202,39 @@ class Engine:
         call: CallRecord | None = None,
     ) -> None:
         lk = room.livekit_name
-        # Metadata and each participant's grant are independent LiveKit calls: send them at
-        # once (clients order what arrives by version). The room lock held by the caller
-        # keeps pushes of successive versions from interleaving.
-        jobs = [self._guard("metadata", self.bridge.set_metadata(lk, self.metadata(room, call)))]
-        for identity in sorted(before.keys() | room.known_identities()):
-            grant = room.grant_for(identity)
-            if before.get(identity, _AUDIENCE) != grant:
-                jobs.append(
-                    self._guard("grant", self.bridge.apply_grant(lk, identity, grant, room.version))
-                )
-        await asyncio.gather(*jobs)
-        for identity, muted in effects.mutes:
-            await self._guard("mute", self.bridge.mute_microphone(lk, identity, muted))
-        for topic, identities, payload in effects.notes:
-            body = {**payload, "version": room.version}
-            await self._guard("data", self.bridge.send(lk, topic, body, identities))
+        # The caller holds the room lock, which keeps pushes of successive versions from
+        # interleaving: the whole push gets one deadline, so a hung LiveKit holds the lock
+        # (and the command) no longer than livekit_timeout; once one call timed out, the rest
+        # of the push is skipped and left to the reconciler, which the failure wakes.
+        try:
+            async with asyncio.timeout(self.config.livekit_timeout):
+                # Metadata and each participant's grant are independent LiveKit calls: send
+                # them at once (clients order what arrives by version).
+                jobs = [
+                    self._guard("metadata", self.bridge.set_metadata(lk, self.metadata(room, call)))
+                ]
+                for identity in sorted(before.keys() | room.known_identities()):
+                    grant = room.grant_for(identity)
+                    if before.get(identity, _AUDIENCE) != grant:
+                        jobs.append(
+                            self._guard(
+                                "grant", self.bridge.apply_grant(lk, identity, grant, room.version)
+                            )
+                        )
+                await asyncio.gather(*jobs)
+                for identity, muted in effects.mutes:
+                    await self._guard("mute", self.bridge.mute_microphone(lk, identity, muted))
+                for topic, identities, payload in effects.notes:
+                    body = {**payload, "version": room.version}
+                    await self._guard("data", self.bridge.send(lk, topic, body, identities))
+        except TimeoutError:
+            log.warning(
+                "LiveKit push of %s v%d cut after %gs; the reconciler catches up",
+                lk,
+                room.version,
+                self.config.livekit_timeout,
+            )
+            self._livekit_failed()
 
     def load_room(self, app_id: str, room_name: str) -> RoomRecord:
         """The room or 404 ``not_found``."""

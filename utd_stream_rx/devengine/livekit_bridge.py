@@ -12,8 +12,8 @@ import collections
 import json
 import logging
 import time
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 import attrs
@@ -23,7 +23,9 @@ from livekit import api
 from .state import Grant
 
 __all__ = [
+    "DEFAULT_LIVEKIT_TIMEOUT",
     "LiveKitBridge",
+    "LiveKitTimeoutError",
     "NullBridge",
     "ParticipantPresence",
     "RoomServiceBridge",
@@ -33,7 +35,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_QUERY_TIMEOUT = 5.0  # seconds for a question to LiveKit whose answer decides a release
+DEFAULT_LIVEKIT_TIMEOUT = 3.0
+"""Seconds one RoomService call may take before the bridge gives up on it."""
+
+_T = TypeVar("_T")
+
+
+class LiveKitTimeoutError(TimeoutError):
+    """LiveKit did not answer a RoomService call in time (a hung or overloaded server)."""
 
 _SOURCES = {
     "camera": api.TrackSource.CAMERA,
@@ -231,13 +240,37 @@ def _is_absent(exc: api.TwirpError) -> bool:
 
 
 class RoomServiceBridge:
-    """:class:`LiveKitBridge` over ``livekit.api.LiveKitAPI``."""
+    """:class:`LiveKitBridge` over ``livekit.api.LiveKitAPI``.
 
-    def __init__(self, http_url: str, api_key: str, api_secret: str) -> None:
+    Every RoomService call is bounded by ``timeout`` seconds and raises
+    :class:`LiveKitTimeoutError` past it: livekit-api posts each call with ``timeout=None``,
+    which overrides any ``ClientTimeout`` of its session, so a hung server would otherwise
+    hold the caller for as long as it is hung.
+    """
+
+    def __init__(
+        self,
+        http_url: str,
+        api_key: str,
+        api_secret: str,
+        *,
+        timeout: float = DEFAULT_LIVEKIT_TIMEOUT,
+    ) -> None:
         self._url = http_url
         self._key = api_key
         self._secret = api_secret
+        self.timeout = timeout
         self._client: api.LiveKitAPI | None = None
+
+    async def _bounded(self, what: str, call: Awaitable[_T]) -> _T:
+        """``await call``, given up after :attr:`timeout` seconds."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await call
+        except TimeoutError as exc:
+            raise LiveKitTimeoutError(
+                f"LiveKit did not answer {what} within {self.timeout:g}s"
+            ) from exc
 
     @property
     def _api(self) -> api.LiveKitAPI:
@@ -247,7 +280,7 @@ class RoomServiceBridge:
                 self._url,
                 self._key,
                 self._secret,
-                timeout=aiohttp.ClientTimeout(total=5),
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
                 failover=False,
             )
         return self._client
@@ -256,10 +289,13 @@ class RoomServiceBridge:
         self, livekit_room: str, metadata: str, *, max_participants: int = 0
     ) -> None:
         """Create the room if needed and set its metadata."""
-        await self._api.room.create_room(
-            api.CreateRoomRequest(
-                name=livekit_room, metadata=metadata, max_participants=max_participants
-            )
+        await self._bounded(
+            "CreateRoom",
+            self._api.room.create_room(
+                api.CreateRoomRequest(
+                    name=livekit_room, metadata=metadata, max_participants=max_participants
+                )
+            ),
         )
         # CreateRoom returns an existing room unchanged: write the metadata explicitly.
         await self.set_metadata(livekit_room, metadata)
@@ -267,8 +303,11 @@ class RoomServiceBridge:
     async def set_metadata(self, livekit_room: str, metadata: str) -> None:
         """Replace the room metadata (ignored when the room does not exist)."""
         try:
-            await self._api.room.update_room_metadata(
-                api.UpdateRoomMetadataRequest(room=livekit_room, metadata=metadata)
+            await self._bounded(
+                "UpdateRoomMetadata",
+                self._api.room.update_room_metadata(
+                    api.UpdateRoomMetadataRequest(room=livekit_room, metadata=metadata)
+                ),
             )
         except api.TwirpError as exc:
             if not _is_absent(exc):
@@ -288,13 +327,16 @@ class RoomServiceBridge:
             can_update_metadata=False,
         )
         try:
-            await self._api.room.update_participant(
-                api.UpdateParticipantRequest(
-                    room=livekit_room,
-                    identity=identity,
-                    permission=permission,
-                    attributes={**grant.attributes, "utd.version": str(version)},
-                )
+            await self._bounded(
+                "UpdateParticipant",
+                self._api.room.update_participant(
+                    api.UpdateParticipantRequest(
+                        room=livekit_room,
+                        identity=identity,
+                        permission=permission,
+                        attributes={**grant.attributes, "utd.version": str(version)},
+                    )
+                ),
             )
         except api.TwirpError as exc:
             if not _is_absent(exc):
@@ -308,14 +350,17 @@ class RoomServiceBridge:
     ) -> None:
         """A reliable server data message to ``identities``."""
         try:
-            await self._api.room.send_data(
-                api.SendDataRequest(
-                    room=livekit_room,
-                    data=json.dumps(payload).encode(),
-                    kind=api.DataPacket.Kind.RELIABLE,
-                    destination_identities=list(identities),
-                    topic=topic,
-                )
+            await self._bounded(
+                "SendData",
+                self._api.room.send_data(
+                    api.SendDataRequest(
+                        room=livekit_room,
+                        data=json.dumps(payload).encode(),
+                        kind=api.DataPacket.Kind.RELIABLE,
+                        destination_identities=list(identities),
+                        topic=topic,
+                    )
+                ),
             )
         except api.TwirpError as exc:
             if not _is_absent(exc):
@@ -324,15 +369,24 @@ class RoomServiceBridge:
     async def mute_microphone(self, livekit_room: str, identity: str, muted: bool) -> None:
         """Mute or unmute the participant's published microphone, if any."""
         try:
-            info = await self._api.room.get_participant(
-                api.RoomParticipantIdentity(room=livekit_room, identity=identity)
+            info = await self._bounded(
+                "GetParticipant",
+                self._api.room.get_participant(
+                    api.RoomParticipantIdentity(room=livekit_room, identity=identity)
+                ),
             )
             for track in info.tracks:
                 if track.source == api.TrackSource.MICROPHONE:
-                    await self._api.room.mute_published_track(
-                        api.MuteRoomTrackRequest(
-                            room=livekit_room, identity=identity, track_sid=track.sid, muted=muted
-                        )
+                    await self._bounded(
+                        "MutePublishedTrack",
+                        self._api.room.mute_published_track(
+                            api.MuteRoomTrackRequest(
+                                room=livekit_room,
+                                identity=identity,
+                                track_sid=track.sid,
+                                muted=muted,
+                            )
+                        ),
                     )
         except api.TwirpError as exc:
             if not _is_absent(exc):
@@ -341,11 +395,12 @@ class RoomServiceBridge:
     async def participant_sid(self, livekit_room: str, identity: str) -> str | None:
         """The sid of the connection ``identity`` has in the room now, or ``None``."""
         try:
-            # livekit-api posts without a timeout of its own: bound the question here.
-            async with asyncio.timeout(_QUERY_TIMEOUT):
-                info = await self._api.room.get_participant(
+            info = await self._bounded(
+                "GetParticipant",
+                self._api.room.get_participant(
                     api.RoomParticipantIdentity(room=livekit_room, identity=identity)
-                )
+                ),
+            )
         except api.TwirpError as exc:
             if _is_absent(exc):
                 return None
@@ -356,17 +411,18 @@ class RoomServiceBridge:
         """Everyone connected to the room now, by identity; ``None`` if LiveKit has no such
         room."""
         try:
-            async with asyncio.timeout(_QUERY_TIMEOUT):
-                found = await self._api.room.list_participants(
-                    api.ListParticipantsRequest(room=livekit_room)
+            found = await self._bounded(
+                "ListParticipants",
+                self._api.room.list_participants(api.ListParticipantsRequest(room=livekit_room)),
+            )
+            if not found.participants:
+                # livekit-server lists a room it does not have as empty: ask for the room.
+                rooms = await self._bounded(
+                    "ListRooms",
+                    self._api.room.list_rooms(api.ListRoomsRequest(names=[livekit_room])),
                 )
-                if not found.participants:
-                    # livekit-server lists a room it does not have as empty: ask for the room.
-                    rooms = await self._api.room.list_rooms(
-                        api.ListRoomsRequest(names=[livekit_room])
-                    )
-                    if not any(room.name == livekit_room for room in rooms.rooms):
-                        return None
+                if not any(room.name == livekit_room for room in rooms.rooms):
+                    return None
         except api.TwirpError as exc:
             if _is_absent(exc):
                 return None
@@ -379,10 +435,12 @@ class RoomServiceBridge:
     async def remove_participant(self, livekit_room: str, identity: str) -> None:
         """Disconnect the participant (nothing happens if they or the room are not there)."""
         try:
-            async with asyncio.timeout(_QUERY_TIMEOUT):
-                await self._api.room.remove_participant(
+            await self._bounded(
+                "RemoveParticipant",
+                self._api.room.remove_participant(
                     api.RoomParticipantIdentity(room=livekit_room, identity=identity)
-                )
+                ),
+            )
         except api.TwirpError as exc:
             if not _is_absent(exc):
                 raise

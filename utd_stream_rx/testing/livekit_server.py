@@ -28,7 +28,7 @@ import time
 import urllib.error
 import urllib.request
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 __all__ = [
@@ -372,6 +372,26 @@ class LiveKitServer:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+
+    def pause(self) -> None:
+        """Freeze the process (SIGSTOP), as a hung server: it stays alive and its sockets
+        accept connections, but it answers nothing until :meth:`resume`."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused process run again (SIGCONT)."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGCONT)
+
+    @contextlib.contextmanager
+    def hung(self) -> Iterator[None]:
+        """The server paused for the block, and resumed after it whatever happens."""
+        self.pause()
+        try:
+            yield
+        finally:
+            self.resume()
 
     def restart(self, timeout: float = 30.0) -> None:
         """Stop and start again on the same ports and keys."""
