@@ -92,6 +92,10 @@ class EngineConfig:
         livekit_token_ttl: Lifetime of a LiveKit room token, seconds.
         sse_keepalive: Seconds between keepalive comments on the call event stream.
         dev_mode: Insecure development mode: identities asserted by the client are accepted.
+        max_pending_requests: Pending stage or speak requests one room holds at most; one more
+            is refused (409 ``queue_full``). 0 = no limit.
+        max_invitations: Open seat invitations one room holds at most (409 ``queue_full``
+            past them); they travel in the room metadata, so keep this small. 0 = no limit.
     """
 
     host: str = "127.0.0.1"
@@ -115,6 +119,8 @@ class EngineConfig:
     sse_keepalive: float = 15.0
     dev_mode: bool = False
     app_secrets: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze_apps)
+    max_pending_requests: int = 1000
+    max_invitations: int = 64
 
     @property
     def livekit_http_url(self) -> str | None:

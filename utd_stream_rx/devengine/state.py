@@ -7,9 +7,11 @@ SDK structures.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ..models import (
     UTDCall,
@@ -28,14 +30,24 @@ from ..models import (
 )
 
 __all__ = [
+    "MAX_NAMES",
+    "METADATA_REQUESTS",
     "CallRecord",
     "Grant",
+    "PendingRequests",
     "RoomRecord",
     "livekit_room_name",
     "split_livekit_room_name",
 ]
 
 _SEP = "__"
+
+METADATA_REQUESTS = 16
+"""Most pending requests a room's public state carries in its metadata and command answers;
+past that, only their count and version are sent (``GET`` the room for the lists)."""
+
+MAX_NAMES = 512
+"""Most display names a room remembers (the least recently given are forgotten first)."""
 
 
 def livekit_room_name(app_id: str, room: str) -> str:
@@ -123,6 +135,23 @@ class CallRecord:
 
 
 @attrs.define
+class PendingRequests:
+    """A room's pending stage and speak requests.
+
+    They are saved apart from the room's record and loaded only by the changes that read them,
+    so that the many that do not (seats, locks, the stage) cost the same in a room with a
+    thousand pending requests as in an empty one.
+    """
+
+    stage: list[UTDStageRequest] = attrs.field(factory=list)
+    speak: list[UTDSpeakRequest] = attrs.field(factory=list)
+
+    def snapshot(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """Both lists as they are now, to compare with later."""
+        return tuple(self.stage), tuple(self.speak)
+
+
+@attrs.define
 class RoomRecord:
     """One room of one app: its owner, seats, stage, requests and invitations."""
 
@@ -135,8 +164,6 @@ class RoomRecord:
     mode_id: str | None = None
     seats: list[UTDSeat] = attrs.field(factory=list)
     stage: list[UTDStageMember] = attrs.field(factory=list)
-    stage_requests: list[UTDStageRequest] = attrs.field(factory=list)
-    speak_requests: list[UTDSpeakRequest] = attrs.field(factory=list)
     invitations: list[UTDSeatInvitation] = attrs.field(factory=list)
     names: dict[str, str] = attrs.field(factory=dict)
     call_id: str | None = None
@@ -145,6 +172,19 @@ class RoomRecord:
     # Identities LiveKit lost without them leaving, and when what they hold is released unless
     # they are back in the room by then. Engine-internal: not part of the public RoomState.
     away: dict[str, float] = attrs.field(factory=dict)
+    # Who has a pending request, oldest first, and the version at which the requests last
+    # changed. The requests themselves are kept apart (:class:`PendingRequests`).
+    requesters: list[str] = attrs.field(factory=list)
+    requests_version: int = 0
+    # Not saved with the record: where its requests are loaded from, and once loaded, the
+    # requests with the snapshot they were loaded as (to tell whether they changed).
+    pending_source: Callable[[], PendingRequests] | None = attrs.field(
+        default=None, eq=False, repr=False
+    )
+    loaded_requests: PendingRequests | None = attrs.field(default=None, eq=False, repr=False)
+    loaded_snapshot: tuple[tuple[Any, ...], tuple[Any, ...]] = attrs.field(
+        default=((), ()), eq=False, repr=False
+    )
 
     @property
     def livekit_name(self) -> str:
@@ -159,6 +199,76 @@ class RoomRecord:
     def name_of(self, identity: str) -> str | None:
         """The display name last given for ``identity``, if any."""
         return self.names.get(identity)
+
+    def remember_name(self, identity: str, name: str) -> bool:
+        """Keep ``name`` for ``identity`` (at most :data:`MAX_NAMES`, the least recently given
+        forgotten first); True when it changed."""
+        changed = self.names.pop(identity, None) != name
+        self.names[identity] = name
+        while len(self.names) > MAX_NAMES:
+            del self.names[next(iter(self.names))]
+        return changed
+
+    # -- pending requests ------------------------------------------------------------------
+
+    @property
+    def pending(self) -> PendingRequests:
+        """The pending requests, loaded on first use."""
+        if self.loaded_requests is None:
+            loaded = self.pending_source() if self.pending_source is not None else None
+            self.loaded_requests = loaded if loaded is not None else PendingRequests()
+            self.loaded_snapshot = self.loaded_requests.snapshot()
+        return self.loaded_requests
+
+    @property
+    def stage_requests(self) -> list[UTDStageRequest]:
+        """Pending requests to go on stage, oldest first."""
+        return self.pending.stage
+
+    @stage_requests.setter
+    def stage_requests(self, value: list[UTDStageRequest]) -> None:
+        self.pending.stage = list(value)
+
+    @property
+    def speak_requests(self) -> list[UTDSpeakRequest]:
+        """Pending requests to speak, oldest first."""
+        return self.pending.speak
+
+    @speak_requests.setter
+    def speak_requests(self, value: list[UTDSpeakRequest]) -> None:
+        self.pending.speak = list(value)
+
+    def pending_identities(self) -> list[str]:
+        """Who has a pending request, oldest first, without loading the requests."""
+        if self.loaded_requests is None:
+            return self.requesters
+        pending = self.loaded_requests
+        return [r.identity for r in pending.stage] + [r.identity for r in pending.speak]
+
+    def has_request(self, identity: str) -> bool:
+        """True when ``identity`` has a pending request (the requests are not loaded)."""
+        return identity in self.pending_identities()
+
+    def requests_changed(self) -> bool:
+        """True when the requests were loaded and differ from what was loaded."""
+        loaded = self.loaded_requests
+        return loaded is not None and loaded.snapshot() != self.loaded_snapshot
+
+    def bump_version(self) -> None:
+        """Move to the next version; requests changed since loading are stamped with it."""
+        self.version += 1
+        if self.requests_changed():
+            self.requests_version = self.version
+
+    def requests_to_save(self) -> PendingRequests | None:
+        """The requests if they changed since loading (``requesters`` follows them), else
+        ``None``; called by storage once per save."""
+        if not self.requests_changed():
+            return None
+        pending = self.pending
+        self.requesters = self.pending_identities()
+        self.loaded_snapshot = pending.snapshot()
+        return pending
 
     def seat_of(self, identity: str) -> UTDSeat | None:
         """The seat ``identity`` holds, or ``None``."""
@@ -176,8 +286,7 @@ class RoomRecord:
         invitation: what leaving the room takes away."""
         found = {s.identity for s in self.seats if s.identity is not None}
         found.update(m.identity for m in self.stage if m.identity != self.host_identity)
-        found.update(r.identity for r in self.stage_requests)
-        found.update(r.identity for r in self.speak_requests)
+        found.update(self.pending_identities())
         found.update(i.identity for i in self.invitations)
         return found
 
@@ -230,8 +339,16 @@ class RoomRecord:
         """The grant of every identity that has a role other than plain audience."""
         return {identity: self.grant_for(identity) for identity in self.known_identities()}
 
-    def to_model(self, call: CallRecord | None = None) -> UTDRoomState:
-        """The public ``RoomState`` (never with tokens)."""
+    def to_model(self, call: CallRecord | None = None, *, full: bool = False) -> UTDRoomState:
+        """The public ``RoomState`` (never with tokens).
+
+        Args:
+            full: Always list the pending requests. Otherwise (room metadata, command
+                answers) they are listed only while there are at most
+                :data:`METADATA_REQUESTS` of them, and ``requests_omitted`` says when not.
+        """
+        omitted = not full and len(self.pending_identities()) > METADATA_REQUESTS
+        pending = PendingRequests() if omitted else self.pending
         seats = None
         if self.is_audio_room:
             seats = UTDSeatGrid(
@@ -248,28 +365,73 @@ class RoomRecord:
             host_identity=self.host_identity,
             seats=seats,
             stage=tuple(self.stage),
-            stage_requests=tuple(self.stage_requests),
-            speak_requests=tuple(self.speak_requests),
+            stage_requests=tuple(pending.stage),
+            speak_requests=tuple(pending.speak),
             invitations=tuple(self.invitations),
             call=call.to_model() if call is not None else None,
+            requests_version=self.requests_version,
+            requests_omitted=omitted,
         )
 
-    def to_json(self, call: CallRecord | None = None) -> dict[str, Any]:
-        """The public ``RoomState`` as JSON."""
-        data: dict[str, Any] = unstructure(self.to_model(call))
+    def to_json(self, call: CallRecord | None = None, *, full: bool = False) -> dict[str, Any]:
+        """The public ``RoomState`` as JSON (``full`` as in :meth:`to_model`)."""
+        data: dict[str, Any] = unstructure(self.to_model(call, full=full))
         return data
 
 
-def dump_record(record: RoomRecord | CallRecord) -> Any:
+# Records are saved with the models' converter, less what only lives in memory.
+_records = converter.copy()
+_records.register_unstructure_hook(
+    RoomRecord,
+    make_dict_unstructure_fn(
+        RoomRecord,
+        _records,
+        pending_source=override(omit=True),
+        loaded_requests=override(omit=True),
+        loaded_snapshot=override(omit=True),
+    ),
+)
+_records.register_structure_hook(
+    RoomRecord,
+    make_dict_structure_fn(
+        RoomRecord,
+        _records,
+        pending_source=override(omit=True),
+        loaded_requests=override(omit=True),
+        loaded_snapshot=override(omit=True),
+    ),
+)
+
+
+def dump_record(record: RoomRecord | CallRecord | PendingRequests) -> Any:
     """A record as JSON-ready builtins, for storage."""
-    return converter.unstructure(record)
+    return _records.unstructure(record)
 
 
-def load_room(data: Any) -> RoomRecord:
-    """A room record from storage."""
-    return converter.structure(data, RoomRecord)
+def load_room(data: Any, pending_source: Callable[[], PendingRequests] | None = None) -> RoomRecord:
+    """A room record from storage; its requests come from ``pending_source`` when first used.
+
+    A record saved before requests were kept apart carries them inline: they are taken from
+    it and saved apart with the next change.
+    """
+    inline = {key: data.pop(key) for key in ("stage_requests", "speak_requests") if key in data}
+    room = _records.structure(data, RoomRecord)
+    room.pending_source = pending_source
+    if inline:
+        pending = _records.structure(
+            {"stage": inline.get("stage_requests", []), "speak": inline.get("speak_requests", [])},
+            PendingRequests,
+        )
+        room.loaded_requests = pending
+        room.requesters = room.pending_identities()
+    return room
+
+
+def load_requests(data: Any) -> PendingRequests:
+    """A room's pending requests from storage."""
+    return _records.structure(data, PendingRequests)
 
 
 def load_call(data: Any) -> CallRecord:
     """A call record from storage."""
-    return converter.structure(data, CallRecord)
+    return _records.structure(data, CallRecord)

@@ -8,6 +8,7 @@ the event loop thread is fine.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
 import threading
@@ -16,7 +17,15 @@ from pathlib import Path
 from typing import Protocol
 
 from ..models import UTDCallStatus
-from .state import CallRecord, RoomRecord, dump_record, load_call, load_room
+from .state import (
+    CallRecord,
+    PendingRequests,
+    RoomRecord,
+    dump_record,
+    load_call,
+    load_requests,
+    load_room,
+)
 
 __all__ = ["SQLiteStorage", "Storage"]
 
@@ -25,7 +34,7 @@ class Storage(Protocol):
     """Persistence the engine needs; every method is short and synchronous."""
 
     def load_room(self, app_id: str, room_name: str) -> RoomRecord | None:
-        """The room, or ``None``."""
+        """The room, or ``None``; its pending requests are read when first used."""
         ...
 
     def load_call(self, call_id: str) -> CallRecord | None:
@@ -33,7 +42,7 @@ class Storage(Protocol):
         ...
 
     def save(self, *, rooms: Iterable[RoomRecord] = (), calls: Iterable[CallRecord] = ()) -> None:
-        """Write rooms and calls in one transaction."""
+        """Write rooms (with their requests, if changed) and calls in one transaction."""
         ...
 
     def calls_of(
@@ -131,6 +140,13 @@ CREATE TABLE IF NOT EXISTS room_holdings (
     room_name TEXT NOT NULL,
     PRIMARY KEY (app_id, room_name)
 );
+-- A room's pending requests, apart from its record (a row only while it has some).
+CREATE TABLE IF NOT EXISTS room_requests (
+    app_id TEXT NOT NULL,
+    room_name TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (app_id, room_name)
+);
 """
 
 # After the columns they cover exist (an older database gains ``updated_at`` first).
@@ -198,12 +214,22 @@ class SQLiteStorage:
         self._db.execute("COMMIT")
 
     def load_room(self, app_id: str, room_name: str) -> RoomRecord | None:
-        """The room, or ``None``."""
+        """The room, or ``None``; its pending requests are read when first used."""
         with self._lock:
             row = self._db.execute(
                 "SELECT data FROM rooms WHERE app_id = ? AND room_name = ?", (app_id, room_name)
             ).fetchone()
-        return load_room(json.loads(row[0])) if row else None
+        if not row:
+            return None
+        return load_room(json.loads(row[0]), functools.partial(self._requests, app_id, room_name))
+
+    def _requests(self, app_id: str, room_name: str) -> PendingRequests:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM room_requests WHERE app_id = ? AND room_name = ?",
+                (app_id, room_name),
+            ).fetchone()
+        return load_requests(json.loads(row[0])) if row else PendingRequests()
 
     def load_call(self, call_id: str) -> CallRecord | None:
         """The call, or ``None``."""
@@ -216,6 +242,18 @@ class SQLiteStorage:
     def save(self, *, rooms: Iterable[RoomRecord] = (), calls: Iterable[CallRecord] = ()) -> None:
         """Write rooms and calls in one transaction."""
         rooms = list(rooms)
+        # Requests first: saving them brings each record's ``requesters`` up to date.
+        requests = [(r.app_id, r.room_name, r.requests_to_save()) for r in rooms]
+        request_rows = [
+            (app_id, name, json.dumps(dump_record(pending), separators=(",", ":")))
+            for app_id, name, pending in requests
+            if pending is not None and (pending.stage or pending.speak)
+        ]
+        no_request_rows = [
+            (app_id, name)
+            for app_id, name, pending in requests
+            if pending is not None and not (pending.stage or pending.speak)
+        ]
         room_rows = [
             (r.app_id, r.room_name, json.dumps(dump_record(r), separators=(",", ":")))
             for r in rooms
@@ -258,6 +296,13 @@ class SQLiteStorage:
             )
             self._db.executemany(
                 "DELETE FROM room_holdings WHERE app_id = ? AND room_name = ?", unheld_rows
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO room_requests (app_id, room_name, data) VALUES (?, ?, ?)",
+                request_rows,
+            )
+            self._db.executemany(
+                "DELETE FROM room_requests WHERE app_id = ? AND room_name = ?", no_request_rows
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO calls (call_id, app_id, caller, callee, status,"
