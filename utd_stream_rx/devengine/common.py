@@ -67,7 +67,7 @@ def require_host(room: RoomRecord, bearer: Bearer) -> None:
 def check_room_for_request(room: RoomRecord, limit: int) -> None:
     """409 ``queue_full`` when the room already holds ``limit`` pending requests (0: no
     limit)."""
-    if limit and len(room.pending_identities()) >= limit:
+    if limit and room.pending_count() >= limit:
         raise ApiError.conflict(
             f"{room.room_name} already has {limit} pending requests; try again later",
             "queue_full",

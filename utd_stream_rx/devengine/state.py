@@ -7,8 +7,7 @@ SDK structures.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
@@ -35,6 +34,7 @@ __all__ = [
     "CallRecord",
     "Grant",
     "PendingRequests",
+    "RequestSource",
     "RoomRecord",
     "livekit_room_name",
     "split_livekit_room_name",
@@ -151,6 +151,18 @@ class PendingRequests:
         return tuple(self.stage), tuple(self.speak)
 
 
+class RequestSource(Protocol):
+    """Where a room's pending requests are read from: its storage."""
+
+    def load(self) -> PendingRequests:
+        """Every pending request of the room."""
+        ...
+
+    def has(self, identity: str) -> bool:
+        """True when ``identity`` has a pending request in the room."""
+        ...
+
+
 @attrs.define
 class RoomRecord:
     """One room of one app: its owner, seats, stage, requests and invitations."""
@@ -172,15 +184,13 @@ class RoomRecord:
     # Identities LiveKit lost without them leaving, and when what they hold is released unless
     # they are back in the room by then. Engine-internal: not part of the public RoomState.
     away: dict[str, float] = attrs.field(factory=dict)
-    # Who has a pending request, oldest first, and the version at which the requests last
-    # changed. The requests themselves are kept apart (:class:`PendingRequests`).
-    requesters: list[str] = attrs.field(factory=list)
+    # How many requests are pending, and the version at which they last changed. The requests
+    # themselves are kept apart (:class:`PendingRequests`).
+    request_count: int = 0
     requests_version: int = 0
-    # Not saved with the record: where its requests are loaded from, and once loaded, the
+    # Not saved with the record: where its requests are read from, and once loaded, the
     # requests with the snapshot they were loaded as (to tell whether they changed).
-    pending_source: Callable[[], PendingRequests] | None = attrs.field(
-        default=None, eq=False, repr=False
-    )
+    pending_source: RequestSource | None = attrs.field(default=None, eq=False, repr=False)
     loaded_requests: PendingRequests | None = attrs.field(default=None, eq=False, repr=False)
     loaded_snapshot: tuple[tuple[Any, ...], tuple[Any, ...]] = attrs.field(
         default=((), ()), eq=False, repr=False
@@ -215,7 +225,7 @@ class RoomRecord:
     def pending(self) -> PendingRequests:
         """The pending requests, loaded on first use."""
         if self.loaded_requests is None:
-            loaded = self.pending_source() if self.pending_source is not None else None
+            loaded = self.pending_source.load() if self.pending_source is not None else None
             self.loaded_requests = loaded if loaded is not None else PendingRequests()
             self.loaded_snapshot = self.loaded_requests.snapshot()
         return self.loaded_requests
@@ -238,16 +248,26 @@ class RoomRecord:
     def speak_requests(self, value: list[UTDSpeakRequest]) -> None:
         self.pending.speak = list(value)
 
-    def pending_identities(self) -> list[str]:
-        """Who has a pending request, oldest first, without loading the requests."""
-        if self.loaded_requests is None:
-            return self.requesters
+    def pending_count(self) -> int:
+        """How many requests are pending (without loading them)."""
         pending = self.loaded_requests
+        return self.request_count if pending is None else len(pending.stage) + len(pending.speak)
+
+    def pending_identities(self) -> list[str]:
+        """Who has a pending request, oldest first (loads the requests if there are any)."""
+        if self.pending_count() == 0:
+            return []
+        pending = self.pending
         return [r.identity for r in pending.stage] + [r.identity for r in pending.speak]
 
     def has_request(self, identity: str) -> bool:
-        """True when ``identity`` has a pending request (the requests are not loaded)."""
-        return identity in self.pending_identities()
+        """True when ``identity`` has a pending request (asked of storage while the requests
+        are not loaded)."""
+        if self.loaded_requests is not None:
+            return identity in self.pending_identities()
+        if self.request_count == 0 or self.pending_source is None:
+            return False
+        return self.pending_source.has(identity)
 
     def requests_changed(self) -> bool:
         """True when the requests were loaded and differ from what was loaded."""
@@ -260,15 +280,26 @@ class RoomRecord:
         if self.requests_changed():
             self.requests_version = self.version
 
-    def requests_to_save(self) -> PendingRequests | None:
-        """The requests if they changed since loading (``requesters`` follows them), else
-        ``None``; called by storage once per save."""
+    def requests_to_save(self) -> tuple[PendingRequests, set[str]] | None:
+        """The requests and who had one as loaded, if they changed since loading, else
+        ``None``; called by storage once per save (``request_count`` follows them)."""
         if not self.requests_changed():
             return None
         pending = self.pending
-        self.requesters = self.pending_identities()
+        stage, speak = self.loaded_snapshot
+        before = {r.identity for r in (*stage, *speak)}
+        self.request_count = self.pending_count()
         self.loaded_snapshot = pending.snapshot()
-        return pending
+        return pending, before
+
+    def holds_anything(self) -> bool:
+        """True when :meth:`holders` is not empty (without loading the requests)."""
+        return bool(
+            self.pending_count()
+            or self.invitations
+            or any(s.identity is not None for s in self.seats)
+            or any(m.identity != self.host_identity for m in self.stage)
+        )
 
     def seat_of(self, identity: str) -> UTDSeat | None:
         """The seat ``identity`` holds, or ``None``."""
@@ -347,7 +378,7 @@ class RoomRecord:
                 answers) they are listed only while there are at most
                 :data:`METADATA_REQUESTS` of them, and ``requests_omitted`` says when not.
         """
-        omitted = not full and len(self.pending_identities()) > METADATA_REQUESTS
+        omitted = not full and self.pending_count() > METADATA_REQUESTS
         pending = PendingRequests() if omitted else self.pending
         seats = None
         if self.is_audio_room:
@@ -408,7 +439,7 @@ def dump_record(record: RoomRecord | CallRecord | PendingRequests) -> Any:
     return _records.unstructure(record)
 
 
-def load_room(data: Any, pending_source: Callable[[], PendingRequests] | None = None) -> RoomRecord:
+def load_room(data: Any, pending_source: RequestSource | None = None) -> RoomRecord:
     """A room record from storage; its requests come from ``pending_source`` when first used.
 
     A record saved before requests were kept apart carries them inline: they are taken from
@@ -423,7 +454,7 @@ def load_room(data: Any, pending_source: Callable[[], PendingRequests] | None = 
             PendingRequests,
         )
         room.loaded_requests = pending
-        room.requesters = room.pending_identities()
+        room.request_count = room.pending_count()
     return room
 
 

@@ -8,7 +8,6 @@ the event loop thread is fine.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import sqlite3
 import threading
@@ -140,12 +139,19 @@ CREATE TABLE IF NOT EXISTS room_holdings (
     room_name TEXT NOT NULL,
     PRIMARY KEY (app_id, room_name)
 );
--- A room's pending requests, apart from its record (a row only while it has some).
+-- A room's pending requests, apart from its record (a row only while it has some), and who
+-- made them (so that a change can ask whether someone has one without reading them all).
 CREATE TABLE IF NOT EXISTS room_requests (
     app_id TEXT NOT NULL,
     room_name TEXT NOT NULL,
     data TEXT NOT NULL,
     PRIMARY KEY (app_id, room_name)
+);
+CREATE TABLE IF NOT EXISTS room_requesters (
+    app_id TEXT NOT NULL,
+    room_name TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    PRIMARY KEY (app_id, room_name, identity)
 );
 """
 
@@ -185,7 +191,7 @@ class SQLiteStorage:
         ]
         self._db.executemany(
             "INSERT OR IGNORE INTO room_holdings (app_id, room_name) VALUES (?, ?)",
-            [(r.app_id, r.room_name) for r in rooms if r.holders()],
+            [(r.app_id, r.room_name) for r in rooms if r.holds_anything()],
         )
 
     def _add_updated_at(self) -> None:
@@ -221,15 +227,7 @@ class SQLiteStorage:
             ).fetchone()
         if not row:
             return None
-        return load_room(json.loads(row[0]), functools.partial(self._requests, app_id, room_name))
-
-    def _requests(self, app_id: str, room_name: str) -> PendingRequests:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT data FROM room_requests WHERE app_id = ? AND room_name = ?",
-                (app_id, room_name),
-            ).fetchone()
-        return load_requests(json.loads(row[0])) if row else PendingRequests()
+        return load_room(json.loads(row[0]), _SQLiteRequests(self, app_id, room_name))
 
     def load_call(self, call_id: str) -> CallRecord | None:
         """The call, or ``None``."""
@@ -242,18 +240,24 @@ class SQLiteStorage:
     def save(self, *, rooms: Iterable[RoomRecord] = (), calls: Iterable[CallRecord] = ()) -> None:
         """Write rooms and calls in one transaction."""
         rooms = list(rooms)
-        # Requests first: saving them brings each record's ``requesters`` up to date.
-        requests = [(r.app_id, r.room_name, r.requests_to_save()) for r in rooms]
-        request_rows = [
-            (app_id, name, json.dumps(dump_record(pending), separators=(",", ":")))
-            for app_id, name, pending in requests
-            if pending is not None and (pending.stage or pending.speak)
-        ]
-        no_request_rows = [
-            (app_id, name)
-            for app_id, name, pending in requests
-            if pending is not None and not (pending.stage or pending.speak)
-        ]
+        # Requests first: saving them brings each record's ``request_count`` up to date.
+        request_rows: list[tuple[str, str, str]] = []
+        no_request_rows: list[tuple[str, str]] = []
+        new_requesters: list[tuple[str, str, str]] = []
+        gone_requesters: list[tuple[str, str, str]] = []
+        for room in rooms:
+            changed = room.requests_to_save()
+            if changed is None:
+                continue
+            pending, before = changed
+            key = (room.app_id, room.room_name)
+            if pending.stage or pending.speak:
+                request_rows.append((*key, json.dumps(dump_record(pending), separators=(",", ":"))))
+            else:
+                no_request_rows.append(key)
+            after = {r.identity for r in pending.stage} | {r.identity for r in pending.speak}
+            new_requesters.extend((*key, identity) for identity in after - before)
+            gone_requesters.extend((*key, identity) for identity in before - after)
         room_rows = [
             (r.app_id, r.room_name, json.dumps(dump_record(r), separators=(",", ":")))
             for r in rooms
@@ -274,7 +278,7 @@ class SQLiteStorage:
         releases = [(r.app_id, r.room_name, r.next_release) for r in rooms]
         due_rows = [row for row in releases if row[2] is not None]
         gone_rows = [row[:2] for row in releases if row[2] is None]
-        holding = [((r.app_id, r.room_name), bool(r.holders())) for r in rooms]
+        holding = [((r.app_id, r.room_name), r.holds_anything()) for r in rooms]
         held_rows = [key for key, held in holding if held]
         unheld_rows = [key for key, held in holding if not held]
         with self._lock, self._transaction():
@@ -303,6 +307,15 @@ class SQLiteStorage:
             )
             self._db.executemany(
                 "DELETE FROM room_requests WHERE app_id = ? AND room_name = ?", no_request_rows
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO room_requesters (app_id, room_name, identity)"
+                " VALUES (?, ?, ?)",
+                new_requesters,
+            )
+            self._db.executemany(
+                "DELETE FROM room_requesters WHERE app_id = ? AND room_name = ? AND identity = ?",
+                gone_requesters,
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO calls (call_id, app_id, caller, callee, status,"
@@ -418,3 +431,30 @@ class SQLiteStorage:
         """Release the database."""
         with self._lock:
             self._db.close()
+
+
+class _SQLiteRequests:
+    """The pending requests of one room in a :class:`SQLiteStorage`."""
+
+    def __init__(self, storage: SQLiteStorage, app_id: str, room_name: str) -> None:
+        self._storage = storage
+        self._key = (app_id, room_name)
+
+    def load(self) -> PendingRequests:
+        """Every pending request of the room."""
+        storage = self._storage
+        with storage._lock:
+            row = storage._db.execute(
+                "SELECT data FROM room_requests WHERE app_id = ? AND room_name = ?", self._key
+            ).fetchone()
+        return load_requests(json.loads(row[0])) if row else PendingRequests()
+
+    def has(self, identity: str) -> bool:
+        """True when ``identity`` has a pending request in the room."""
+        storage = self._storage
+        with storage._lock:
+            row = storage._db.execute(
+                "SELECT 1 FROM room_requesters WHERE app_id = ? AND room_name = ? AND identity = ?",
+                (*self._key, identity),
+            ).fetchone()
+        return row is not None
