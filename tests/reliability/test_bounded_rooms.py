@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Callable
 
 from livekit import api
 
+from utd_stream_rx import UTDStreamClient
 from utd_stream_rx.testing import LocalStack
 
 from .conftest import RawEngine, StackFactory, clients_of, record
@@ -47,19 +49,22 @@ async def seat_change_ms(raw: RawEngine, room: str, bearer: str, locked: bool) -
 async def livekit_metadata(stack: LocalStack, room: str) -> str:
     lk = stack.livekit
     async with api.LiveKitAPI(lk.http_url, lk.api_key, lk.api_secret) as client:
-        found = await client.room.list_rooms(api.ListRoomsRequest(names=[f"{stack.app_id}__{room}"]))
+        asked = api.ListRoomsRequest(names=[f"{stack.app_id}__{room}"])
+        found = await client.room.list_rooms(asked)
     assert found.rooms, f"LiveKit has no room {room}"
     return found.rooms[0].metadata
 
 
 async def test_a_thousand_pending_requests_leave_seat_changes_as_fast(
-    private_stack: StackFactory, raw_engine_of: object, created_clients: list[object]
+    private_stack: StackFactory,
+    raw_engine_of: Callable[..., RawEngine],
+    created_clients: list[UTDStreamClient],
 ) -> None:
     stack = await private_stack(["--rate-limit", "0"])
-    raw: RawEngine = raw_engine_of(stack)  # type: ignore[operator]
-    make = clients_of(stack, created_clients)  # type: ignore[arg-type]
+    raw = raw_engine_of(stack)
+    make = clients_of(stack, created_clients)
     busy, empty = "busy-room", "empty-room"
-    bearers = {}
+    bearers: dict[str, str] = {}
     for room in (busy, empty):
         minted = await raw.room_token("host", room, "audio_room", "host")
         bearers[room] = minted["user_token"]
