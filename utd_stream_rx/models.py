@@ -244,6 +244,14 @@ class UTDRoomState:
 
     The engine answers every room command with this snapshot and writes the same JSON into the
     LiveKit room metadata, so a REST result and a metadata event are compared by ``version``.
+
+    Pending requests are listed in full only by the ``GET`` endpoints. The metadata and command
+    answers list them while there are few (16 or fewer); past that, ``requests_omitted`` is true,
+    the lists are empty and ``requests_version`` tells whether the lists held are still current.
+
+    Attributes:
+        requests_version: The room version at which the pending requests last changed.
+        requests_omitted: True when this snapshot leaves the request lists out.
     """
 
     room_name: str
@@ -256,6 +264,8 @@ class UTDRoomState:
     speak_requests: tuple[UTDSpeakRequest, ...] = ()
     invitations: tuple[UTDSeatInvitation, ...] = ()
     call: UTDCall | None = None
+    requests_version: int = 0
+    requests_omitted: bool = False
 
 
 def _make_converter() -> cattrs.Converter:

@@ -18,6 +18,7 @@ __all__ = [
     "ENGINE",
     "actor",
     "app_of",
+    "check_room_for_request",
     "engine_of",
     "nested_deeper_than",
     "opt_bool",
@@ -67,6 +68,16 @@ def require_host(room: RoomRecord, bearer: Bearer) -> None:
     """403 unless the bearer is the room's owner or its verified roles name the room."""
     if room.host_identity != bearer.identity and not bearer.may_host(room.room_name):
         raise ApiError.forbidden("only the host may do this")
+
+
+def check_room_for_request(room: RoomRecord, limit: int) -> None:
+    """409 ``queue_full`` when the room already holds ``limit`` pending requests (0: no
+    limit)."""
+    if limit and room.pending_count() >= limit:
+        raise ApiError.conflict(
+            f"{room.room_name} already has {limit} pending requests; try again later",
+            "queue_full",
+        )
 
 
 async def read_body(request: web.Request) -> dict[str, Any]:

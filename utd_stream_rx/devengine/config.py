@@ -138,6 +138,10 @@ class EngineConfig:
             ``request_timeout`` and the connection is closed.
         max_connections_per_client: Connections one client address may hold open at once;
             the ones over it are closed as soon as they are accepted (0 = no cap).
+        max_pending_requests: Pending stage or speak requests one room holds at most; one more
+            is refused (409 ``queue_full``). 0 = no limit.
+        max_invitations: Open seat invitations one room holds at most (409 ``queue_full``
+            past them); they travel in the room metadata, so keep this small. 0 = no limit.
     """
 
     host: str = "127.0.0.1"
@@ -178,6 +182,8 @@ class EngineConfig:
     header_timeout: float = attrs.field(default=10.0, validator=attrs.validators.ge(0))
     body_timeout: float = attrs.field(default=10.0, validator=attrs.validators.gt(0))
     max_connections_per_client: int = attrs.field(default=256, validator=attrs.validators.ge(0))
+    max_pending_requests: int = 1000
+    max_invitations: int = 64
 
     @property
     def livekit_http_url(self) -> str | None:

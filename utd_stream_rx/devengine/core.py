@@ -57,6 +57,8 @@ class Effects:
     """What a room change must tell the outside world besides metadata and grants."""
 
     changed: bool = True
+    # Save a change nobody sees (a name forgotten) without a new version.
+    save_quietly: bool = False
     notes: list[tuple[str, tuple[str, ...], dict[str, Any]]] = attrs.field(factory=list)
     mutes: list[tuple[str, bool]] = attrs.field(factory=list)
 
@@ -253,9 +255,10 @@ class Engine:
         return room
 
     def room_json(self, bearer: Bearer, room_name: str) -> dict[str, Any]:
-        """The current ``RoomState`` of a room the bearer may see (:meth:`visible_room`)."""
+        """The current ``RoomState`` of a room the bearer may see (:meth:`visible_room`),
+        every pending request listed."""
         room = self.visible_room(bearer, room_name)
-        return room.to_json(self._call_of(room))
+        return room.to_json(self._call_of(room), full=True)
 
     async def change_room(
         self,
@@ -274,9 +277,11 @@ class Engine:
             effects = Effects()
             change(room, effects)
             if effects.changed:
-                room.version += 1
+                room.bump_version()
                 self.storage.save(rooms=[room])
                 await self._push(room, before, effects)
+            elif effects.save_quietly:
+                self.storage.save(rooms=[room])
             return room.to_json(self._call_of(room))
 
     # -- tokens -----------------------------------------------------------------------------
@@ -317,11 +322,9 @@ class Engine:
                         room.stage.insert(0, UTDStageMember(identity, name, "host"))
                 elif room.host_identity != identity and not may_host:
                     raise ApiError.forbidden(f"{room_name} already has a host")
-            renamed = bool(name) and room.names.get(identity) != name
-            if name:
-                room.names[identity] = name
+            renamed = room.remember_name(identity, name) if name else False
             if bumped and not created:
-                room.version += 1
+                room.bump_version()
             if created or bumped or renamed:
                 self.storage.save(rooms=[room])
             if room.livekit_name not in self._open_rooms and await self._guard(
@@ -395,6 +398,8 @@ class Engine:
 
         def change(room: RoomRecord, effects: Effects) -> None:
             effects.changed = forget_participant(room, identity)
+            # A name is only worth keeping while its identity is in the room.
+            effects.save_quietly = room.names.pop(identity, None) is not None
 
         with contextlib.suppress(ApiError):
             await self.change_room(app_id, room_name, change)
@@ -441,9 +446,9 @@ class Engine:
             created_at=now,
         )
         if caller.name:
-            room.names[caller.identity] = caller.name
+            room.remember_name(caller.identity, caller.name)
         if callee_name:
-            room.names[callee_identity] = callee_name
+            room.remember_name(callee_identity, callee_name)
         async with self.lock(caller.app_id, room_name):
             self.storage.save(rooms=[room], calls=[call])
             await self._guard(
@@ -488,7 +493,7 @@ class Engine:
             call.updated_at = time.time()
             rooms: list[RoomRecord] = []
             if room is not None:
-                room.version += 1
+                room.bump_version()
                 rooms.append(room)
             self.storage.save(rooms=rooms, calls=[call])
             if room is not None:
@@ -869,7 +874,7 @@ class Engine:
                     if room.call_id is None:
                         changed = forget_participant(room, identity) or changed
             if changed:
-                room.version += 1
+                room.bump_version()
             self.storage.save(rooms=[room])  # also moves or clears the room's release row
             if changed:
                 await self._push(room, before, Effects())
@@ -923,10 +928,12 @@ def forget_participant(room: RoomRecord, identity: str) -> bool:
     if identity != room.host_identity and room.on_stage(identity):
         room.stage = [m for m in room.stage if m.identity != identity]
         changed = True
-    for attr in ("stage_requests", "speak_requests", "invitations"):
-        items = getattr(room, attr)
-        kept = [item for item in items if item.identity != identity]
-        if len(kept) != len(items):
-            setattr(room, attr, kept)
-            changed = True
+    if room.has_request(identity):  # reads the requests only when there is one to drop
+        room.stage_requests = [r for r in room.stage_requests if r.identity != identity]
+        room.speak_requests = [r for r in room.speak_requests if r.identity != identity]
+        changed = True
+    kept = [i for i in room.invitations if i.identity != identity]
+    if len(kept) != len(room.invitations):
+        room.invitations = kept
+        changed = True
     return changed

@@ -20,6 +20,7 @@ from ..models import (
 from .auth import Bearer, check_name
 from .common import (
     actor,
+    check_room_for_request,
     engine_of,
     opt_int,
     opt_str,
@@ -77,7 +78,8 @@ def _seat(room: RoomRecord, index: int, identity: str) -> None:
     if seat.identity is not None:
         raise ApiError.conflict(f"seat {index} is taken", "seat_taken")
     room.seats[index] = attrs.evolve(seat, identity=identity, name=room.name_of(identity))
-    room.speak_requests = [r for r in room.speak_requests if r.identity != identity]
+    if room.has_request(identity):  # reads the requests only when there is one to drop
+        room.speak_requests = [r for r in room.speak_requests if r.identity != identity]
     room.invitations = [i for i in room.invitations if i.identity != identity]
 
 
@@ -90,7 +92,7 @@ def _first_free(room: RoomRecord) -> int:
 
 def _remember_name(room: RoomRecord, bearer: Bearer) -> None:
     if bearer.name:
-        room.names[bearer.identity] = bearer.name
+        room.remember_name(bearer.identity, bearer.name)
 
 
 async def _answer(
@@ -203,6 +205,7 @@ async def request_seat(request: web.Request) -> web.Response:
     bearer = actor(request)
     body = await read_body(request)
     index = opt_int(body, "seat_index")
+    limit = engine_of(request).config.max_pending_requests
 
     def change(room: RoomRecord, effects: Effects) -> None:
         me = bearer.identity
@@ -210,9 +213,10 @@ async def request_seat(request: web.Request) -> web.Response:
             _check_index(room, index)
         if room.seat_of(me) is not None:
             raise ApiError.conflict(f"{me} already holds a seat", "already_seated")
-        if any(r.identity == me for r in room.speak_requests):
+        if room.has_request(me):
             effects.changed = False
             return
+        check_room_for_request(room, limit)
         _remember_name(room, bearer)
         req = UTDSpeakRequest(room.take_request_id(), me, index, room.name_of(me), time.time())
         room.speak_requests.append(req)
@@ -265,6 +269,7 @@ async def invite(request: web.Request) -> web.Response:
     body = await read_body(request)
     identity = check_name(body.get("identity"), "identity")
     index = opt_int(body, "seat_index")
+    limit = engine_of(request).config.max_invitations
 
     def change(room: RoomRecord, effects: Effects) -> None:
         require_host(room, bearer)
@@ -274,6 +279,10 @@ async def invite(request: web.Request) -> web.Response:
             raise ApiError.conflict(f"{identity} already holds a seat", "already_seated")
         invitation = UTDSeatInvitation(identity, index, bearer.identity, time.time())
         room.invitations = [i for i in room.invitations if i.identity != identity]
+        if limit and len(room.invitations) >= limit:
+            raise ApiError.conflict(
+                f"{room.room_name} already has {limit} open invitations", "queue_full"
+            )
         room.invitations.append(invitation)
         effects.notify("utd.seat.invite", (identity,), {"invitation": unstructure(invitation)})
 

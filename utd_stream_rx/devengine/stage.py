@@ -8,7 +8,14 @@ from aiohttp import web
 
 from ..models import UTDStageMember, UTDStageRequest, UTDStreamType, unstructure
 from .auth import check_name
-from .common import actor, engine_of, read_body, require_host, room_of
+from .common import (
+    actor,
+    check_room_for_request,
+    engine_of,
+    read_body,
+    require_host,
+    room_of,
+)
 from .core import Effects
 from .errors import ApiError
 from .state import RoomRecord
@@ -41,8 +48,9 @@ async def invite(request: web.Request) -> web.Response:
         require_host(room, bearer)
         if identity == room.host_identity:
             raise ApiError.conflict("the host is always on stage")
-        had_request = any(r.identity == identity for r in room.stage_requests)
-        room.stage_requests = [r for r in room.stage_requests if r.identity != identity]
+        had_request = room.has_request(identity)
+        if had_request:
+            room.stage_requests = [r for r in room.stage_requests if r.identity != identity]
         if room.on_stage(identity):
             effects.changed = had_request
             return
@@ -81,16 +89,18 @@ async def request_stage(request: web.Request) -> web.Response:
     """A viewer raises a hand (idempotent); the host gets ``utd.stage.request``."""
     bearer = actor(request)
     await read_body(request)
+    limit = engine_of(request).config.max_pending_requests
 
     def change(room: RoomRecord, effects: Effects) -> None:
         me = bearer.identity
         if room.on_stage(me) or me == room.host_identity:
             raise ApiError.conflict(f"{me} is already on stage")
-        if any(r.identity == me for r in room.stage_requests):
+        if room.has_request(me):
             effects.changed = False
             return
+        check_room_for_request(room, limit)
         if bearer.name:
-            room.names[me] = bearer.name
+            room.remember_name(me, bearer.name)
         req = UTDStageRequest(room.take_request_id(), me, room.name_of(me), time.time())
         room.stage_requests.append(req)
         if room.host_identity is not None:

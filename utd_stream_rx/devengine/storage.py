@@ -18,7 +18,15 @@ from typing import Protocol
 
 from ..models import UTDCallStatus
 from .errors import StorageUnavailable
-from .state import CallRecord, RoomRecord, dump_record, load_call, load_room
+from .state import (
+    CallRecord,
+    PendingRequests,
+    RoomRecord,
+    dump_record,
+    load_call,
+    load_requests,
+    load_room,
+)
 
 __all__ = ["SQLiteStorage", "Storage"]
 
@@ -79,7 +87,7 @@ class Storage(Protocol):
     """Persistence the engine needs; every method is short and synchronous."""
 
     def load_room(self, app_id: str, room_name: str) -> RoomRecord | None:
-        """The room, or ``None``."""
+        """The room, or ``None``; its pending requests are read when first used."""
         ...
 
     def load_call(self, call_id: str) -> CallRecord | None:
@@ -87,7 +95,7 @@ class Storage(Protocol):
         ...
 
     def save(self, *, rooms: Iterable[RoomRecord] = (), calls: Iterable[CallRecord] = ()) -> None:
-        """Write rooms and calls in one transaction."""
+        """Write rooms (with their requests, if changed) and calls in one transaction."""
         ...
 
     def calls_of(
@@ -216,6 +224,20 @@ CREATE TABLE IF NOT EXISTS webhook_events (
 CREATE INDEX IF NOT EXISTS webhook_events_subject
     ON webhook_events (livekit_room, identity, created_at);
 CREATE INDEX IF NOT EXISTS webhook_events_received ON webhook_events (received_at);
+-- A room's pending requests, apart from its record (a row only while it has some), and who
+-- made them (so that a change can ask whether someone has one without reading them all).
+CREATE TABLE IF NOT EXISTS room_requests (
+    app_id TEXT NOT NULL,
+    room_name TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (app_id, room_name)
+);
+CREATE TABLE IF NOT EXISTS room_requesters (
+    app_id TEXT NOT NULL,
+    room_name TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    PRIMARY KEY (app_id, room_name, identity)
+);
 """
 
 # After the columns they cover exist (an older database gains ``updated_at`` first).
@@ -271,7 +293,7 @@ class SQLiteStorage:
         ]
         self._db.executemany(
             "INSERT OR IGNORE INTO room_holdings (app_id, room_name) VALUES (?, ?)",
-            [(r.app_id, r.room_name) for r in rooms if r.holders()],
+            [(r.app_id, r.room_name) for r in rooms if r.holds_anything()],
         )
 
     def _add_updated_at(self) -> None:
@@ -314,12 +336,14 @@ class SQLiteStorage:
                 raise
 
     def load_room(self, app_id: str, room_name: str) -> RoomRecord | None:
-        """The room, or ``None``."""
+        """The room, or ``None``; its pending requests are read when first used."""
         with self._reading():
             row = self._db.execute(
                 "SELECT data FROM rooms WHERE app_id = ? AND room_name = ?", (app_id, room_name)
             ).fetchone()
-        return load_room(json.loads(row[0])) if row else None
+        if not row:
+            return None
+        return load_room(json.loads(row[0]), _SQLiteRequests(self, app_id, room_name))
 
     def load_call(self, call_id: str) -> CallRecord | None:
         """The call, or ``None``."""
@@ -332,6 +356,24 @@ class SQLiteStorage:
     def save(self, *, rooms: Iterable[RoomRecord] = (), calls: Iterable[CallRecord] = ()) -> None:
         """Write rooms and calls in one transaction."""
         rooms = list(rooms)
+        # Requests first: saving them brings each record's ``request_count`` up to date.
+        request_rows: list[tuple[str, str, str]] = []
+        no_request_rows: list[tuple[str, str]] = []
+        new_requesters: list[tuple[str, str, str]] = []
+        gone_requesters: list[tuple[str, str, str]] = []
+        for room in rooms:
+            changed = room.requests_to_save()
+            if changed is None:
+                continue
+            pending, before = changed
+            key = (room.app_id, room.room_name)
+            if pending.stage or pending.speak:
+                request_rows.append((*key, json.dumps(dump_record(pending), separators=(",", ":"))))
+            else:
+                no_request_rows.append(key)
+            after = {r.identity for r in pending.stage} | {r.identity for r in pending.speak}
+            new_requesters.extend((*key, identity) for identity in after - before)
+            gone_requesters.extend((*key, identity) for identity in before - after)
         room_rows = [
             (r.app_id, r.room_name, json.dumps(dump_record(r), separators=(",", ":")))
             for r in rooms
@@ -352,7 +394,7 @@ class SQLiteStorage:
         releases = [(r.app_id, r.room_name, r.next_release) for r in rooms]
         due_rows = [row for row in releases if row[2] is not None]
         gone_rows = [row[:2] for row in releases if row[2] is None]
-        holding = [((r.app_id, r.room_name), bool(r.holders())) for r in rooms]
+        holding = [((r.app_id, r.room_name), r.holds_anything()) for r in rooms]
         held_rows = [key for key, held in holding if held]
         unheld_rows = [key for key, held in holding if not held]
         with self._writing():
@@ -374,6 +416,22 @@ class SQLiteStorage:
             )
             self._db.executemany(
                 "DELETE FROM room_holdings WHERE app_id = ? AND room_name = ?", unheld_rows
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO room_requests (app_id, room_name, data) VALUES (?, ?, ?)",
+                request_rows,
+            )
+            self._db.executemany(
+                "DELETE FROM room_requests WHERE app_id = ? AND room_name = ?", no_request_rows
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO room_requesters (app_id, room_name, identity)"
+                " VALUES (?, ?, ?)",
+                new_requesters,
+            )
+            self._db.executemany(
+                "DELETE FROM room_requesters WHERE app_id = ? AND room_name = ? AND identity = ?",
+                gone_requesters,
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO calls (call_id, app_id, caller, callee, status,"
@@ -529,3 +587,30 @@ class SQLiteStorage:
         """Release the database."""
         with self._lock:
             self._db.close()
+
+
+class _SQLiteRequests:
+    """The pending requests of one room in a :class:`SQLiteStorage`."""
+
+    def __init__(self, storage: SQLiteStorage, app_id: str, room_name: str) -> None:
+        self._storage = storage
+        self._key = (app_id, room_name)
+
+    def load(self) -> PendingRequests:
+        """Every pending request of the room."""
+        storage = self._storage
+        with storage._reading() as db:
+            row = db.execute(
+                "SELECT data FROM room_requests WHERE app_id = ? AND room_name = ?", self._key
+            ).fetchone()
+        return load_requests(json.loads(row[0])) if row else PendingRequests()
+
+    def has(self, identity: str) -> bool:
+        """True when ``identity`` has a pending request in the room."""
+        storage = self._storage
+        with storage._reading() as db:
+            row = db.execute(
+                "SELECT 1 FROM room_requesters WHERE app_id = ? AND room_name = ? AND identity = ?",
+                (*self._key, identity),
+            ).fetchone()
+        return row is not None

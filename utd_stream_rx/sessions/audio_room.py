@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UTDStreamException
 from ..models import (
+    UTDRoomState,
     UTDSeatGrid,
     UTDSeatInvitation,
     UTDSeatMode,
@@ -40,6 +42,8 @@ class UTDAudioRoomSession(UTDSession):
         self.room_name = room_name
         self.is_host = is_host
         self._follow_grant(camera=False)
+        if is_host:
+            self._follow_requests(self._fetch_seats)
 
     @property
     def seats(self) -> View[UTDSeatGrid | None]:
@@ -169,6 +173,9 @@ class UTDAudioRoomSession(UTDSession):
         """Host: free seat ``index``; its holder loses publishing."""
         _require_index(index)
         await self._command("kick_from_seat", lambda: self._api.seat_kick(self.room_name, index))
+
+    def _fetch_seats(self) -> Awaitable[UTDRoomState]:
+        return self._api.get_seats(self.room_name)
 
     async def _resync(self) -> None:
         await self.get_seats()

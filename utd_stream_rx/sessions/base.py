@@ -20,7 +20,7 @@ from ..media import AudioSourceSpec, VideoSourceSpec, test_pattern, tone
 from ..models import UTDRoomState, UTDStreamType, UTDTokenResponse
 from ..room import UTDRoom
 from ..state.events import CommandFailed, DataReceived, Event, RoomStateReceived
-from ..state.reducers import ConnectionState, ParticipantSnapshot
+from ..state.reducers import ConnectionState, ParticipantSnapshot, select_requests_outdated
 from ..state.views import View
 
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ class UTDSession:
         self._publish_camera_on_grant = False
         self._last_grant = False
         self._grant_subscription: reactivex.abc.DisposableBase | None = None
+        self._requests_subscription: reactivex.abc.DisposableBase | None = None
+        self._requests_refresh: asyncio.Task[None] | None = None
         # Set by the client for room sessions: mints a fresh token for the same seat in the room.
         self._token_source: Callable[[], Awaitable[UTDTokenResponse]] | None = None
 
@@ -215,8 +217,9 @@ class UTDSession:
             self._close_elsewhere()
             return
         self._closed = True
-        if self._grant_subscription is not None:
-            self._grant_subscription.dispose()
+        for subscription in (self._grant_subscription, self._requests_subscription):
+            if subscription is not None:
+                subscription.dispose()
         try:
             await self.leave()
         finally:
@@ -274,6 +277,33 @@ class UTDSession:
                 await self.room.set_microphone(False)
             with contextlib.suppress(UTDStreamException):
                 await self.room.set_camera(False)
+
+    # -- following pending requests (host) ------------------------------------------------------
+
+    def _follow_requests(self, fetch: Callable[[], Awaitable[UTDRoomState]]) -> None:
+        """Keep the request lists current where the engine leaves them out of its snapshots
+        (a room with many pending requests): ``fetch`` the room whenever they are outdated."""
+        self._requests_fetch = fetch
+        self._requests_subscription = self.room.store.room_state.subscribe(
+            self._on_room_state_for_requests
+        )
+
+    def _on_room_state_for_requests(self, _: UTDRoomState | None) -> None:
+        outdated = select_requests_outdated(self.room.store.state)
+        if outdated and self._requests_refresh is None and self.connected.value:
+            # One fetch at a time; it fetches again if the lists moved on meanwhile.
+            self._requests_refresh = asyncio.ensure_future(self._refresh_requests())
+            self._tasks.add(self._requests_refresh)
+            self._requests_refresh.add_done_callback(self._requests_refreshed)
+
+    async def _refresh_requests(self) -> None:
+        store = self.room.store
+        while select_requests_outdated(store.state) and self.connected.value:
+            store.dispatch(RoomStateReceived(await self._requests_fetch()))
+
+    def _requests_refreshed(self, task: asyncio.Task[None]) -> None:
+        self._requests_refresh = None
+        self._task_done(task)
 
     # -- helpers for subclasses --------------------------------------------------------------
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UTDStreamException
-from ..models import UTDStageMember, UTDStageRequest, UTDStreamType
+from ..models import UTDRoomState, UTDStageMember, UTDStageRequest, UTDStreamType
 from ..state.views import View
 from .base import UTDSession
 from .call import _require_identity
@@ -32,7 +33,9 @@ class UTDLiveStreamSession(UTDSession):
         super().__init__(api, UTDStreamType.LIVE_STREAM, **kwargs)
         self.room_name = room_name
         self.is_host = is_host
-        if not is_host:
+        if is_host:
+            self._follow_requests(self._fetch_stage)
+        else:
             self._follow_grant(camera=True)
 
     @property
@@ -59,6 +62,9 @@ class UTDLiveStreamSession(UTDSession):
         await self.set_microphone(True)
         if with_video:
             await self.set_camera(True)
+
+    def _fetch_stage(self) -> Awaitable[UTDRoomState]:
+        return self._api.get_stage(self.room_name)
 
     async def _resync(self) -> None:
         await self.refresh_stage()

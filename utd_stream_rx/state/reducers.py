@@ -52,6 +52,7 @@ __all__ = [
     "select_connection_state",
     "select_invitations",
     "select_remote_participants",
+    "select_requests_outdated",
     "select_room_state",
     "select_seats",
     "select_speak_requests",
@@ -94,7 +95,10 @@ class SessionState:
             or a leave shares everything else with the previous state).
         active_speakers: Identities speaking now, loudest first.
         connection_quality: Connection quality by identity.
-        room_state: The engine's room state with the highest version seen.
+        room_state: The engine's room state with the highest version seen. A snapshot that
+            left the pending requests out (``requests_omitted``) keeps the lists held before.
+        requests_held_version: The ``requests_version`` of the request lists in
+            :attr:`room_state` (that of the last snapshot that listed them).
         call: The current call with the highest version seen.
         pending_call_id: The call the app asked to accept, until the engine reports it.
         last_error: The last failed command's error.
@@ -110,6 +114,7 @@ class SessionState:
     active_speakers: tuple[str, ...] = ()
     connection_quality: immutables.Map[str, str] = _EMPTY_QUALITY
     room_state: UTDRoomState | None = None
+    requests_held_version: int = 0
     call: UTDCall | None = None
     pending_call_id: str | None = None
     last_error: UTDStreamException | None = None
@@ -214,6 +219,13 @@ def select_invitations(state: SessionState) -> tuple[UTDSeatInvitation, ...]:
     return state.room_state.invitations if state.room_state is not None else ()
 
 
+def select_requests_outdated(state: SessionState) -> bool:
+    """True when the engine has pending requests newer than the lists held (it left them out
+    of the snapshots since: ``GET`` the room for them)."""
+    room = state.room_state
+    return room is not None and room.requests_version > state.requests_held_version
+
+
 def select_call(state: SessionState) -> UTDCall | None:
     """The current call."""
     return state.call
@@ -287,12 +299,22 @@ def parse_room_metadata(metadata: str | None) -> UTDRoomState | None:
 
 def _apply_room_state(state: SessionState, incoming: UTDRoomState) -> SessionState:
     current = state.room_state
-    if current is not None and current.room_name == incoming.room_name:
-        if incoming.version < current.version:
-            return state  # stale: a newer report already arrived
-        if incoming == current:
-            return state
-    new = attrs.evolve(state, room_state=incoming)
+    same_room = current is not None and current.room_name == incoming.room_name
+    if current is not None and same_room and incoming.version < current.version:
+        return state  # stale: a newer report already arrived
+    held = state.requests_held_version if same_room else 0
+    if not incoming.requests_omitted:
+        held = incoming.requests_version
+    elif current is not None and same_room:
+        # The lists left out are the ones held, until a snapshot lists them again.
+        incoming = attrs.evolve(
+            incoming,
+            stage_requests=current.stage_requests,
+            speak_requests=current.speak_requests,
+        )
+    if same_room and incoming == current and held == state.requests_held_version:
+        return state
+    new = attrs.evolve(state, room_state=incoming, requests_held_version=held)
     if incoming.call is not None:
         new = _apply_call(new, incoming.call)
     return new
