@@ -88,7 +88,7 @@ async def _run(stack: LocalStack, rounds: int, pending: int) -> tuple[list[float
 def main() -> int:
     args = parser(__doc__.splitlines()[0], rounds=60).parse_args()
     rounds, pending = (5, 100) if args.quick else (args.rounds, PENDING)
-    with LocalStack(engine_args=["--rate-limit", "0"]) as stack:
+    with LocalStack(engine_args=["--rate-limit", "0", "--join-window", "600"]) as stack:
         busy_ms, empty_ms = asyncio.run(_run(stack, rounds, pending))
     ok = report(
         f"seat change with {pending} pending requests vs an empty room", "ms",

@@ -60,7 +60,7 @@ async def test_a_thousand_pending_requests_leave_seat_changes_as_fast(
     raw_engine_of: Callable[..., RawEngine],
     created_clients: list[UTDStreamClient],
 ) -> None:
-    stack = await private_stack(["--rate-limit", "0"])
+    stack = await private_stack(["--rate-limit", "0", "--join-window", "600"])
     raw = raw_engine_of(stack)
     make = clients_of(stack, created_clients)
     busy, empty = "busy-room", "empty-room"

@@ -191,6 +191,25 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         default=int(env.get("UTD_ENGINE_MAX_CONNECTIONS_PER_CLIENT", "256")),
         help="connections one client address may hold open at once (0 = no cap)",
     )
+    parser.add_argument(
+        "--join-window",
+        type=float,
+        default=float(env.get("UTD_ENGINE_JOIN_WINDOW", "20")),
+        help="seconds after a room token is minted during which its identity may take a seat "
+        "or ask for one before LiveKit reports it in the room (0 = only once it is there)",
+    )
+    parser.add_argument(
+        "--max-pending-requests",
+        type=int,
+        default=int(env.get("UTD_ENGINE_MAX_PENDING_REQUESTS", "1000")),
+        help="pending stage or speak requests one room holds at most (0 = no limit)",
+    )
+    parser.add_argument(
+        "--max-invitations",
+        type=int,
+        default=int(env.get("UTD_ENGINE_MAX_INVITATIONS", "64")),
+        help="open seat invitations one room holds at most (0 = no limit)",
+    )
     args = parser.parse_args(argv)
     try:
         secrets = dict(_secret_pair(item) for item in _env_list("UTD_ENGINE_APP_SECRETS"))
@@ -236,6 +255,9 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
         max_connections_per_client=args.max_connections_per_client,
+        join_window=args.join_window,
+        max_pending_requests=args.max_pending_requests,
+        max_invitations=args.max_invitations,
     )
 
 

@@ -59,7 +59,12 @@ def create_engine(
         else:
             if not config.livekit_api_secret:
                 raise ValueError("livekit_api_secret is required when livekit_url is set")
-            bridge = RoomServiceBridge(http_url, config.livekit_api_key, config.livekit_api_secret)
+            bridge = RoomServiceBridge(
+                http_url,
+                config.livekit_api_key,
+                config.livekit_api_secret,
+                timeout=config.livekit_timeout,
+            )
     return Engine(config, storage, bridge)
 
 

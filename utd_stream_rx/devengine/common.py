@@ -25,6 +25,7 @@ __all__ = [
     "opt_int",
     "opt_str",
     "read_body",
+    "read_within",
     "req_bool",
     "req_int",
     "require_host",
@@ -83,7 +84,7 @@ def check_room_for_request(room: RoomRecord, limit: int) -> None:
 async def read_body(request: web.Request) -> dict[str, Any]:
     """The JSON object body (``{}`` when empty); 400 ``invalid_request`` otherwise: not UTF-8
     JSON, nested deeper than :data:`MAX_JSON_DEPTH`, ``NaN``/``Infinity``, not an object."""
-    raw = await _read_within(request, engine_of(request).config.body_timeout)
+    raw = await read_within(request, engine_of(request).config.body_timeout)
     if not raw.strip():
         return {}
     try:
@@ -174,7 +175,7 @@ def req_bool(body: dict[str, Any], key: str) -> bool:
     return value
 
 
-async def _read_within(request: web.Request, timeout: float) -> bytes:
+async def read_within(request: web.Request, timeout: float) -> bytes:
     """The request body, or 408 ``request_timeout`` (closing the connection) when it takes
     longer than ``timeout`` seconds: a client trickling its body must not hold a handler."""
     try:

@@ -22,7 +22,7 @@ import attrs
 from ..models import UTDCallStatus, UTDSeat, UTDStageMember, UTDStreamType
 from .auth import Bearer, BearerSigner
 from .config import EngineConfig
-from .errors import ApiError
+from .errors import ApiError, StorageUnavailable
 from .livekit_bridge import LiveKitBridge, holds_grant, mint_livekit_token
 from .presence import RoomPresence
 from .ratelimit import RateLimits
@@ -127,6 +127,8 @@ class Engine:
         # them needs no CreateRoom call (a room LiveKit creates by itself gets its metadata
         # from the room_started webhook).
         self._open_rooms: set[str] = set()
+        # Rooms whose latest metadata LiveKit may not have (a push failed or was cut off).
+        self._stale_metadata: set[tuple[str, str]] = set()
         self.presence = RoomPresence(config.join_window)
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -208,6 +210,9 @@ class Engine:
         # interleaving: the whole push gets one deadline, so a hung LiveKit holds the lock
         # (and the command) no longer than livekit_timeout; once one call timed out, the rest
         # of the push is skipped and left to the reconciler, which the failure wakes.
+        key = (room.app_id, room.room_name)
+        # Until a push delivers it, the room's metadata is stale: the reconciler sends it.
+        self._stale_metadata.add(key)
         try:
             async with asyncio.timeout(self.config.livekit_timeout):
                 # Metadata and each participant's grant are independent LiveKit calls: send
@@ -223,7 +228,9 @@ class Engine:
                                 "grant", self.bridge.apply_grant(lk, identity, grant, room.version)
                             )
                         )
-                await asyncio.gather(*jobs)
+                sent = await asyncio.gather(*jobs)
+                if sent[0]:
+                    self._stale_metadata.discard(key)
                 for identity, muted in effects.mutes:
                     await self._guard("mute", self.bridge.mute_microphone(lk, identity, muted))
                 for topic, identities, payload in effects.notes:
@@ -237,6 +244,27 @@ class Engine:
                 self.config.livekit_timeout,
             )
             self._livekit_failed()
+
+    async def resend_stale_metadata(self) -> bool:
+        """Send the current metadata of every room whose last push did not deliver it (LiveKit
+        failed or was cut off); False if LiveKit failed again (those rooms stay stale)."""
+        # Outside the room's lock, so that a LiveKit that hangs again holds up no command. A
+        # change pushed meanwhile may land before this older metadata: the room then stays
+        # stale, and the next pass sends it again.
+        for key in sorted(self._stale_metadata):
+            room = self.storage.load_room(*key)
+            if room is None:
+                self._stale_metadata.discard(key)
+                continue
+            job = self.bridge.set_metadata(room.livekit_name, self.metadata(room))
+            if not await self._guard("metadata", job):
+                return False
+            now = self.storage.load_room(*key)
+            if now is None or now.version == room.version:
+                self._stale_metadata.discard(key)
+            else:
+                self._stale_metadata.add(key)
+        return True
 
     def load_room(self, app_id: str, room_name: str) -> RoomRecord:
         """The room or 404 ``not_found``."""
@@ -577,18 +605,9 @@ class Engine:
     async def _sweep_forever(self) -> None:
         interval = max(0.05, min(1.0, self.config.ring_timeout / 4))
         while True:
-            try:
-                await self.expire_calls()
-            except Exception:
-                log.exception("ring timeout sweep failed")
-            try:
-                await self.release_absent()
-            except Exception:
-                log.exception("rejoin grace sweep failed")
-            try:
-                await self.release_no_shows()
-            except Exception:
-                log.exception("join window sweep failed")
+            await _sweep_step("ring timeout", self.expire_calls())
+            await _sweep_step("rejoin grace", self.release_absent())
+            await _sweep_step("join window", self.release_no_shows())
             await asyncio.sleep(interval)
 
     def start(self) -> None:
@@ -906,6 +925,17 @@ def _require_party(call: CallRecord | None, bearer: Bearer) -> None:
     is a party to a call room whose call is missing)."""
     if call is None or not call.involves(bearer.identity):
         raise ApiError.forbidden("only the caller and the callee see this call")
+
+
+async def _sweep_step(what: str, step: Awaitable[None]) -> None:
+    """Run one step of the sweep; a failure is logged and the sweep goes on."""
+    try:
+        await step
+    except StorageUnavailable as exc:
+        # Every second while the database cannot be written: one line, not a traceback.
+        log.warning("%s sweep waits for the database: %s", what, exc)
+    except Exception:
+        log.exception("%s sweep failed", what)
 
 
 def _ends_without(absent: Collection[str]) -> Callable[[CallRecord], UTDCallStatus | None]:

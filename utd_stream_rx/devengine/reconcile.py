@@ -10,7 +10,8 @@ holders (:meth:`RoomRecord.holders`) and of every call room whose call rings or 
   still rings), the rejoin grace: the release sweep (:meth:`Engine.release_absent`) frees what a
   holder holds, or ends the call, if LiveKit still does not show them when the grace is over;
 - sends the grant again to every present participant whose ``can_publish`` in LiveKit differs
-  from the engine's.
+  from the engine's;
+- first of all, sends the metadata of every room whose last push did not deliver it.
 
 When LiveKit cannot be asked, the pass stops and changes nothing more; the engine runs the next
 one soon.
@@ -66,6 +67,9 @@ def _targets(engine: Engine) -> list[tuple[str, str]]:
 async def reconcile(engine: Engine) -> PassReport:
     """One pass over every room with holders and every ringing or active call."""
     report = PassReport()
+    if not await engine.resend_stale_metadata():
+        report.reached = False
+        return report
     for app_id, room_name in _targets(engine):
         room = engine.storage.load_room(app_id, room_name)
         if room is None:

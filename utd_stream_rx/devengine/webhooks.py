@@ -11,7 +11,7 @@ from livekit import api
 from livekit.protocol import models
 
 from .auth import check_name
-from .common import actor, engine_of
+from .common import actor, engine_of, read_within
 from .errors import ApiError
 from .state import split_livekit_room_name
 
@@ -43,7 +43,8 @@ async def livekit_webhook(request: web.Request) -> web.Response:
     """
     engine = engine_of(request)
     # Bytes that are not UTF-8 cannot carry a valid signature: they end as a 401 below.
-    body = (await request.read()).decode("utf-8", errors="replace")
+    raw = await read_within(request, engine.config.body_timeout)
+    body = raw.decode("utf-8", errors="replace")
     receiver = api.WebhookReceiver(
         api.TokenVerifier(engine.config.livekit_api_key, engine.livekit_api_secret)
     )
