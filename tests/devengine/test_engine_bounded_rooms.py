@@ -16,6 +16,8 @@ from .helpers import EngineClient, post_webhook
 
 SEATS = "/api/v1/audio-rooms/{room}/seats"
 STAGE = "/api/v1/live/{room}/stage"
+# Hundreds of listeners mint from one address here: no limit on tokens gets in the way.
+NO_TOKEN_LIMITS = {"rate_limit": 0, "mint_limit_per_address": 0, "mint_limit_per_app": 0}
 
 
 async def requesters(client: EngineClient, room: str, count: int, prefix: str = "fan") -> None:
@@ -105,7 +107,10 @@ async def test_a_room_holds_at_most_its_cap_of_invitations(make_local: LocalFact
     assert (answer.status, answer.code) == (409, "queue_full"), answer
 
 
-async def test_metadata_lists_a_few_requests_and_leaves_many_out(local: Local) -> None:
+async def test_metadata_lists_a_few_requests_and_leaves_many_out(
+    make_local: LocalFactory,
+) -> None:
+    local = await make_local(**NO_TOKEN_LIMITS)
     client = local.client
     host = (await client.token("host", "busy", "audio_room", role="host"))["user_token"]
     await client.post(SEATS.format(room="busy") + "/setup", {"seat_mode": "request"}, bearer=host)
@@ -134,7 +139,10 @@ async def test_metadata_lists_a_few_requests_and_leaves_many_out(local: Local) -
     assert len(listed.body["speak_requests"]) == METADATA_REQUESTS + 300
 
 
-async def test_pending_requests_are_kept_apart_from_the_room_record(local: Local) -> None:
+async def test_pending_requests_are_kept_apart_from_the_room_record(
+    make_local: LocalFactory,
+) -> None:
+    local = await make_local(**NO_TOKEN_LIMITS)
     client = local.client
     host = (await client.token("host", "apart", "audio_room", role="host"))["user_token"]
     await client.post(SEATS.format(room="apart") + "/setup", {"seat_mode": "request"}, bearer=host)
@@ -216,7 +224,7 @@ async def test_names_are_forgotten_when_their_identity_leaves(local: Local) -> N
 async def test_a_room_remembers_a_bounded_number_of_names(
     make_local: LocalFactory,
 ) -> None:
-    local = await make_local(rate_limit=0)
+    local = await make_local(**NO_TOKEN_LIMITS)
     client = local.client
     await client.token("host", "crowd", "live_stream", role="host", name="Host")
     for start in range(0, MAX_NAMES + 100, 50):
