@@ -63,9 +63,10 @@ def _immutable(*paths: Path) -> Iterator[None]:
 
 
 async def _room_with_a_host(raw: RawEngine) -> tuple[str, str]:
-    """Bearers of the host of :data:`ROOM` (created now) and of a listener."""
+    """Bearers of the host of :data:`ROOM` (created now) and of a listener on her way in (a
+    fresh room token: the engine takes her seat commands for its join window)."""
     host = (await raw.room_token("host", ROOM, "audio_room", "host"))["user_token"]
-    ann = await raw.bearer("ann")
+    ann = (await raw.room_token("ann", ROOM, "audio_room", "audience"))["user_token"]
     return host, ann
 
 
