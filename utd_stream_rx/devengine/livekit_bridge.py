@@ -272,6 +272,15 @@ class RoomServiceBridge:
                 f"LiveKit did not answer {what} within {self.timeout:g}s"
             ) from exc
 
+    async def _unless_absent(self, what: str, call: Awaitable[_T]) -> _T | None:
+        """:meth:`_bounded`, with ``None`` when LiveKit has no such room or participant."""
+        try:
+            return await self._bounded(what, call)
+        except api.TwirpError as exc:
+            if _is_absent(exc):
+                return None
+            raise
+
     @property
     def _api(self) -> api.LiveKitAPI:
         # Created on first use: its HTTP session must belong to the running event loop.
@@ -302,16 +311,12 @@ class RoomServiceBridge:
 
     async def set_metadata(self, livekit_room: str, metadata: str) -> None:
         """Replace the room metadata (ignored when the room does not exist)."""
-        try:
-            await self._bounded(
-                "UpdateRoomMetadata",
-                self._api.room.update_room_metadata(
-                    api.UpdateRoomMetadataRequest(room=livekit_room, metadata=metadata)
-                ),
-            )
-        except api.TwirpError as exc:
-            if not _is_absent(exc):
-                raise
+        await self._unless_absent(
+            "UpdateRoomMetadata",
+            self._api.room.update_room_metadata(
+                api.UpdateRoomMetadataRequest(room=livekit_room, metadata=metadata)
+            ),
+        )
 
     async def apply_grant(
         self, livekit_room: str, identity: str, grant: Grant, version: int
@@ -326,21 +331,18 @@ class RoomServiceBridge:
             hidden=False,
             can_update_metadata=False,
         )
-        try:
-            await self._bounded(
-                "UpdateParticipant",
-                self._api.room.update_participant(
-                    api.UpdateParticipantRequest(
-                        room=livekit_room,
-                        identity=identity,
-                        permission=permission,
-                        attributes={**grant.attributes, "utd.version": str(version)},
-                    )
-                ),
-            )
-        except api.TwirpError as exc:
-            if not _is_absent(exc):
-                raise
+        updated = await self._unless_absent(
+            "UpdateParticipant",
+            self._api.room.update_participant(
+                api.UpdateParticipantRequest(
+                    room=livekit_room,
+                    identity=identity,
+                    permission=permission,
+                    attributes={**grant.attributes, "utd.version": str(version)},
+                )
+            ),
+        )
+        if updated is None:
             log.debug(
                 "%s is not in %s yet; the grant applies when they join", identity, livekit_room
             )
@@ -349,22 +351,18 @@ class RoomServiceBridge:
         self, livekit_room: str, topic: str, payload: dict[str, Any], identities: Sequence[str]
     ) -> None:
         """A reliable server data message to ``identities``."""
-        try:
-            await self._bounded(
-                "SendData",
-                self._api.room.send_data(
-                    api.SendDataRequest(
-                        room=livekit_room,
-                        data=json.dumps(payload).encode(),
-                        kind=api.DataPacket.Kind.RELIABLE,
-                        destination_identities=list(identities),
-                        topic=topic,
-                    )
-                ),
-            )
-        except api.TwirpError as exc:
-            if not _is_absent(exc):
-                raise
+        await self._unless_absent(
+            "SendData",
+            self._api.room.send_data(
+                api.SendDataRequest(
+                    room=livekit_room,
+                    data=json.dumps(payload).encode(),
+                    kind=api.DataPacket.Kind.RELIABLE,
+                    destination_identities=list(identities),
+                    topic=topic,
+                )
+            ),
+        )
 
     async def mute_microphone(self, livekit_room: str, identity: str, muted: bool) -> None:
         """Mute or unmute the participant's published microphone, if any."""
@@ -394,18 +392,13 @@ class RoomServiceBridge:
 
     async def participant_sid(self, livekit_room: str, identity: str) -> str | None:
         """The sid of the connection ``identity`` has in the room now, or ``None``."""
-        try:
-            info = await self._bounded(
-                "GetParticipant",
-                self._api.room.get_participant(
-                    api.RoomParticipantIdentity(room=livekit_room, identity=identity)
-                ),
-            )
-        except api.TwirpError as exc:
-            if _is_absent(exc):
-                return None
-            raise
-        return str(info.sid) or None
+        info = await self._unless_absent(
+            "GetParticipant",
+            self._api.room.get_participant(
+                api.RoomParticipantIdentity(room=livekit_room, identity=identity)
+            ),
+        )
+        return (str(info.sid) or None) if info is not None else None
 
     async def list_participants(self, livekit_room: str) -> dict[str, ParticipantPresence] | None:
         """Everyone connected to the room now, by identity; ``None`` if LiveKit has no such
@@ -434,16 +427,12 @@ class RoomServiceBridge:
 
     async def remove_participant(self, livekit_room: str, identity: str) -> None:
         """Disconnect the participant (nothing happens if they or the room are not there)."""
-        try:
-            await self._bounded(
-                "RemoveParticipant",
-                self._api.room.remove_participant(
-                    api.RoomParticipantIdentity(room=livekit_room, identity=identity)
-                ),
-            )
-        except api.TwirpError as exc:
-            if not _is_absent(exc):
-                raise
+        await self._unless_absent(
+            "RemoveParticipant",
+            self._api.room.remove_participant(
+                api.RoomParticipantIdentity(room=livekit_room, identity=identity)
+            ),
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP session."""
