@@ -79,7 +79,7 @@ class UTDSession:
         self._last_grant = False
         self._grant_subscription: reactivex.abc.DisposableBase | None = None
         self._requests_subscription: reactivex.abc.DisposableBase | None = None
-        self._requests_refresh: asyncio.Task[None] | None = None
+        self._refreshing_requests = False
         # Set by the client for room sessions: mints a fresh token for the same seat in the room.
         self._token_source: Callable[[], Awaitable[UTDTokenResponse]] | None = None
 
@@ -290,20 +290,18 @@ class UTDSession:
 
     def _on_room_state_for_requests(self, _: UTDRoomState | None) -> None:
         outdated = select_requests_outdated(self.room.store.state)
-        if outdated and self._requests_refresh is None and self.connected.value:
+        if outdated and not self._refreshing_requests and self.connected.value:
             # One fetch at a time; it fetches again if the lists moved on meanwhile.
-            self._requests_refresh = asyncio.ensure_future(self._refresh_requests())
-            self._tasks.add(self._requests_refresh)
-            self._requests_refresh.add_done_callback(self._requests_refreshed)
+            self._refreshing_requests = True
+            self._spawn(self._refresh_requests(), "refresh requests")
 
     async def _refresh_requests(self) -> None:
         store = self.room.store
-        while select_requests_outdated(store.state) and self.connected.value:
-            store.dispatch(RoomStateReceived(await self._requests_fetch()))
-
-    def _requests_refreshed(self, task: asyncio.Task[None]) -> None:
-        self._requests_refresh = None
-        self._task_done(task)
+        try:
+            while select_requests_outdated(store.state) and self.connected.value:
+                store.dispatch(RoomStateReceived(await self._requests_fetch()))
+        finally:
+            self._refreshing_requests = False
 
     # -- helpers for subclasses --------------------------------------------------------------
 
