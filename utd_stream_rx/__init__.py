@@ -4,7 +4,7 @@ from . import media
 from ._credentials import TokenProvider
 from .api import UTDApiClient, UTDCallEventStream
 from .client import UTDStreamClient
-from .errors import UTDStreamException
+from .errors import ErrorCode, UTDStreamException
 from .models import (
     UTDCall,
     UTDCallStatus,
@@ -29,6 +29,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConnectionState",
+    "ErrorCode",
     "SessionState",
     "TokenProvider",
     "UTDApiClient",

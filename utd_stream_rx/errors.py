@@ -8,7 +8,9 @@ Programmer errors (a wrong type, a non-call type for a call session) raise ``Typ
 
 from __future__ import annotations
 
-__all__ = ["UTDStreamException"]
+from .error_codes import ErrorCode
+
+__all__ = ["ErrorCode", "UTDStreamException"]
 
 
 class UTDStreamException(Exception):
@@ -18,7 +20,8 @@ class UTDStreamException(Exception):
         message: What went wrong, in words.
         status_code: The HTTP status the engine answered with, or ``None`` when no response
             arrived (network failure, timeout) or the failure is local.
-        code: A stable, machine-readable code such as ``seat_taken``, ``forbidden``,
+        code: A stable, machine-readable code: an :class:`ErrorCode` when it is a known one
+            (a ``StrEnum``, so it compares equal to the plain string), such as ``seat_taken``, ``forbidden``,
             ``banned``, ``rate_limited``, ``not_found``, ``network``, ``timeout`` or
             ``invalid_response``; ``None`` when the engine gave none. Codes the SDK raises
             itself, before any request: ``not_connected`` (a room command on a session out
@@ -35,20 +38,20 @@ class UTDStreamException(Exception):
         self,
         message: str,
         status_code: int | None = None,
-        code: str | None = None,
+        code: ErrorCode | str | None = None,
         *,
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
-        self.code = code
+        self.code: ErrorCode | str | None = ErrorCode.parse(code)
         self.retry_after = retry_after
 
     @property
     def is_banned(self) -> bool:
         """True when the engine refused the user as banned (HTTP 403, code ``banned``)."""
-        return self.status_code == 403 and self.code in (None, "banned")
+        return self.status_code == 403 and self.code in (None, ErrorCode.BANNED)
 
     @property
     def is_rate_limited(self) -> bool:
@@ -58,7 +61,7 @@ class UTDStreamException(Exception):
     @property
     def is_network_error(self) -> bool:
         """True when no answer arrived from the engine (connection refused, timeout)."""
-        return self.code in ("network", "timeout")
+        return self.code in (ErrorCode.NETWORK, ErrorCode.TIMEOUT)
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -66,7 +69,7 @@ class UTDStreamException(Exception):
         if self.status_code is not None:
             details.append(f"HTTP {self.status_code}")
         if self.code:
-            details.append(f"code={self.code}")
+            details.append(f"code={self.code!s}")
         if self.retry_after is not None:
             details.append(f"retry after {self.retry_after:g}s")
         if details:
@@ -76,15 +79,19 @@ class UTDStreamException(Exception):
     def __repr__(self) -> str:
         return (
             f"UTDStreamException({self.message!r}, status_code={self.status_code!r}, "
-            f"code={self.code!r})"
+            f"code={str(self.code) if self.code is not None else None!r})"
         )
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keep the exception picklable (multiprocessing, pytest-xdist) with every field.
         return (
             _rebuild,
-            (self.message, self.status_code, self.code, self.retry_after),
+            (self.message, self.status_code, _plain(self.code), self.retry_after),
         )
+
+
+def _plain(code: ErrorCode | str | None) -> str | None:
+    return None if code is None else str(code)
 
 
 def _rebuild(
