@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["ErrorCode"]
+__all__ = ["ENGINE_CODES", "ErrorCode"]
 
 
 class ErrorCode(enum.StrEnum):
@@ -67,11 +67,14 @@ class ErrorCode(enum.StrEnum):
     CONFLICT = "conflict"
     """Engine, 409: the state does not allow this now."""
 
-    # -- engine: 429, 503 ---------------------------------------------------------------------
+    # -- engine: 429, 503, 500 ------------------------------------------------------------------
     RATE_LIMITED = "rate_limited"
     """Engine, 429: slow down (``retry_after`` says for how long)."""
     STORAGE_UNAVAILABLE = "storage_unavailable"
     """Engine, 503: it cannot use its database now; retry later."""
+
+    INTERNAL = "internal"
+    """Engine, 500: a bug of the engine (its log has the traceback)."""
 
     # -- SDK: transport -----------------------------------------------------------------------
     NETWORK = "network"
@@ -123,3 +126,10 @@ class ErrorCode(enum.StrEnum):
             return cls(code)
         except ValueError:
             return code
+
+
+# Everything above ``NETWORK`` in the class is an engine code (``openapi.yaml`` lists the same set).
+_FIRST_SDK_CODE = list(ErrorCode).index(ErrorCode.NETWORK)
+
+ENGINE_CODES: frozenset[ErrorCode] = frozenset(list(ErrorCode)[:_FIRST_SDK_CODE])
+"""The codes the engine answers with; the others are raised by the SDK itself."""

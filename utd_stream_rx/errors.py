@@ -21,8 +21,8 @@ class UTDStreamException(Exception):
         status_code: The HTTP status the engine answered with, or ``None`` when no response
             arrived (network failure, timeout) or the failure is local.
         code: A stable, machine-readable code: an :class:`ErrorCode` when it is a known one
-            (a ``StrEnum``, so it compares equal to the plain string), such as ``seat_taken``, ``forbidden``,
-            ``banned``, ``rate_limited``, ``not_found``, ``network``, ``timeout`` or
+            (a ``StrEnum``, so it compares equal to the plain string), such as ``seat_taken``,
+            ``forbidden``, ``banned``, ``rate_limited``, ``not_found``, ``network``, ``timeout`` or
             ``invalid_response``; ``None`` when the engine gave none. Codes the SDK raises
             itself, before any request: ``not_connected`` (a room command on a session out
             of its room: after ``leave()`` or a lost connection; ``rejoin()`` first),

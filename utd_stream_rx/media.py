@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 from livekit import rtc
 
-from .errors import UTDStreamException
+from .errors import ErrorCode, UTDStreamException
 
 __all__ = [
     "AudioSourceSpec",
@@ -104,7 +104,7 @@ def microphone(device: int | None = None) -> AudioSourceSpec:
     """The machine's real microphone (or input ``device``) through LiveKit's device helpers.
 
     Needs the ``devices`` extra (``sounddevice``) and PortAudio; on a headless machine opening
-    it fails with ``UTDStreamException(code="no_device")``, so pick :func:`tone` there.
+    it fails with ``UTDStreamException(code=ErrorCode.NO_DEVICE)``, so pick :func:`tone` there.
     """
     return AudioSourceSpec("device", frequency=float(device if device is not None else -1))
 
@@ -256,7 +256,7 @@ def _start_device_audio(spec: AudioSourceSpec, name: str) -> PublishedMedia:
     except Exception as exc:  # ImportError without sounddevice, PortAudioError headless
         raise UTDStreamException(
             f"no usable microphone ({exc}); use media.tone() or media.wav_file() instead",
-            code="no_device",
+            code=ErrorCode.NO_DEVICE,
         ) from exc
     track = rtc.LocalAudioTrack.create_audio_track(name, capture.source)
 

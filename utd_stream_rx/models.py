@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 
-from .errors import UTDStreamException
+from .errors import ErrorCode, UTDStreamException
 
 __all__ = [
     "UTDCall",
@@ -287,11 +287,12 @@ def structure(data: object, cls: type[T]) -> T:
     except cattrs.ClassValidationError as exc:
         problems = "; ".join(_describe(msg) for msg in cattrs.transform_error(exc))
         raise UTDStreamException(
-            f"The engine sent an invalid {cls.__name__}: {problems}", code="invalid_response"
+            f"The engine sent an invalid {cls.__name__}: {problems}",
+            code=ErrorCode.INVALID_RESPONSE,
         ) from exc
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise UTDStreamException(
-            f"The engine sent an invalid {cls.__name__}: {exc}", code="invalid_response"
+            f"The engine sent an invalid {cls.__name__}: {exc}", code=ErrorCode.INVALID_RESPONSE
         ) from exc
 
 

@@ -10,6 +10,7 @@ import hmac
 
 from aiohttp import web
 
+from ..error_codes import ErrorCode
 from .auth import check_name
 from .common import engine_of, read_body
 from .errors import ApiError
@@ -26,7 +27,7 @@ def _backend_app(request: web.Request) -> str:
     secret = request.headers.get("X-UTD-App-Secret", "")
     expected = engine_of(request).config.app_secrets.get(app_id)
     if not app_id or not expected or not hmac.compare_digest(expected, secret):
-        raise ApiError(401, "unauthorized", "missing or wrong app secret")
+        raise ApiError(401, ErrorCode.UNAUTHORIZED, "missing or wrong app secret")
     return app_id
 
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from ..error_codes import ErrorCode
 from . import admin, calls, seats, stage, tokens, webhooks
 from .common import ENGINE
 from .config import EngineConfig
@@ -35,15 +36,17 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return exc.response()
     except web.HTTPException as exc:
         if exc.status == 404:
-            return error_response(404, "not_found", f"no route {request.path}")
+            return error_response(404, ErrorCode.NOT_FOUND, f"no route {request.path}")
         if exc.status == 405:
-            return error_response(405, "invalid_request", f"{request.method} not allowed here")
+            return error_response(
+                405, ErrorCode.INVALID_REQUEST, f"{request.method} not allowed here"
+            )
         if exc.status == 413:
-            return error_response(413, "invalid_request", "the body is too large")
+            return error_response(413, ErrorCode.INVALID_REQUEST, "the body is too large")
         raise
     except Exception:
         log.exception("unexpected error in %s %s", request.method, request.path)
-        return error_response(500, "internal", "unexpected engine error")
+        return error_response(500, ErrorCode.INTERNAL, "unexpected engine error")
 
 
 def create_engine(

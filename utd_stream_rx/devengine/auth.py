@@ -10,6 +10,7 @@ import attrs
 import jwt
 from aiohttp import web
 
+from ..error_codes import ErrorCode
 from .errors import ApiError
 from .names import NAME_RE, NAME_RULE, is_name
 
@@ -40,7 +41,7 @@ def check_app(request: web.Request, apps: Mapping[str, str]) -> str:
     expected = apps.get(app_id)
     # Constant-time compare so the key cannot be guessed byte by byte.
     if not app_id or expected is None or not hmac.compare_digest(expected, app_key):
-        raise ApiError(401, "unauthorized", "missing or wrong app credentials")
+        raise ApiError(401, ErrorCode.UNAUTHORIZED, "missing or wrong app credentials")
     return app_id
 
 
@@ -111,16 +112,16 @@ class BearerSigner:
                 options={"require": ["exp", "sub", "app"]},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise ApiError(401, "token_expired", "the user token has expired") from exc
+            raise ApiError(401, ErrorCode.TOKEN_EXPIRED, "the user token has expired") from exc
         except jwt.PyJWTError as exc:
-            raise ApiError(401, "unauthorized", "invalid user token") from exc
+            raise ApiError(401, ErrorCode.UNAUTHORIZED, "invalid user token") from exc
         if claims.get("app") != app_id:
-            raise ApiError(401, "unauthorized", "the user token belongs to another app")
+            raise ApiError(401, ErrorCode.UNAUTHORIZED, "the user token belongs to another app")
         identity = claims.get("sub")
         name = claims.get("name")
         roles = claims.get("roles", [])
         if not is_name(identity) or not isinstance(roles, list):
-            raise ApiError(401, "unauthorized", "invalid user token")
+            raise ApiError(401, ErrorCode.UNAUTHORIZED, "invalid user token")
         return Bearer(
             app_id=app_id,
             identity=identity,
@@ -134,5 +135,5 @@ class BearerSigner:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "unauthorized", "missing bearer user token")
+            raise ApiError(401, ErrorCode.UNAUTHORIZED, "missing bearer user token")
         return self.verify(token.strip(), app_id)

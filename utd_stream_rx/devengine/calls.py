@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..error_codes import ErrorCode
 from ..models import UTDCallStatus, UTDStreamType
 from .auth import check_name
 from .common import actor, engine_of, opt_str, read_body
@@ -145,7 +146,7 @@ def _callee_only(call: CallRecord, identity: str) -> None:
 
 def _still_ringing(call: CallRecord, target: UTDCallStatus) -> UTDCallStatus | None:
     if call.status.is_terminal:
-        raise ApiError.conflict(f"the call is already {call.status.value}", "call_ended")
+        raise ApiError.conflict(f"the call is already {call.status.value}", ErrorCode.CALL_ENDED)
     if call.status is UTDCallStatus.ACTIVE:
         raise ApiError.conflict("the call is already active")
     return target
@@ -192,7 +193,7 @@ async def rejoin(request: web.Request) -> web.Response:
     engine = engine_of(request)
     call = engine.call_for(bearer, request.match_info["call_id"])
     if call.status.is_terminal:
-        raise ApiError.conflict(f"the call is already {call.status.value}", "call_ended")
+        raise ApiError.conflict(f"the call is already {call.status.value}", ErrorCode.CALL_ENDED)
     if bearer.identity == call.callee_identity and call.status is not UTDCallStatus.ACTIVE:
         raise ApiError.conflict("the call is not active: accept it first")
     token = engine.party_token(call, bearer.identity)

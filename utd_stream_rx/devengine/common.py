@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..error_codes import ErrorCode
 from .auth import Bearer, check_app, check_name
 from .core import Engine
 from .errors import ApiError
@@ -77,7 +78,7 @@ def check_room_for_request(room: RoomRecord, limit: int) -> None:
     if limit and room.pending_count() >= limit:
         raise ApiError.conflict(
             f"{room.room_name} already has {limit} pending requests; try again later",
-            "queue_full",
+            ErrorCode.QUEUE_FULL,
         )
 
 
@@ -184,7 +185,7 @@ async def read_within(request: web.Request, timeout: float) -> bytes:
     except TimeoutError:
         raise ApiError(
             408,
-            "request_timeout",
+            ErrorCode.REQUEST_TIMEOUT,
             f"the body did not arrive within {timeout:g}s",
             headers={"Connection": "close"},
         ) from None

@@ -25,6 +25,8 @@ import attrs
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
+from ..error_codes import ErrorCode
+
 __all__ = ["ConnectionGate", "ConnectionLimits", "GuardedSite"]
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ def _timeout_answer(timeout: float) -> bytes:
     body = json.dumps(
         {
             "error": {
-                "code": "request_timeout",
+                "code": ErrorCode.REQUEST_TIMEOUT,
                 "message": f"the request headers did not arrive within {timeout:g}s",
             }
         }

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..error_codes import ErrorCode
 from ..models import UTDCallStatus, UTDSeat, UTDStageMember, UTDStreamType
 from .auth import Bearer, BearerSigner
 from .config import EngineConfig
@@ -148,7 +149,7 @@ class Engine:
     def check_not_banned(self, app_id: str, identity: str) -> None:
         """403 ``banned`` for banned identities."""
         if self.is_banned(app_id, identity):
-            raise ApiError(403, "banned", f"{identity} is banned")
+            raise ApiError(403, ErrorCode.BANNED, f"{identity} is banned")
 
     def livekit_token(self, room: RoomRecord, identity: str, name: str | None) -> str:
         """A LiveKit token for ``room``.
@@ -690,7 +691,7 @@ class Engine:
             return now + self.config.join_window
         if sid is None:
             raise ApiError.conflict(
-                f"{identity} is not in {room_name}: join the room first", "not_in_room"
+                f"{identity} is not in {room_name}: join the room first", ErrorCode.NOT_IN_ROOM
             )
         self.presence.joined(room_key, identity, sid)
         return None

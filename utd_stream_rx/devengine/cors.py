@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import attrs
 from aiohttp import web
 
+from ..error_codes import ErrorCode
 from .config import EngineConfig
 from .errors import error_response
 
@@ -129,7 +130,7 @@ def cors_hooks(config: EngineConfig) -> tuple[Middleware, ResponseHook]:
         allowed = policy.allow_origin(origin)
         if allowed is None:
             refused = error_response(
-                403, "forbidden", f"the origin {origin} may not call this engine"
+                403, ErrorCode.FORBIDDEN, f"the origin {origin} may not call this engine"
             )
             _add_vary(refused, "Origin")
             return refused

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from ..error_codes import ErrorCode
+
 __all__ = ["STORAGE_RETRY_AFTER", "ApiError", "StorageUnavailable", "error_response"]
 
 STORAGE_RETRY_AFTER = 5
@@ -19,7 +21,7 @@ class ApiError(Exception):
     def __init__(
         self,
         status: int,
-        code: str,
+        code: ErrorCode,
         message: str,
         *,
         headers: Mapping[str, str] | None = None,
@@ -33,20 +35,20 @@ class ApiError(Exception):
     @classmethod
     def invalid(cls, message: str) -> ApiError:
         """400 ``invalid_request``."""
-        return cls(400, "invalid_request", message)
+        return cls(400, ErrorCode.INVALID_REQUEST, message)
 
     @classmethod
     def forbidden(cls, message: str) -> ApiError:
         """403 ``forbidden``."""
-        return cls(403, "forbidden", message)
+        return cls(403, ErrorCode.FORBIDDEN, message)
 
     @classmethod
     def not_found(cls, message: str) -> ApiError:
         """404 ``not_found``."""
-        return cls(404, "not_found", message)
+        return cls(404, ErrorCode.NOT_FOUND, message)
 
     @classmethod
-    def conflict(cls, message: str, code: str = "conflict") -> ApiError:
+    def conflict(cls, message: str, code: ErrorCode = ErrorCode.CONFLICT) -> ApiError:
         """409 with ``code`` (``conflict`` by default)."""
         return cls(409, code, message)
 
@@ -57,7 +59,7 @@ class ApiError(Exception):
         retry = max(1, math.ceil(wait))
         return cls(
             429,
-            "rate_limited",
+            ErrorCode.RATE_LIMITED,
             f"{message}; retry in {retry}s",
             headers={"Retry-After": str(retry)},
         )
@@ -83,14 +85,14 @@ class StorageUnavailable(Exception):
         """503 ``storage_unavailable`` with ``Retry-After``."""
         return error_response(
             503,
-            "storage_unavailable",
+            ErrorCode.STORAGE_UNAVAILABLE,
             f"the engine cannot use its database ({self.reason}); retry later",
             {"Retry-After": str(STORAGE_RETRY_AFTER)},
         )
 
 
 def error_response(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    status: int, code: ErrorCode, message: str, headers: Mapping[str, str] | None = None
 ) -> web.Response:
     """An error body with the given status."""
     return web.json_response(

@@ -17,6 +17,7 @@ import attrs
 import jwt
 from aiohttp import web
 
+from ..error_codes import ErrorCode
 from .auth import Bearer, BearerSigner, check_name, roles_allow_hosting
 from .errors import ApiError
 
@@ -83,12 +84,14 @@ def verify_identity_token(token: str, app_secret: str) -> Identity:
             options={"require": ["exp", "sub"]},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise ApiError(401, "identity_token_expired", "the identity token has expired") from exc
+        raise ApiError(
+            401, ErrorCode.IDENTITY_TOKEN_EXPIRED, "the identity token has expired"
+        ) from exc
     except jwt.PyJWTError as exc:
-        raise ApiError(401, "invalid_identity_token", "invalid identity token") from exc
+        raise ApiError(401, ErrorCode.INVALID_IDENTITY_TOKEN, "invalid identity token") from exc
     identity = claims.get("sub")
     if not isinstance(identity, str):
-        raise ApiError(401, "invalid_identity_token", "the identity token has no identity")
+        raise ApiError(401, ErrorCode.INVALID_IDENTITY_TOKEN, "the identity token has no identity")
     check_name(identity, "the identity token's sub")
     name = claims.get("name")
     return Identity(
@@ -106,7 +109,9 @@ def _roles(value: object) -> tuple[str, ...]:
         or len(value) > _MAX_ROLES
         or not all(isinstance(role, str) and 0 < len(role) <= 200 for role in value)
     ):
-        raise ApiError(401, "invalid_identity_token", "roles must be a list of short strings")
+        raise ApiError(
+            401, ErrorCode.INVALID_IDENTITY_TOKEN, "roles must be a list of short strings"
+        )
     return tuple(value)
 
 
@@ -138,7 +143,9 @@ def resolve_identity(
         secret = app_secrets.get(app_id)
         if not secret:
             raise ApiError(
-                401, "unauthorized", "this app has no app secret: identity tokens cannot be checked"
+                401,
+                ErrorCode.UNAUTHORIZED,
+                "this app has no app secret: identity tokens cannot be checked",
             )
         found = verify_identity_token(token, secret)
     elif request.headers.get("Authorization"):
@@ -150,7 +157,7 @@ def resolve_identity(
     else:
         raise ApiError(
             401,
-            "identity_required",
+            ErrorCode.IDENTITY_REQUIRED,
             "an identity_token signed by the app's backend is required",
         )
     if asserted is not None and asserted != found.identity:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import attrs
 from aiohttp import web
 
+from ..error_codes import ErrorCode
 from ..models import (
     UTDSeat,
     UTDSeatInvitation,
@@ -47,7 +48,7 @@ _BASE = "/api/v1/audio-rooms/{room}/seats"
 
 def _check_index(room: RoomRecord, index: int) -> None:
     if not 0 <= index < len(room.seats):
-        raise ApiError(400, "invalid_seat", f"seat {index} does not exist")
+        raise ApiError(400, ErrorCode.INVALID_SEAT, f"seat {index} does not exist")
 
 
 # ASCII digits only (str.isdigit() also takes "²" and "٣"), few enough for int() and the grid.
@@ -59,7 +60,7 @@ def _path_index(request: web.Request) -> int:
     """The ``{index}`` of the path; 400 ``invalid_seat`` unless it is a plain seat number."""
     raw = request.match_info["index"]
     if not _SEAT_INDEX_RE.fullmatch(raw):
-        raise ApiError(400, "invalid_seat", "the seat index must be a number (digits 0-9)")
+        raise ApiError(400, ErrorCode.INVALID_SEAT, "the seat index must be a number (digits 0-9)")
     return int(raw)
 
 
@@ -74,9 +75,9 @@ def _seat(room: RoomRecord, index: int, identity: str) -> None:
     """Seat ``identity`` at a free, unlocked seat and clear their request and invitation."""
     seat = room.seats[index]
     if seat.locked:
-        raise ApiError.conflict(f"seat {index} is locked", "seat_locked")
+        raise ApiError.conflict(f"seat {index} is locked", ErrorCode.SEAT_LOCKED)
     if seat.identity is not None:
-        raise ApiError.conflict(f"seat {index} is taken", "seat_taken")
+        raise ApiError.conflict(f"seat {index} is taken", ErrorCode.SEAT_TAKEN)
     room.seats[index] = attrs.evolve(seat, identity=identity, name=room.name_of(identity))
     if room.has_request(identity):  # reads the requests only when there is one to drop
         room.speak_requests = [r for r in room.speak_requests if r.identity != identity]
@@ -87,7 +88,7 @@ def _first_free(room: RoomRecord) -> int:
     for seat in room.seats:
         if seat.identity is None and not seat.locked:
             return seat.index
-    raise ApiError.conflict("no free seat", "seat_taken")
+    raise ApiError.conflict("no free seat", ErrorCode.SEAT_TAKEN)
 
 
 def _remember_name(room: RoomRecord, bearer: Bearer) -> None:
@@ -168,7 +169,7 @@ async def take(request: web.Request) -> web.Response:
         me = bearer.identity
         _check_index(room, index)
         if room.seat_of(me) is not None:
-            raise ApiError.conflict(f"{me} already holds a seat", "already_seated")
+            raise ApiError.conflict(f"{me} already holds a seat", ErrorCode.ALREADY_SEATED)
         invited = any(
             i.identity == me and (i.seat_index is None or i.seat_index == index)
             for i in room.invitations
@@ -179,7 +180,9 @@ async def take(request: web.Request) -> web.Response:
             _remember_name(room, bearer)
             _seat(room, index, me)
             return
-        raise ApiError(403, "approval_required", "this room needs the host's approval to speak")
+        raise ApiError(
+            403, ErrorCode.APPROVAL_REQUIRED, "this room needs the host's approval to speak"
+        )
 
     return await _answer_in_person(request, bearer, change)
 
@@ -212,7 +215,7 @@ async def request_seat(request: web.Request) -> web.Response:
         if index is not None:
             _check_index(room, index)
         if room.seat_of(me) is not None:
-            raise ApiError.conflict(f"{me} already holds a seat", "already_seated")
+            raise ApiError.conflict(f"{me} already holds a seat", ErrorCode.ALREADY_SEATED)
         if room.has_request(me):
             effects.changed = False
             return
@@ -252,7 +255,9 @@ async def approve(request: web.Request) -> web.Response:
         if found is None:
             raise ApiError.not_found("no such request in this room")
         if room.seat_of(found.identity) is not None:
-            raise ApiError.conflict(f"{found.identity} already holds a seat", "already_seated")
+            raise ApiError.conflict(
+                f"{found.identity} already holds a seat", ErrorCode.ALREADY_SEATED
+            )
         target = found.seat_index if found.seat_index is not None else index
         if target is None:
             target = _first_free(room)
@@ -276,12 +281,12 @@ async def invite(request: web.Request) -> web.Response:
         if index is not None:
             _check_index(room, index)
         if room.seat_of(identity) is not None:
-            raise ApiError.conflict(f"{identity} already holds a seat", "already_seated")
+            raise ApiError.conflict(f"{identity} already holds a seat", ErrorCode.ALREADY_SEATED)
         invitation = UTDSeatInvitation(identity, index, bearer.identity, time.time())
         room.invitations = [i for i in room.invitations if i.identity != identity]
         if limit and len(room.invitations) >= limit:
             raise ApiError.conflict(
-                f"{room.room_name} already has {limit} open invitations", "queue_full"
+                f"{room.room_name} already has {limit} open invitations", ErrorCode.QUEUE_FULL
             )
         room.invitations.append(invitation)
         effects.notify("utd.seat.invite", (identity,), {"invitation": unstructure(invitation)})
@@ -305,7 +310,7 @@ async def accept(request: web.Request) -> web.Response:
         if invitation is None:
             raise ApiError.not_found(f"{me} has no invitation")
         if room.seat_of(me) is not None:
-            raise ApiError.conflict(f"{me} already holds a seat", "already_seated")
+            raise ApiError.conflict(f"{me} already holds a seat", ErrorCode.ALREADY_SEATED)
         index = invitation.seat_index if invitation.seat_index is not None else _first_free(room)
         _remember_name(room, bearer)
         _seat(room, index, me)

@@ -10,6 +10,7 @@ from aiohttp import web
 from livekit import api
 from livekit.protocol import models
 
+from ..error_codes import ErrorCode
 from .auth import check_name
 from .common import actor, engine_of, read_within
 from .errors import ApiError
@@ -51,7 +52,7 @@ async def livekit_webhook(request: web.Request) -> web.Response:
     try:
         event = receiver.receive(body, request.headers.get("Authorization", ""))
     except Exception as exc:
-        raise ApiError(401, "unauthorized", "invalid webhook signature") from exc
+        raise ApiError(401, ErrorCode.UNAUTHORIZED, "invalid webhook signature") from exc
     parsed = split_livekit_room_name(event.room.name) if event.room.name else None
     if parsed is None:
         return web.json_response({})
