@@ -22,15 +22,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import attrs
 
 from ..models import UTDCallStatus
-from .livekit_bridge import ParticipantPresence
-
-if TYPE_CHECKING:
-    from .core import Engine
+from .config import EngineConfig
+from .livekit_bridge import LiveKitBridge, ParticipantPresence
+from .storage import Storage
 
 __all__ = ["CHECKED_CALL_STATUSES", "PassReport", "reconcile"]
 
@@ -39,6 +38,22 @@ log = logging.getLogger(__name__)
 _PUSH_TIMEOUT = 5.0  # seconds for one grant sent again (livekit-api posts without a timeout)
 CHECKED_CALL_STATUSES = frozenset(s for s in UTDCallStatus if not s.is_terminal)
 """Statuses of the calls a pass checks: every call that is not over."""
+
+
+class Reconcilable(Protocol):
+    """What a pass needs of the engine (the engine itself, without importing it back)."""
+
+    config: EngineConfig
+    storage: Storage
+    bridge: LiveKitBridge
+
+    def lock(self, app_id: str, room_name: str) -> asyncio.Lock:
+        """The lock serialising the changes of one room."""
+        ...
+
+    async def resend_stale_metadata(self) -> bool:
+        """Send the metadata a cut push never delivered; False when LiveKit is out of reach."""
+        ...
 
 
 @attrs.define
@@ -55,7 +70,7 @@ class PassReport:
     """False when LiveKit could not be asked (the pass stopped there)."""
 
 
-def _targets(engine: Engine) -> list[tuple[str, str]]:
+def _targets(engine: Reconcilable) -> list[tuple[str, str]]:
     found = set(engine.storage.rooms_with_holders())
     found.update(
         (call.app_id, call.room_name)
@@ -64,7 +79,7 @@ def _targets(engine: Engine) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-async def reconcile(engine: Engine) -> PassReport:
+async def reconcile(engine: Reconcilable) -> PassReport:
     """One pass over every room with holders and every ringing or active call."""
     report = PassReport()
     if not await engine.resend_stale_metadata():
@@ -99,7 +114,7 @@ async def reconcile(engine: Engine) -> PassReport:
 
 
 async def _reconcile_room(
-    engine: Engine,
+    engine: Reconcilable,
     app_id: str,
     room_name: str,
     listed: dict[str, ParticipantPresence],
