@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig, default_db_path, normalize_origin
 from .errors import StorageUnavailable
@@ -65,35 +65,73 @@ _RATE_LIMITS = (
 )
 """The rate limits beyond ``--rate-limit``: setting name and what it counts."""
 
+_TUNING: tuple[tuple[str, Callable[[str], object], str], ...] = (
+    ("ring_timeout", float, "seconds a call rings before it is missed"),
+    (
+        "rejoin_grace",
+        float,
+        "seconds a participant lost by LiveKit (server restart) keeps its seat or stage place",
+    ),
+    (
+        "reconcile_interval",
+        float,
+        "seconds between checks of holders and calls against LiveKit's participants "
+        "(0 = only at start-up and after a LiveKit outage)",
+    ),
+    ("rate_limit", int, "token mints per app and identity per rate window (0 = unlimited)"),
+    ("user_token_ttl", float, "lifetime of a bearer, seconds"),
+    ("rate_window", float, "seconds over which every rate limit counts"),
+    *((name, int, f"{counted} per rate window (0 = unlimited)") for name, counted in _RATE_LIMITS),
+    (
+        "livekit_timeout",
+        _seconds,
+        "seconds a LiveKit server API call may take before a command is answered "
+        "without it (the reconciler sends what was missed)",
+    ),
+    (
+        "header_timeout",
+        float,
+        "seconds a new connection has to send its request headers (0 = no limit)",
+    ),
+    ("body_timeout", _seconds, "seconds a request body may take to arrive"),
+    (
+        "max_connections_per_client",
+        int,
+        "connections one client address may hold open at once (0 = no cap)",
+    ),
+    (
+        "join_window",
+        float,
+        "seconds after a room token is minted during which its identity may take a seat "
+        "or ask for one before LiveKit reports it in the room (0 = only once it is there)",
+    ),
+    (
+        "max_pending_requests",
+        int,
+        "pending stage or speak requests one room holds at most (0 = no limit)",
+    ),
+    ("max_invitations", int, "open seat invitations one room holds at most (0 = no limit)"),
+)
+"""Numeric settings: name, type, help. Each has a flag (``--ring-timeout``), a variable
+(``UTD_ENGINE_RING_TIMEOUT``) and the default of :class:`EngineConfig`."""
 
-def _add_rate_limits(parser: argparse.ArgumentParser) -> None:
-    """``--rate-window`` and one flag per limit of :data:`_RATE_LIMITS` (``--call-limit-per-
-    caller`` ...), each with a ``UTD_ENGINE_*`` variable and the setting's default."""
-    env = os.environ
+
+def _add_tuning(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting of :data:`_TUNING`; the variable, else the setting's default."""
     defaults = EngineConfig()
-    parser.add_argument(
-        "--rate-window",
-        type=float,
-        default=float(env.get("UTD_ENGINE_RATE_WINDOW", str(defaults.rate_window))),
-        help="seconds over which every rate limit counts",
-    )
-    for name, counted in _RATE_LIMITS:
+    for name, kind, text in _TUNING:
+        default = os.environ.get("UTD_ENGINE_" + name.upper(), str(getattr(defaults, name)))
         parser.add_argument(
-            "--" + name.replace("_", "-"),
-            type=int,
-            default=int(env.get("UTD_ENGINE_" + name.upper(), str(getattr(defaults, name)))),
-            help=f"{counted} per rate window (0 = unlimited)",
+            "--" + name.replace("_", "-"), type=kind, default=kind(default), help=text
         )
 
 
-def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
-    """Build the configuration from flags, falling back to ``UTD_ENGINE_*``/``LIVEKIT_*`` env."""
+def _add_connections(parser: argparse.ArgumentParser) -> None:
+    """Where the engine listens, its database and the LiveKit server it drives."""
     env = os.environ
-    parser = argparse.ArgumentParser(
-        prog="python -m utd_stream_rx.devengine", description="utd_stream_rx reference engine"
-    )
     parser.add_argument("--host", default=env.get("UTD_ENGINE_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(env.get("UTD_ENGINE_PORT", "8787")))
+    parser.add_argument("--db", default=env.get("UTD_ENGINE_DB", str(default_db_path())))
     parser.add_argument("--livekit-url", default=env.get("LIVEKIT_URL", "ws://127.0.0.1:7880"))
     parser.add_argument("--livekit-api-key", default=env.get("LIVEKIT_API_KEY", "devkey"))
     parser.add_argument(
@@ -101,6 +139,12 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         default=env.get("LIVEKIT_API_SECRET", ""),
         help="LiveKit API secret (required; better passed as $LIVEKIT_API_SECRET than in argv)",
     )
+    parser.add_argument("--log-level", default=env.get("UTD_ENGINE_LOG_LEVEL", "INFO"))
+
+
+def _add_trust(parser: argparse.ArgumentParser) -> None:
+    """Apps, their secrets, dev mode, bans, browser origins and the bearer's secret."""
+    env = os.environ
     parser.add_argument(
         "--app",
         action="append",
@@ -123,29 +167,6 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         default=env.get("UTD_ENGINE_DEV", "") == "1",
         help="INSECURE dev mode: accept identities the client asserts, without proof",
     )
-    parser.add_argument("--db", default=env.get("UTD_ENGINE_DB", str(default_db_path())))
-    parser.add_argument(
-        "--ring-timeout", type=float, default=float(env.get("UTD_ENGINE_RING_TIMEOUT", "30"))
-    )
-    parser.add_argument(
-        "--rejoin-grace",
-        type=float,
-        default=float(env.get("UTD_ENGINE_REJOIN_GRACE", "30")),
-        help="seconds a participant lost by LiveKit (server restart) keeps its seat or stage place",
-    )
-    parser.add_argument(
-        "--reconcile-interval",
-        type=float,
-        default=float(env.get("UTD_ENGINE_RECONCILE_INTERVAL", "30")),
-        help="seconds between checks of holders and calls against LiveKit's participants "
-        "(0 = only at start-up and after a LiveKit outage)",
-    )
-    parser.add_argument(
-        "--rate-limit",
-        type=int,
-        default=int(env.get("UTD_ENGINE_RATE_LIMIT", "30")),
-        help="token mints per app and identity per rate window (0 = unlimited)",
-    )
     parser.add_argument("--ban", action="append", default=[], metavar="IDENTITY")
     parser.add_argument(
         "--cors-origin",
@@ -158,59 +179,10 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     parser.add_argument(
         "--user-token-secret", default=env.get("UTD_ENGINE_USER_TOKEN_SECRET") or None
     )
-    parser.add_argument(
-        "--user-token-ttl",
-        type=float,
-        default=float(env.get("UTD_ENGINE_USER_TOKEN_TTL", str(24 * 3600))),
-        help="lifetime of a bearer, seconds",
-    )
-    parser.add_argument("--log-level", default=env.get("UTD_ENGINE_LOG_LEVEL", "INFO"))
-    _add_rate_limits(parser)
-    parser.add_argument(
-        "--livekit-timeout",
-        type=_seconds,
-        default=float(env.get("UTD_ENGINE_LIVEKIT_TIMEOUT", "3")),
-        help="seconds a LiveKit server API call may take before a command is answered "
-        "without it (the reconciler sends what was missed)",
-    )
-    parser.add_argument(
-        "--header-timeout",
-        type=float,
-        default=float(env.get("UTD_ENGINE_HEADER_TIMEOUT", "10")),
-        help="seconds a new connection has to send its request headers (0 = no limit)",
-    )
-    parser.add_argument(
-        "--body-timeout",
-        type=_seconds,
-        default=float(env.get("UTD_ENGINE_BODY_TIMEOUT", "10")),
-        help="seconds a request body may take to arrive",
-    )
-    parser.add_argument(
-        "--max-connections-per-client",
-        type=int,
-        default=int(env.get("UTD_ENGINE_MAX_CONNECTIONS_PER_CLIENT", "256")),
-        help="connections one client address may hold open at once (0 = no cap)",
-    )
-    parser.add_argument(
-        "--join-window",
-        type=float,
-        default=float(env.get("UTD_ENGINE_JOIN_WINDOW", "20")),
-        help="seconds after a room token is minted during which its identity may take a seat "
-        "or ask for one before LiveKit reports it in the room (0 = only once it is there)",
-    )
-    parser.add_argument(
-        "--max-pending-requests",
-        type=int,
-        default=int(env.get("UTD_ENGINE_MAX_PENDING_REQUESTS", "1000")),
-        help="pending stage or speak requests one room holds at most (0 = no limit)",
-    )
-    parser.add_argument(
-        "--max-invitations",
-        type=int,
-        default=int(env.get("UTD_ENGINE_MAX_INVITATIONS", "64")),
-        help="open seat invitations one room holds at most (0 = no limit)",
-    )
-    args = parser.parse_args(argv)
+
+
+def _config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> EngineConfig:
+    """The configuration the parsed flags and the ``UTD_ENGINE_*`` lists describe."""
     try:
         secrets = dict(_secret_pair(item) for item in _env_list("UTD_ENGINE_APP_SECRETS"))
     except argparse.ArgumentTypeError as exc:
@@ -218,7 +190,6 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     secrets.update(args.app_secret)
     if not args.livekit_api_secret:
         parser.error("set the LiveKit API secret: $LIVEKIT_API_SECRET or --livekit-api-secret")
-    apps = dict(args.app) if args.app else {DEMO_APP_ID: DEMO_APP_KEY}
     bans = set(args.ban)
     bans.update(_env_list("UTD_ENGINE_BANS"))
     origins = [*args.cors_origin, *_env_list("UTD_ENGINE_CORS_ORIGINS")]
@@ -226,39 +197,39 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
         cors_origins = tuple(normalize_origin(origin) for origin in origins) or None
     except ValueError as exc:
         parser.error(str(exc))
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     return EngineConfig(
         host=args.host,
         port=args.port,
         livekit_url=args.livekit_url,
         livekit_api_key=args.livekit_api_key,
         livekit_api_secret=args.livekit_api_secret,
-        apps=apps,
+        apps=dict(args.app) if args.app else {DEMO_APP_ID: DEMO_APP_KEY},
         db_path=args.db,
-        ring_timeout=args.ring_timeout,
-        rejoin_grace=args.rejoin_grace,
-        reconcile_interval=args.reconcile_interval,
-        rate_limit=args.rate_limit,
         bans=frozenset(bans),
         cors_origins=cors_origins,
         user_token_secret=args.user_token_secret,
-        user_token_ttl=args.user_token_ttl,
         dev_mode=args.dev,
         app_secrets=secrets,
-        rate_window=args.rate_window,
-        **{name: getattr(args, name) for name, _ in _RATE_LIMITS},
-        livekit_timeout=args.livekit_timeout,
-        header_timeout=args.header_timeout,
-        body_timeout=args.body_timeout,
-        max_connections_per_client=args.max_connections_per_client,
-        join_window=args.join_window,
-        max_pending_requests=args.max_pending_requests,
-        max_invitations=args.max_invitations,
+        **{name: getattr(args, name) for name, _, _ in _TUNING},
     )
+
+
+def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
+    """Build the configuration from flags, falling back to ``UTD_ENGINE_*``/``LIVEKIT_*`` env."""
+    parser = argparse.ArgumentParser(
+        prog="python -m utd_stream_rx.devengine", description="utd_stream_rx reference engine"
+    )
+    _add_connections(parser)
+    _add_trust(parser)
+    _add_tuning(parser)
+    args = parser.parse_args(argv)
+    config = _config_from(args, parser)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
