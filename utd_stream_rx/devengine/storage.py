@@ -357,87 +357,11 @@ class SQLiteStorage:
         """Write rooms and calls in one transaction."""
         rooms = list(rooms)
         # Requests first: saving them brings each record's ``request_count`` up to date.
-        request_rows: list[tuple[str, str, str]] = []
-        no_request_rows: list[tuple[str, str]] = []
-        new_requesters: list[tuple[str, str, str]] = []
-        gone_requesters: list[tuple[str, str, str]] = []
-        for room in rooms:
-            changed = room.requests_to_save()
-            if changed is None:
-                continue
-            pending, before = changed
-            key = (room.app_id, room.room_name)
-            if pending.stage or pending.speak:
-                request_rows.append((*key, json.dumps(dump_record(pending), separators=(",", ":"))))
-            else:
-                no_request_rows.append(key)
-            after = {r.identity for r in pending.stage} | {r.identity for r in pending.speak}
-            new_requesters.extend((*key, identity) for identity in after - before)
-            gone_requesters.extend((*key, identity) for identity in before - after)
-        room_rows = [
-            (r.app_id, r.room_name, json.dumps(dump_record(r), separators=(",", ":")))
-            for r in rooms
-        ]
-        call_rows = [
-            (
-                c.call_id,
-                c.app_id,
-                c.caller_identity,
-                c.callee_identity,
-                c.status.value,
-                c.created_at,
-                json.dumps(dump_record(c), separators=(",", ":")),
-                c.updated_at,
-            )
-            for c in calls
-        ]
-        releases = [(r.app_id, r.room_name, r.next_release) for r in rooms]
-        due_rows = [row for row in releases if row[2] is not None]
-        gone_rows = [row[:2] for row in releases if row[2] is None]
-        holding = [((r.app_id, r.room_name), r.holds_anything()) for r in rooms]
-        held_rows = [key for key, held in holding if held]
-        unheld_rows = [key for key, held in holding if not held]
+        statements = [*_request_statements(rooms), *_room_statements(rooms)]
+        statements.append((_SAVE_CALL, [_call_row(call) for call in calls]))
         with self._writing():
-            self._db.executemany(
-                "INSERT OR REPLACE INTO rooms (app_id, room_name, data) VALUES (?, ?, ?)",
-                room_rows,
-            )
-            self._db.executemany(
-                "INSERT OR REPLACE INTO room_releases (app_id, room_name, due)"
-                " VALUES (?, ?, ?)",
-                due_rows,
-            )
-            self._db.executemany(
-                "DELETE FROM room_releases WHERE app_id = ? AND room_name = ?", gone_rows
-            )
-            self._db.executemany(
-                "INSERT OR IGNORE INTO room_holdings (app_id, room_name) VALUES (?, ?)",
-                held_rows,
-            )
-            self._db.executemany(
-                "DELETE FROM room_holdings WHERE app_id = ? AND room_name = ?", unheld_rows
-            )
-            self._db.executemany(
-                "INSERT OR REPLACE INTO room_requests (app_id, room_name, data) VALUES (?, ?, ?)",
-                request_rows,
-            )
-            self._db.executemany(
-                "DELETE FROM room_requests WHERE app_id = ? AND room_name = ?", no_request_rows
-            )
-            self._db.executemany(
-                "INSERT OR IGNORE INTO room_requesters (app_id, room_name, identity)"
-                " VALUES (?, ?, ?)",
-                new_requesters,
-            )
-            self._db.executemany(
-                "DELETE FROM room_requesters WHERE app_id = ? AND room_name = ? AND identity = ?",
-                gone_requesters,
-            )
-            self._db.executemany(
-                "INSERT OR REPLACE INTO calls (call_id, app_id, caller, callee, status,"
-                " created_at, data, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                call_rows,
-            )
+            for sql, rows in statements:
+                self._db.executemany(sql, rows)
 
     def calls_of(
         self, app_id: str, identity: str, statuses: Collection[UTDCallStatus] | None = None
@@ -614,3 +538,92 @@ class _SQLiteRequests:
                 (*self._key, identity),
             ).fetchone()
         return row is not None
+
+_Statement = tuple[str, list[tuple[object, ...]]]
+"""One SQL statement and the rows it runs for."""
+
+_SAVE_CALL = (
+    "INSERT OR REPLACE INTO calls (call_id, app_id, caller, callee, status,"
+    " created_at, data, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _json(record: RoomRecord | CallRecord | PendingRequests) -> str:
+    return json.dumps(dump_record(record), separators=(",", ":"))
+
+
+def _request_statements(rooms: list[RoomRecord]) -> list[_Statement]:
+    """The writes of the rooms' changed pending requests and of who has one."""
+    saved: list[tuple[object, ...]] = []
+    emptied: list[tuple[object, ...]] = []
+    new_requesters: list[tuple[object, ...]] = []
+    gone_requesters: list[tuple[object, ...]] = []
+    for room in rooms:
+        changed = room.requests_to_save()
+        if changed is None:
+            continue
+        pending, before = changed
+        key = (room.app_id, room.room_name)
+        if pending.stage or pending.speak:
+            saved.append((*key, _json(pending)))
+        else:
+            emptied.append(key)
+        after = {r.identity for r in pending.stage} | {r.identity for r in pending.speak}
+        new_requesters.extend((*key, identity) for identity in after - before)
+        gone_requesters.extend((*key, identity) for identity in before - after)
+    return [
+        ("INSERT OR REPLACE INTO room_requests (app_id, room_name, data) VALUES (?, ?, ?)", saved),
+        ("DELETE FROM room_requests WHERE app_id = ? AND room_name = ?", emptied),
+        (
+            "INSERT OR IGNORE INTO room_requesters (app_id, room_name, identity) VALUES (?, ?, ?)",
+            new_requesters,
+        ),
+        (
+            "DELETE FROM room_requesters WHERE app_id = ? AND room_name = ? AND identity = ?",
+            gone_requesters,
+        ),
+    ]
+
+
+def _room_statements(rooms: list[RoomRecord]) -> list[_Statement]:
+    """The writes of the rooms themselves, their release times and whether they hold anyone."""
+    keys = [(room.app_id, room.room_name) for room in rooms]
+    return [
+        (
+            "INSERT OR REPLACE INTO rooms (app_id, room_name, data) VALUES (?, ?, ?)",
+            [(*key, _json(room)) for key, room in zip(keys, rooms, strict=True)],
+        ),
+        (
+            "INSERT OR REPLACE INTO room_releases (app_id, room_name, due) VALUES (?, ?, ?)",
+            [
+                (*k, r.next_release)
+                for k, r in zip(keys, rooms, strict=True)
+                if r.next_release is not None
+            ],
+        ),
+        (
+            "DELETE FROM room_releases WHERE app_id = ? AND room_name = ?",
+            [k for k, r in zip(keys, rooms, strict=True) if r.next_release is None],
+        ),
+        (
+            "INSERT OR IGNORE INTO room_holdings (app_id, room_name) VALUES (?, ?)",
+            [k for k, r in zip(keys, rooms, strict=True) if r.holds_anything()],
+        ),
+        (
+            "DELETE FROM room_holdings WHERE app_id = ? AND room_name = ?",
+            [k for k, r in zip(keys, rooms, strict=True) if not r.holds_anything()],
+        ),
+    ]
+
+
+def _call_row(call: CallRecord) -> tuple[object, ...]:
+    return (
+        call.call_id,
+        call.app_id,
+        call.caller_identity,
+        call.callee_identity,
+        call.status.value,
+        call.created_at,
+        _json(call),
+        call.updated_at,
+    )

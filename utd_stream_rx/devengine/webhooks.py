@@ -43,32 +43,14 @@ async def livekit_webhook(request: web.Request) -> web.Response:
     about the same room and participant, is answered 200 and changes nothing.
     """
     engine = engine_of(request)
-    # Bytes that are not UTF-8 cannot carry a valid signature: they end as a 401 below.
-    raw = await read_within(request, engine.config.body_timeout)
-    body = raw.decode("utf-8", errors="replace")
-    receiver = api.WebhookReceiver(
-        api.TokenVerifier(engine.config.livekit_api_key, engine.livekit_api_secret)
-    )
-    try:
-        event = receiver.receive(body, request.headers.get("Authorization", ""))
-    except Exception as exc:
-        raise ApiError(401, ErrorCode.UNAUTHORIZED, "invalid webhook signature") from exc
+    event = await _signed_event(request, engine)
     parsed = split_livekit_room_name(event.room.name) if event.room.name else None
-    if parsed is None:
-        return web.json_response({})
-    app_id, room_name = parsed
-    if app_id not in engine.config.apps:
+    if parsed is None or parsed[0] not in engine.config.apps:
         return web.json_response({})
     identity = event.participant.identity
-    sid = event.participant.sid
-    reason = _reason_name(event.participant.disconnect_reason)
     log.debug(
-        "webhook %s room=%s identity=%s sid=%s reason=%s",
-        event.event,
-        event.room.name,
-        identity,
-        sid,
-        reason,
+        "webhook %s room=%s identity=%s sid=%s",
+        event.event, event.room.name, identity, event.participant.sid,
     )
     subject = identity if event.event in _PARTICIPANT_EVENTS else ""
     if event.event not in _ROOM_EVENTS | _PARTICIPANT_EVENTS or (
@@ -78,26 +60,45 @@ async def livekit_webhook(request: web.Request) -> web.Response:
     if not _first_time(engine, event, subject):
         log.info(
             "webhook %s %s of %s/%s dropped: applied already, or older than one applied",
-            event.event,
-            event.id,
-            event.room.name,
-            subject,
+            event.event, event.id, event.room.name, subject,
         )
         return web.json_response({})
     try:
-        if event.event == "participant_joined":
-            await engine.participant_joined(app_id, room_name, identity, event.participant)
-        elif event.event == "participant_left":
-            await engine.participant_left(app_id, room_name, identity, sid, reason)
-        elif event.event == "room_started":
-            await engine.room_started(app_id, room_name)
-        else:
-            await engine.room_finished(app_id, room_name)
+        await _apply(engine, event, *parsed)
     except BaseException:
         if event.id:
             engine.storage.unclaim_webhook(event.id)  # LiveKit retries a failed delivery
         raise
     return web.json_response({})
+
+
+async def _signed_event(request: web.Request, engine: Engine) -> api.WebhookEvent:
+    """The event in the body, or 401 when its signature is not LiveKit's."""
+    # Bytes that are not UTF-8 cannot carry a valid signature: they end as a 401 below.
+    raw = await read_within(request, engine.config.body_timeout)
+    body = raw.decode("utf-8", errors="replace")
+    receiver = api.WebhookReceiver(
+        api.TokenVerifier(engine.config.livekit_api_key, engine.livekit_api_secret)
+    )
+    try:
+        return receiver.receive(body, request.headers.get("Authorization", ""))
+    except Exception as exc:
+        raise ApiError(401, ErrorCode.UNAUTHORIZED, "invalid webhook signature") from exc
+
+
+async def _apply(engine: Engine, event: api.WebhookEvent, app_id: str, room_name: str) -> None:
+    participant = event.participant
+    if event.event == "participant_joined":
+        await engine.participant_joined(app_id, room_name, participant.identity, participant)
+    elif event.event == "participant_left":
+        reason = _reason_name(participant.disconnect_reason)
+        await engine.participant_left(
+            app_id, room_name, participant.identity, participant.sid, reason
+        )
+    elif event.event == "room_started":
+        await engine.room_started(app_id, room_name)
+    else:
+        await engine.room_finished(app_id, room_name)
 
 
 _PARTICIPANT_EVENTS = frozenset({"participant_joined", "participant_left"})
