@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from ..error_codes import ErrorCode
+from ..models import UTDStreamType
 from .auth import Bearer, check_app, check_name
-from .core import Engine
+from .core import Effects, Engine
 from .errors import ApiError
 from .state import RoomRecord
 
 __all__ = [
     "ENGINE",
     "actor",
+    "answer_change",
     "app_of",
     "check_room_for_request",
     "engine_of",
@@ -32,6 +35,8 @@ __all__ = [
     "require_host",
     "room_of",
 ]
+
+T = TypeVar("T")
 
 ENGINE = web.AppKey("engine", Engine)
 """Where the application keeps its :class:`Engine`."""
@@ -152,10 +157,7 @@ def opt_int(body: dict[str, Any], key: str) -> int | None:
 
 def req_int(body: dict[str, Any], key: str) -> int:
     """A required integer field."""
-    value = opt_int(body, key)
-    if value is None:
-        raise ApiError.invalid(f"{key} is required")
-    return value
+    return _present(opt_int(body, key), key)
 
 
 def opt_bool(body: dict[str, Any], key: str) -> bool | None:
@@ -170,7 +172,10 @@ def opt_bool(body: dict[str, Any], key: str) -> bool | None:
 
 def req_bool(body: dict[str, Any], key: str) -> bool:
     """A required boolean field."""
-    value = opt_bool(body, key)
+    return _present(opt_bool(body, key), key)
+
+
+def _present(value: T | None, key: str) -> T:
     if value is None:
         raise ApiError.invalid(f"{key} is required")
     return value
@@ -189,3 +194,27 @@ async def read_within(request: web.Request, timeout: float) -> bytes:
             f"the body did not arrive within {timeout:g}s",
             headers={"Connection": "close"},
         ) from None
+
+
+async def answer_change(
+    request: web.Request,
+    bearer: Bearer,
+    change: Callable[[RoomRecord, Effects], None],
+    kind: UTDStreamType,
+    *,
+    in_person: bool = False,
+) -> web.Response:
+    """Apply ``change`` to the request's room and answer with the new ``RoomState``.
+
+    ``in_person``: a command by which the bearer comes to hold something (a seat, a request,
+    a place on stage), refused (409 ``not_in_room``) unless the bearer is in the room.
+    """
+    engine = engine_of(request)
+    room_name = room_of(request)
+    if in_person:
+        state = await engine.change_room_in_person(
+            bearer.app_id, room_name, bearer.identity, change, kind=kind
+        )
+    else:
+        state = await engine.change_room(bearer.app_id, room_name, change, kind=kind)
+    return web.json_response(state)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 
 import attrs
 from aiohttp import web
@@ -21,6 +20,7 @@ from ..models import (
 from .auth import Bearer, check_name
 from .common import (
     actor,
+    answer_change,
     check_room_for_request,
     engine_of,
     opt_int,
@@ -96,26 +96,6 @@ def _remember_name(room: RoomRecord, bearer: Bearer) -> None:
         room.remember_name(bearer.identity, bearer.name)
 
 
-async def _answer(
-    request: web.Request, bearer: Bearer, change: Callable[[RoomRecord, Effects], None]
-) -> web.Response:
-    engine = engine_of(request)
-    state = await engine.change_room(bearer.app_id, room_of(request), change, kind=_AUDIO)
-    return web.json_response(state)
-
-
-async def _answer_in_person(
-    request: web.Request, bearer: Bearer, change: Callable[[RoomRecord, Effects], None]
-) -> web.Response:
-    """:func:`_answer` for a command by which the bearer comes to hold something: refused
-    (409 ``not_in_room``) unless the bearer is in the room."""
-    engine = engine_of(request)
-    state = await engine.change_room_in_person(
-        bearer.app_id, room_of(request), bearer.identity, change, kind=_AUDIO
-    )
-    return web.json_response(state)
-
-
 @routes.get(_BASE)
 async def get_seats(request: web.Request) -> web.Response:
     """The seats (the whole ``RoomState``)."""
@@ -155,7 +135,7 @@ async def setup(request: web.Request) -> web.Response:
         if "mode_id" in body:
             room.mode_id = mode_id
 
-    return await _answer(request, bearer, change)
+    return await answer_change(request, bearer, change, _AUDIO)
 
 
 @routes.post(_BASE + "/take")
@@ -184,7 +164,7 @@ async def take(request: web.Request) -> web.Response:
             403, ErrorCode.APPROVAL_REQUIRED, "this room needs the host's approval to speak"
         )
 
-    return await _answer_in_person(request, bearer, change)
+    return await answer_change(request, bearer, change, _AUDIO, in_person=True)
 
 
 @routes.post(_BASE + "/leave")
@@ -199,7 +179,7 @@ async def leave(request: web.Request) -> web.Response:
             raise ApiError.forbidden(f"{bearer.identity} holds no seat")
         room.free_seat(seat.index)
 
-    return await _answer(request, bearer, change)
+    return await answer_change(request, bearer, change, _AUDIO)
 
 
 @routes.post(_BASE + "/request")
@@ -226,7 +206,7 @@ async def request_seat(request: web.Request) -> web.Response:
         if room.host_identity is not None:
             effects.notify("utd.seat.request", (room.host_identity,), {"request": unstructure(req)})
 
-    return await _answer_in_person(request, bearer, change)
+    return await answer_change(request, bearer, change, _AUDIO, in_person=True)
 
 
 @routes.get(_BASE + "/requests")
@@ -264,7 +244,7 @@ async def approve(request: web.Request) -> web.Response:
         _check_index(room, target)
         _seat(room, target, found.identity)
 
-    return await _answer(request, bearer, change)
+    return await answer_change(request, bearer, change, _AUDIO)
 
 
 @routes.post(_BASE + "/invite")
@@ -291,7 +271,7 @@ async def invite(request: web.Request) -> web.Response:
         room.invitations.append(invitation)
         effects.notify("utd.seat.invite", (identity,), {"invitation": unstructure(invitation)})
 
-    return await _answer(request, bearer, change)
+    return await answer_change(request, bearer, change, _AUDIO)
 
 
 @routes.post(_BASE + "/invitation/accept")
@@ -318,7 +298,7 @@ async def accept(request: web.Request) -> web.Response:
             note = {"identity": me, "seat_index": index}
             effects.notify("utd.seat.invite.accepted", (room.host_identity,), note)
 
-    return await _answer_in_person(request, bearer, change)
+    return await answer_change(request, bearer, change, _AUDIO, in_person=True)
 
 
 @routes.post(_BASE + "/invitation/decline")
@@ -335,7 +315,7 @@ async def decline(request: web.Request) -> web.Response:
         if room.host_identity is not None:
             effects.notify("utd.seat.invite.declined", (room.host_identity,), {"identity": me})
 
-    return await _answer(request, bearer, change)
+    return await answer_change(request, bearer, change, _AUDIO)
 
 
 @routes.post(_BASE + "/{index}/lock")
@@ -354,7 +334,7 @@ async def lock(request: web.Request) -> web.Response:
             return
         room.seats[index] = attrs.evolve(room.seats[index], locked=locked)
 
-    return await _answer(request, bearer, change)
+    return await answer_change(request, bearer, change, _AUDIO)
 
 
 @routes.post(_BASE + "/{index}/mute")
@@ -376,7 +356,7 @@ async def mute(request: web.Request) -> web.Response:
         if seat.identity is not None:
             effects.mutes.append((seat.identity, muted))
 
-    return await _answer(request, bearer, change)
+    return await answer_change(request, bearer, change, _AUDIO)
 
 
 @routes.post(_BASE + "/{index}/kick")
@@ -391,4 +371,4 @@ async def kick(request: web.Request) -> web.Response:
         _check_index(room, index)
         effects.changed = room.free_seat(index) is not None
 
-    return await _answer(request, bearer, change)
+    return await answer_change(request, bearer, change, _AUDIO)

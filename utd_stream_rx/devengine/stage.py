@@ -10,6 +10,7 @@ from ..models import UTDStageMember, UTDStageRequest, UTDStreamType, unstructure
 from .auth import check_name
 from .common import (
     actor,
+    answer_change,
     check_room_for_request,
     engine_of,
     read_body,
@@ -57,10 +58,7 @@ async def invite(request: web.Request) -> web.Response:
         room.stage.append(UTDStageMember(identity, room.name_of(identity), "stage"))
         effects.notify("utd.stage.invite", (identity,), {"identity": identity})
 
-    state = await engine_of(request).change_room(
-        bearer.app_id, room_of(request), change, kind=_LIVE
-    )
-    return web.json_response(state)
+    return await answer_change(request, bearer, change, _LIVE)
 
 
 @routes.post("/api/v1/live/{room}/stage/remove")
@@ -78,10 +76,7 @@ async def remove(request: web.Request) -> web.Response:
             raise ApiError.not_found(f"{identity} is not on stage")
         room.stage = [m for m in room.stage if m.identity != identity]
 
-    state = await engine_of(request).change_room(
-        bearer.app_id, room_of(request), change, kind=_LIVE
-    )
-    return web.json_response(state)
+    return await answer_change(request, bearer, change, _LIVE)
 
 
 @routes.post("/api/v1/live/{room}/stage/request")
@@ -108,10 +103,7 @@ async def request_stage(request: web.Request) -> web.Response:
                 "utd.stage.request", (room.host_identity,), {"request": unstructure(req)}
             )
 
-    state = await engine_of(request).change_room_in_person(
-        bearer.app_id, room_of(request), bearer.identity, change, kind=_LIVE
-    )
-    return web.json_response(state)
+    return await answer_change(request, bearer, change, _LIVE, in_person=True)
 
 
 @routes.post("/api/v1/live/{room}/stage/leave")
@@ -128,7 +120,4 @@ async def leave(request: web.Request) -> web.Response:
             raise ApiError.forbidden(f"{me} is not on stage")
         room.stage = [m for m in room.stage if m.identity != me]
 
-    state = await engine_of(request).change_room(
-        bearer.app_id, room_of(request), change, kind=_LIVE
-    )
-    return web.json_response(state)
+    return await answer_change(request, bearer, change, _LIVE)
