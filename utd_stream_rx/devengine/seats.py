@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 from aiohttp import web
@@ -321,42 +323,44 @@ async def decline(request: web.Request) -> web.Response:
 @routes.post(_BASE + "/{index}/lock")
 async def lock(request: web.Request) -> web.Response:
     """The host locks or unlocks a seat (a holder stays)."""
-    bearer = actor(request)
-    body = await read_body(request)
-    locked = req_bool(body, "locked")
-    index = _path_index(request)
-
-    def change(room: RoomRecord, effects: Effects) -> None:
-        require_host(room, bearer)
-        _check_index(room, index)
-        if room.seats[index].locked == locked:
-            effects.changed = False
-            return
-        room.seats[index] = attrs.evolve(room.seats[index], locked=locked)
-
-    return await answer_change(request, bearer, change, _AUDIO)
+    return await _set_seat_flag(request, "locked")
 
 
 @routes.post(_BASE + "/{index}/mute")
 async def mute(request: web.Request) -> web.Response:
     """The host mutes or unmutes the seat holder's microphone."""
+    return await _set_seat_flag(request, "muted", _mute_holder)
+
+
+async def _set_seat_flag(
+    request: web.Request,
+    flag: str,
+    also: Callable[[Effects, UTDSeat, bool], None] | None = None,
+) -> web.Response:
+    """The host sets one boolean of a seat (``locked``, ``muted``) to the body's value; ``also``
+    adds what else the change does."""
     bearer = actor(request)
-    body = await read_body(request)
-    muted = req_bool(body, "muted")
+    value = req_bool(await read_body(request), flag)
     index = _path_index(request)
 
     def change(room: RoomRecord, effects: Effects) -> None:
         require_host(room, bearer)
         _check_index(room, index)
         seat = room.seats[index]
-        if seat.muted == muted:
+        if getattr(seat, flag) == value:
             effects.changed = False
             return
-        room.seats[index] = attrs.evolve(seat, muted=muted)
-        if seat.identity is not None:
-            effects.mutes.append((seat.identity, muted))
+        changes: dict[str, Any] = {flag: value}
+        room.seats[index] = attrs.evolve(seat, **changes)
+        if also is not None:
+            also(effects, seat, value)
 
     return await answer_change(request, bearer, change, _AUDIO)
+
+
+def _mute_holder(effects: Effects, seat: UTDSeat, muted: bool) -> None:
+    if seat.identity is not None:
+        effects.mutes.append((seat.identity, muted))
 
 
 @routes.post(_BASE + "/{index}/kick")
