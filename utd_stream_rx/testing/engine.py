@@ -18,12 +18,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from .livekit_server import LiveKitServer, _die_with_parent, free_port
+from .children import die_with_parent, forget_at_exit, free_port, stop_at_exit
+from .livekit_server import LiveKitServer
 
 __all__ = [
     "DEMO_APP_ID",
@@ -68,7 +68,6 @@ class EngineError(RuntimeError):
     """The engine could not be started or reached."""
 
 
-_running: weakref.WeakSet[EngineProcess] = weakref.WeakSet()
 
 
 class EngineProcess:
@@ -186,9 +185,9 @@ class EngineProcess:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
-        _running.add(self)
+        stop_at_exit(self)
         try:
             self._wait_ready(timeout)
         except BaseException:
@@ -235,7 +234,7 @@ class EngineProcess:
         log_file, self._log_file = self._log_file, None
         if log_file is not None:
             log_file.close()
-        _running.discard(self)
+        forget_at_exit(self)
 
     def kill(self) -> None:
         """SIGKILL, as a crash would; :meth:`restart` brings it back on the same DB."""
@@ -387,13 +386,3 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _stop_all() -> None:
-    for engine in list(_running):
-        engine.stop()
-
-
-import atexit  # noqa: E402 - registered last so every engine above is covered
-
-atexit.register(_stop_all)

@@ -11,7 +11,6 @@ kernel if this process dies (``PR_SET_PDEATHSIG``).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import json
 import logging
@@ -27,9 +26,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+
+from .children import die_with_parent, forget_at_exit, free_port, stop_at_exit
 
 __all__ = [
     "LIVEKIT_SERVER_MODULE",
@@ -131,37 +131,6 @@ def _build(target: Path, progress: Callable[[str], None]) -> None:
     progress(f"Built {target} in {time.monotonic() - started:.0f}s")
 
 
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    """A port on 127.0.0.1 that was free a moment ago (TCP by default, or ``SOCK_DGRAM``)."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _load_prctl() -> Callable[..., int] | None:
-    try:
-        prctl: Callable[..., int] = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return prctl
-
-
-# Resolved here, in the parent: loading a library between fork and exec can deadlock when
-# other threads (LiveKit's native ones) held the loader lock at the fork.
-_PRCTL = _load_prctl()
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: ask the kernel to SIGTERM it when we die, so a
-    # killed test run never leaves an orphan server behind. Nothing here may take a lock.
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    os.setpgrp()
-
-
-_running: weakref.WeakSet[LiveKitServer] = weakref.WeakSet()
 _START_ATTEMPTS = 3
 _GRACEFUL_STOP = 1.0  # seconds
 _ADDRESS_IN_USE = re.compile(r":(\d+): bind: address already in use")
@@ -300,9 +269,9 @@ class LiveKitServer:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
-        _running.add(self)
+        stop_at_exit(self)
         try:
             self._wait_ready(timeout)
         except BaseException:
@@ -365,7 +334,7 @@ class LiveKitServer:
         self._log_file = None
         if log_file is not None:
             log_file.close()  # type: ignore[attr-defined]
-        _running.discard(self)
+        forget_at_exit(self)
 
     def kill(self) -> None:
         """Kill the process abruptly (SIGKILL), as a crash would."""
@@ -409,13 +378,3 @@ class LiveKitServer:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
-
-
-def _stop_all() -> None:
-    for server in list(_running):
-        server.stop()
-
-
-import atexit  # noqa: E402 - registered last so every server above is covered
-
-atexit.register(_stop_all)
