@@ -4,15 +4,30 @@ that never outlive the process that started them."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
 import weakref
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Protocol
 
-__all__ = ["Stoppable", "die_with_parent", "forget_at_exit", "free_port", "stop_at_exit"]
+__all__ = [
+    "ChildProcess",
+    "Stoppable",
+    "die_with_parent",
+    "forget_at_exit",
+    "free_port",
+    "stop_at_exit",
+]
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -73,3 +88,135 @@ def forget_at_exit(child: Stoppable) -> None:
 def _stop_all() -> None:
     for child in list(_running):
         child.stop()
+
+
+class ChildProcess:
+    """A server run as a child process with its own working folder and log file.
+
+    Subclasses start it with :meth:`_spawn` and :meth:`_wait_ready`; stopping, killing,
+    pausing, log reading and cleanup are the same for every kind.
+
+    Args:
+        workdir: Where the log (and whatever the child writes) goes; a temporary folder, removed
+            by :meth:`cleanup`, by default.
+        prefix: The temporary folder's name prefix.
+        log_name: The log file's name in the working folder.
+    """
+
+    _GRACEFUL_STOP: float | None = None
+    """Seconds after a first SIGTERM before a second one (``None``: one SIGTERM, then SIGKILL)."""
+
+    def __init__(self, workdir: Path | None, *, prefix: str, log_name: str) -> None:
+        self._owns_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix=prefix))
+        self.log_path = self.workdir / log_name
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log_file: IO[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        """True while the process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The process id while it runs."""
+        return self._proc.pid if self._proc is not None else None
+
+    def _spawn(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+        """Start ``argv`` with its output appended to the log; it dies with this process."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log_file = log_file
+        self._proc = subprocess.Popen(
+            list(argv),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=None if env is None else dict(env),
+            preexec_fn=die_with_parent,
+        )
+        stop_at_exit(self)
+
+    def _wait_ready(
+        self, url: str, timeout: float, failure: type[Exception], name: str, poll: float
+    ) -> None:
+        """Wait until ``url`` answers 200; ``failure`` if the child exits or stays silent."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise failure(
+                    f"{name} exited with code {self._proc.returncode} during start; "
+                    f"see {self.log_path}:\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(poll)
+        raise failure(f"{name} did not answer within {timeout:.0f}s; see {self.log_path}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of the log, for error messages (very long lines cut short)."""
+        try:
+            tail = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            return ""
+        return "\n".join(line if len(line) <= 400 else line[:400] + " ..." for line in tail)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL after ``timeout``. Safe to call twice."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            graces = (timeout,) if self._GRACEFUL_STOP is None else (self._GRACEFUL_STOP, timeout)
+            for grace in graces:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+                try:
+                    proc.wait(grace)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            else:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                proc.wait()
+        log_file, self._log_file = self._log_file, None
+        if log_file is not None:
+            log_file.close()
+        forget_at_exit(self)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self.stop()
+
+    def pause(self) -> None:
+        """Freeze the process (SIGSTOP), as a hung server: it stays alive and its sockets
+        accept connections, but it answers nothing until :meth:`resume`."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused process run again (SIGCONT)."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGCONT)
+
+    @contextlib.contextmanager
+    def hung(self) -> Iterator[None]:
+        """The process paused for the block, and resumed after it whatever happens."""
+        self.pause()
+        try:
+            yield
+        finally:
+            self.resume()
+
+    def cleanup(self) -> None:
+        """Stop, and remove the working folder if it is a temporary one made here."""
+        self.stop()
+        if self._owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)

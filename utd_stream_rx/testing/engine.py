@@ -8,21 +8,15 @@ the engine.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO
 
-from .children import die_with_parent, forget_at_exit, free_port, stop_at_exit
+from .children import ChildProcess, free_port
 from .livekit_server import LiveKitServer
 
 __all__ = [
@@ -70,7 +64,7 @@ class EngineError(RuntimeError):
 
 
 
-class EngineProcess:
+class EngineProcess(ChildProcess):
     """One reference engine process with its own port, database and log file.
 
     Args:
@@ -110,33 +104,19 @@ class EngineProcess:
         self.livekit_api_key = livekit_api_key
         self.livekit_api_secret = livekit_api_secret
         self.port = port or free_port()
-        self._owns_workdir = workdir is None
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="utd-engine-"))
+        super().__init__(workdir, prefix="utd-engine-", log_name="engine.log")
         self.db_path = db_path or self.workdir / "engine.sqlite3"
-        self.log_path = self.workdir / "engine.log"
         self.app_id = app_id
         self.app_key = app_key
         self.extra_args = list(extra_args)
         self.secure = secure
         self.app_secret = app_secret or secrets.token_urlsafe(32)
         self._env = dict(env or {})
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log_file: IO[bytes] | None = None
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>``."""
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        """True while the process is alive."""
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        """The process id while it runs."""
-        return self._proc.pid if self._proc is not None else None
 
     @property
     def app_headers(self) -> dict[str, str]:
@@ -170,89 +150,24 @@ class EngineProcess:
         """Start the process and wait until ``/healthz`` answers."""
         if self.running:
             return self
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self._log_file = log_file
         env = dict(
             os.environ,
             **self._env,
             LIVEKIT_API_SECRET=self.livekit_api_secret,
             UTD_ENGINE_APP_SECRETS=f"{self.app_id}:{self.app_secret}",
         )
-        self._proc = subprocess.Popen(
-            self.command(),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            preexec_fn=die_with_parent,
-        )
-        stop_at_exit(self)
+        self._spawn(self.command(), env)
         try:
-            self._wait_ready(timeout)
+            self._wait_ready(self.base_url + "/healthz", timeout, EngineError, "the engine", 0.05)
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise EngineError(
-                    f"the engine exited with code {self._proc.returncode} during start; "
-                    f"see {self.log_path}:\n{self.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(self.base_url + "/healthz", timeout=1) as resp:
-                    if resp.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.05)
-        raise EngineError(f"the engine did not answer within {timeout:.0f}s; see {self.log_path}")
-
-    def log_tail(self, lines: int = 40) -> str:
-        """The last lines of the engine log."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL after ``timeout``. Safe to call twice."""
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                proc.wait()
-        log_file, self._log_file = self._log_file, None
-        if log_file is not None:
-            log_file.close()
-        forget_at_exit(self)
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would; :meth:`restart` brings it back on the same DB."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
-        self.stop()
-
     def restart(self, timeout: float = 20.0) -> None:
         """Stop (if running) and start again on the same port and database."""
         self.stop()
         self.start(timeout)
-
-    def cleanup(self) -> None:
-        """Stop and remove a temporary working folder."""
-        self.stop()
-        if self._owns_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> EngineProcess:
         return self.start()

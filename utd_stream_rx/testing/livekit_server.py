@@ -10,7 +10,6 @@ kernel if this process dies (``PR_SET_PDEATHSIG``).
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import logging
@@ -18,18 +17,15 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .children import die_with_parent, forget_at_exit, free_port, stop_at_exit
+from .children import ChildProcess, free_port
 
 __all__ = [
     "LIVEKIT_SERVER_MODULE",
@@ -132,11 +128,10 @@ def _build(target: Path, progress: Callable[[str], None]) -> None:
 
 
 _START_ATTEMPTS = 3
-_GRACEFUL_STOP = 1.0  # seconds
 _ADDRESS_IN_USE = re.compile(r":(\d+): bind: address already in use")
 
 
-class LiveKitServer:
+class LiveKitServer(ChildProcess):
     """One livekit-server process on 127.0.0.1 with its own ports, keys and log file.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`. ``url`` is the websocket
@@ -147,6 +142,11 @@ class LiveKitServer:
         workdir: Where the config and ``livekit-server.log`` go (a temporary folder by default).
         log_level: livekit-server's log level.
     """
+
+    # SIGTERM asks for a graceful shutdown, which livekit-server v1.13.5 may not finish even
+    # with no room open; after a second's grace a second SIGTERM forces it (as a second Ctrl-C
+    # does), and SIGKILL follows after the stop's timeout.
+    _GRACEFUL_STOP = 1.0
 
     def __init__(
         self,
@@ -162,16 +162,12 @@ class LiveKitServer:
         self.api_secret = api_secret or secrets.token_urlsafe(32)
         self.webhook_urls = list(webhook_urls)
         self.log_level = log_level
-        self._owns_workdir = workdir is None
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="utd-livekit-"))
+        super().__init__(workdir, prefix="utd-livekit-", log_name="livekit-server.log")
         self._fixed_port = port is not None
         self._ports_settled = False  # once up, restarts keep the ports clients know
         self.port = port or free_port()
         self.rtc_udp_port = free_port(socket.SOCK_DGRAM)
-        self.log_path = self.workdir / "livekit-server.log"
         self.config_path = self.workdir / "livekit.yaml"
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log_file: object | None = None
 
     @property
     def url(self) -> str:
@@ -182,16 +178,6 @@ class LiveKitServer:
     def http_url(self) -> str:
         """HTTP URL of the server API (RoomService)."""
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        """True while the process is alive."""
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        """The server's process id while it runs."""
-        return self._proc.pid if self._proc is not None else None
 
     def config(self) -> dict[str, object]:
         """The livekit-server configuration this instance runs with."""
@@ -262,18 +248,11 @@ class LiveKitServer:
     def _start_once(self, binary: Path, timeout: float) -> None:
         # JSON is valid YAML, so no YAML library is needed at run time.
         self.config_path.write_text(json.dumps(self.config(), indent=2))
-        log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self._log_file = log_file
-        self._proc = subprocess.Popen(
-            [str(binary), "--config", str(self.config_path)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,
-        )
-        stop_at_exit(self)
+        self._spawn([str(binary), "--config", str(self.config_path)])
         try:
-            self._wait_ready(timeout)
+            self._wait_ready(
+                self.http_url + "/", timeout, LiveKitServerError, "livekit-server", poll=0.1
+            )
         except BaseException:
             self.stop()
             raise
@@ -281,99 +260,13 @@ class LiveKitServer:
             "livekit-server %s up at %s (log: %s)", LIVEKIT_SERVER_VERSION, self.url, self.log_path
         )
 
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise LiveKitServerError(
-                    f"livekit-server exited with code {self._proc.returncode} during start; "
-                    f"see {self.log_path}:\n{self.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(self.http_url + "/", timeout=1) as resp:
-                    if resp.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.1)
-        raise LiveKitServerError(
-            f"livekit-server did not answer within {timeout:.0f}s; see {self.log_path}"
-        )
-
-    def log_tail(self, lines: int = 40) -> str:
-        """The last lines of the server log, for error messages."""
-        try:
-            tail = self.log_path.read_text(errors="replace").splitlines()[-lines:]
-        except OSError:
-            return ""
-        # Join responses carry whole SDPs: keep each line readable.
-        return "\n".join(line if len(line) <= 400 else line[:400] + " ..." for line in tail)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the process. Safe to call twice.
-
-        SIGTERM asks for a graceful shutdown, which livekit-server v1.13.5 may not finish even
-        with no room open; after a second's grace a second SIGTERM forces it (as a second
-        Ctrl-C does), and SIGKILL follows after ``timeout``.
-        """
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            for grace in (_GRACEFUL_STOP, timeout):
-                with contextlib.suppress(ProcessLookupError):
-                    proc.terminate()
-                try:
-                    proc.wait(grace)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-            else:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                proc.wait()
-        log_file = self._log_file
-        self._log_file = None
-        if log_file is not None:
-            log_file.close()  # type: ignore[attr-defined]
-        forget_at_exit(self)
-
-    def kill(self) -> None:
-        """Kill the process abruptly (SIGKILL), as a crash would."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
-
-    def pause(self) -> None:
-        """Freeze the process (SIGSTOP), as a hung server: it stays alive and its sockets
-        accept connections, but it answers nothing until :meth:`resume`."""
-        if self._proc is not None and self._proc.poll() is None:
-            os.kill(self._proc.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        """Let a paused process run again (SIGCONT)."""
-        if self._proc is not None and self._proc.poll() is None:
-            os.kill(self._proc.pid, signal.SIGCONT)
-
-    @contextlib.contextmanager
-    def hung(self) -> Iterator[None]:
-        """The server paused for the block, and resumed after it whatever happens."""
-        self.pause()
-        try:
-            yield
-        finally:
-            self.resume()
-
     def restart(self, timeout: float = 30.0) -> None:
         """Stop and start again on the same ports and keys."""
         self.stop()
         self.start(timeout)
 
-    def cleanup(self) -> None:
-        """Stop and remove the temporary working folder (keeps a folder the caller gave)."""
-        self.stop()
-        if self._owns_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
     def __enter__(self) -> LiveKitServer:
+        """Start; stopped and cleaned up when the block exits."""
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
