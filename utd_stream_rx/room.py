@@ -54,7 +54,9 @@ class UTDRoom:
         self._room: rtc.Room | None = None
         self._connecting = False
         self._teardown: asyncio.Future[None] | None = None
-        self._subscription: RoomEventSubscription | None = None
+        # One per rtc.Room still listened to: a room LiveKit ended may still be detaching
+        # while the next one connects.
+        self._subscriptions: dict[rtc.Room, RoomEventSubscription] = {}
         self._publisher = LocalMediaPublisher(self._current_room, self._permissions)
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -257,15 +259,14 @@ class UTDRoom:
     # -- LiveKit events -------------------------------------------------------------------
 
     def _listen(self, room: rtc.Room) -> None:
-        self._subscription = RoomEventSubscription(
+        self._subscriptions[room] = RoomEventSubscription(
             room, functools.partial(self._on_livekit_event, room)
         )
 
     def _detach(self, room: rtc.Room) -> None:
-        subscription = self._subscription
-        if subscription is not None and subscription.room is room:
+        subscription = self._subscriptions.pop(room, None)
+        if subscription is not None:
             subscription.dispose()
-            self._subscription = None
 
     def _on_livekit_event(self, room: rtc.Room, event: ev.Event) -> None:
         self.store.dispatch(event)
