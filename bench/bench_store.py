@@ -135,7 +135,7 @@ def make_trace(length: int, seed: int = 7) -> list[ev.Event]:
             trace.append(ev.RoomMetadataChanged(_room_state(version, seats)))
             attrs = {"utd.role": "speaker", "utd.seat": str(seat), "utd.version": str(version)}
             trace.append(ev.ParticipantAttributesChanged(who, attrs))
-            trace.append(ev.PermissionsChanged(who, True, ("microphone",)))
+            trace.append(ev.PermissionsChanged(who, ev.PermissionSnapshot(True, ("microphone",))))
         elif roll < 0.80:
             who = rnd.choice(present)
             trace.append(ev.TrackMuted(who, f"TR_{who.split('-')[1]}"))

@@ -1,111 +1,38 @@
 """UTDRoom: a ``livekit.rtc.Room`` whose callbacks become typed events in a :class:`Store`.
 
-Every LiveKit callback is a plain synchronous function that turns its arguments into an
-event of plain data (identities, snapshots) and calls ``store.dispatch``; nothing else in the
-SDK listens to the ``rtc.Room``. Media toggles publish synthetic or device sources from
-:mod:`utd_stream_rx.media` and refuse, without asking LiveKit, when the engine has not granted
-publishing: the room never elevates its own permissions.
+The LiveKit callbacks are converted by :mod:`utd_stream_rx._livekit_events` (one converter per
+LiveKit event, walked from one table) into events of plain data (identities, snapshots) and
+dispatched to the store; nothing else in the SDK listens to the ``rtc.Room``. Media toggles
+publish synthetic or device sources from :mod:`utd_stream_rx.media` through
+:class:`~utd_stream_rx._local_media.LocalMediaPublisher`, which refuses, without asking
+LiveKit, when the engine has not granted publishing: the room never elevates its own
+permissions.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Coroutine, Sequence
 from typing import Any
 
-import attrs
 from livekit import rtc
 from reactivex import Observable
 
+from ._livekit_events import RoomEventSubscription, connected_event
+from ._local_media import LocalMediaPublisher, require_connected
+from .error_codes import ErrorCode
 from .errors import UTDStreamException
-from .media import (
-    AudioSourceSpec,
-    PublishedMedia,
-    VideoSourceSpec,
-    start_audio,
-    start_video,
-    test_pattern,
-    tone,
-)
+from .media import AudioSourceSpec, VideoSourceSpec, test_pattern, tone
 from .state import events as ev
-from .state.events import ParticipantSnapshot, PermissionSnapshot, TrackSnapshot
+from .state.events import PermissionSnapshot
 from .state.reducers import ConnectionState
 from .state.store import Store
 
 __all__ = ["UTDRoom"]
 
 log = logging.getLogger(__name__)
-
-_SOURCE_NAMES: dict[int, str] = {
-    rtc.TrackSource.SOURCE_UNKNOWN: "unknown",
-    rtc.TrackSource.SOURCE_CAMERA: "camera",
-    rtc.TrackSource.SOURCE_MICROPHONE: "microphone",
-    rtc.TrackSource.SOURCE_SCREENSHARE: "screen_share",
-    rtc.TrackSource.SOURCE_SCREENSHARE_AUDIO: "screen_share_audio",
-}
-
-_QUALITY_NAMES: dict[int, str] = {
-    rtc.ConnectionQuality.QUALITY_EXCELLENT: "excellent",
-    rtc.ConnectionQuality.QUALITY_GOOD: "good",
-    rtc.ConnectionQuality.QUALITY_POOR: "poor",
-    rtc.ConnectionQuality.QUALITY_LOST: "lost",
-}
-
-
-# -- rtc objects -> plain snapshots -------------------------------------------------------------
-
-
-def _source_name(source: int) -> str:
-    return _SOURCE_NAMES.get(source, "unknown")
-
-
-def _track_snapshot(publication: rtc.TrackPublication) -> TrackSnapshot:
-    kind: ev.TrackKindName = "video" if publication.kind == rtc.TrackKind.KIND_VIDEO else "audio"
-    subscribed = bool(getattr(publication, "subscribed", False))
-    return TrackSnapshot(
-        publication.sid, kind, _source_name(publication.source), publication.muted, subscribed
-    )
-
-
-def _permission_snapshot(permission: Any) -> PermissionSnapshot:
-    return PermissionSnapshot(
-        can_publish=bool(permission.can_publish),
-        can_publish_sources=tuple(_source_name(s) for s in permission.can_publish_sources),
-        can_subscribe=bool(permission.can_subscribe),
-        can_publish_data=bool(permission.can_publish_data),
-    )
-
-
-def _participant_snapshot(participant: rtc.Participant) -> ParticipantSnapshot:
-    return ParticipantSnapshot(
-        identity=participant.identity,
-        name=participant.name,
-        metadata=participant.metadata,
-        attributes=dict(participant.attributes),
-        can_publish=bool(participant.permissions.can_publish),
-        tracks=tuple(_track_snapshot(p) for p in participant.track_publications.values()),
-    )
-
-
-def _is_local(participant: rtc.Participant) -> bool:
-    return isinstance(participant, rtc.LocalParticipant)
-
-
-def _reason_name(reason: Any) -> str:
-    try:
-        return str(rtc.DisconnectReason.Name(reason)).lower()
-    except (ValueError, TypeError):
-        return str(reason)
-
-
-@attrs.frozen
-class _LocalMedia:
-    media: PublishedMedia
-    sid: str
-    spec: AudioSourceSpec | VideoSourceSpec
 
 
 class UTDRoom:
@@ -127,9 +54,10 @@ class UTDRoom:
         self._room: rtc.Room | None = None
         self._connecting = False
         self._teardown: asyncio.Future[None] | None = None
-        self._handlers: list[tuple[str, Callable[..., None]]] = []
-        self._media: dict[str, _LocalMedia] = {}
-        self._media_locks: dict[str, asyncio.Lock] = {}
+        # One per rtc.Room still listened to: a room LiveKit ended may still be detaching
+        # while the next one connects.
+        self._subscriptions: dict[rtc.Room, RoomEventSubscription] = {}
+        self._publisher = LocalMediaPublisher(self._current_room, self._permissions)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- accessors ------------------------------------------------------------------------
@@ -152,6 +80,12 @@ class UTDRoom:
             return None
         participant: rtc.LocalParticipant = room.local_participant
         return participant
+
+    def _current_room(self) -> rtc.Room | None:
+        return self._room
+
+    def _permissions(self) -> PermissionSnapshot:
+        return self.store.state.permissions
 
     # -- connection -------------------------------------------------------------------------
 
@@ -178,41 +112,46 @@ class UTDRoom:
         """
         if self._connecting or self._room is not None:
             raise UTDStreamException(
-                "this room is already connected; disconnect first", code="already_connected"
+                "this room is already connected; disconnect first",
+                code=ErrorCode.ALREADY_CONNECTED,
             )
         self._connecting = True
         try:
             if self._teardown is not None:
-                # A previous room is still leaving; its handlers must be gone first.
+                # A previous room is still leaving; its listeners must be gone first.
                 await asyncio.shield(self._teardown)
-            loop = asyncio.get_running_loop()
-            room = rtc.Room(loop=loop)
-            self._attach(room)
+            room = rtc.Room(loop=asyncio.get_running_loop())
+            self._listen(room)
             self.store.dispatch(ev.Connecting(url))
             options = rtc.RoomOptions(
                 auto_subscribe=auto_subscribe,
                 dynacast=self.dynacast,
                 connect_timeout=connect_timeout,
             )
-            attempt = loop.create_task(room.connect(url, token, options))
-            try:
-                await asyncio.shield(attempt)
-            except asyncio.CancelledError:
-                self._detach(room)
-                attempt.add_done_callback(functools.partial(self._abandon, room))
-                self._keep(attempt)
-                self.store.dispatch(ev.Disconnected("cancelled"))
-                raise
-            except Exception as exc:
-                self._detach(room)
-                self.store.dispatch(ev.Disconnected("connect_failed"))
-                raise UTDStreamException(
-                    f"could not connect to {url}: {exc}", code="connect_failed"
-                ) from exc
+            await self._await_connect(room, room.connect(url, token, options), url)
             self._room = room
-            self.store.dispatch(_connected(room))
+            self.store.dispatch(connected_event(room))
         finally:
             self._connecting = False
+
+    async def _await_connect(
+        self, room: rtc.Room, connect: Coroutine[Any, Any, None], url: str
+    ) -> None:
+        attempt = asyncio.get_running_loop().create_task(connect)
+        try:
+            await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            self._detach(room)
+            attempt.add_done_callback(functools.partial(self._abandon, room))
+            self._keep(attempt)
+            self.store.dispatch(ev.Disconnected("cancelled"))
+            raise
+        except Exception as exc:
+            self._detach(room)
+            self.store.dispatch(ev.Disconnected("connect_failed"))
+            raise UTDStreamException(
+                f"could not connect to {url}: {exc}", code=ErrorCode.CONNECT_FAILED
+            ) from exc
 
     def _abandon(self, room: rtc.Room, attempt: asyncio.Task[None]) -> None:
         # The caller gave up, but the connect may still land: leave at once if it does.
@@ -239,10 +178,7 @@ class UTDRoom:
 
     async def _teardown_room(self, room: rtc.Room) -> None:
         self.store.dispatch(ev.LeaveRequested())
-        # Every source ever toggled, not only the published ones: taking each lock waits for a
-        # publish still in flight, whose media is then released too.
-        for source in list(self._media_locks):
-            await self._release(source, room)
+        await self._publisher.release_every_source(room)
         self._detach(room)
         try:
             await room.disconnect()
@@ -265,26 +201,16 @@ class UTDRoom:
                 granted publishing the microphone (LiveKit is not asked);
                 ``publish_failed`` when LiveKit refused.
         """
-        spec = source if source is not None else tone()
-
-        def start() -> Awaitable[PublishedMedia]:
-            return start_audio(spec)
-
-        await self._set_media(
-            "microphone", enabled, spec, start, rtc.TrackSource.SOURCE_MICROPHONE
-        )
+        await self._publisher.set_microphone(enabled, source if source is not None else tone())
 
     async def set_camera(self, enabled: bool, source: VideoSourceSpec | None = None) -> None:
         """Publish (``True``) or stop (``False``) the camera track (default: a test pattern).
 
         Raises the same errors as :meth:`set_microphone`.
         """
-        spec = source if source is not None else test_pattern()
-
-        def start() -> Awaitable[PublishedMedia]:
-            return start_video(spec)
-
-        await self._set_media("camera", enabled, spec, start, rtc.TrackSource.SOURCE_CAMERA)
+        await self._publisher.set_camera(
+            enabled, source if source is not None else test_pattern()
+        )
 
     async def send_data(
         self,
@@ -300,9 +226,9 @@ class UTDRoom:
             UTDStreamException: ``not_connected``; ``not_permitted`` without the data grant;
                 ``send_failed`` when LiveKit refused.
         """
-        room = self._require_connected()
+        room = require_connected(self._room)
         if not self.store.state.permissions.can_publish_data:
-            raise UTDStreamException("not permitted to send data", code="not_permitted")
+            raise UTDStreamException("not permitted to send data", code=ErrorCode.NOT_PERMITTED)
         try:
             await room.local_participant.publish_data(
                 bytes(data),
@@ -311,68 +237,9 @@ class UTDRoom:
                 topic=topic or "",
             )
         except Exception as exc:
-            raise UTDStreamException(f"could not send data: {exc}", code="send_failed") from exc
-
-    async def _set_media(
-        self,
-        source: str,
-        enabled: bool,
-        spec: AudioSourceSpec | VideoSourceSpec,
-        start: Callable[[], Awaitable[PublishedMedia]],
-        rtc_source: Any,
-    ) -> None:
-        lock = self._media_locks.setdefault(source, asyncio.Lock())
-        async with lock:
-            current = self._media.get(source)
-            if not enabled:
-                if current is not None:
-                    await self._release_locked(source, self._room)
-                return
-            room = self._require_connected()
-            if not self.store.state.permissions.allows(source):
-                raise UTDStreamException(
-                    f"not permitted to publish the {source}: the engine has not granted it",
-                    code="not_permitted",
-                )
-            if current is not None:
-                if current.spec == spec:
-                    return
-                await self._release_locked(source, room)
-            media = await start()
-            try:
-                publication = await room.local_participant.publish_track(
-                    media.track, rtc.TrackPublishOptions(source=rtc_source)
-                )
-            except BaseException as exc:
-                # Cancelled (a leave) included: the source's feeding task must not outlive it.
-                await media.aclose()
-                if isinstance(exc, Exception):
-                    raise UTDStreamException(
-                        f"could not publish the {source}: {exc}", code="publish_failed"
-                    ) from exc
-                raise
-            self._media[source] = _LocalMedia(media, publication.sid, spec)
-
-    async def _release(self, source: str, room: rtc.Room | None) -> None:
-        lock = self._media_locks.setdefault(source, asyncio.Lock())
-        async with lock:
-            await self._release_locked(source, room)
-
-    async def _release_locked(self, source: str, room: rtc.Room | None) -> None:
-        entry = self._media.pop(source, None)
-        if entry is None:
-            return
-        if room is not None and room.isconnected():
-            # LiveKit may have unpublished it already (a revoked grant): nothing to undo then.
-            with contextlib.suppress(Exception):
-                await room.local_participant.unpublish_track(entry.sid)
-        await entry.media.aclose()
-
-    def _require_connected(self) -> rtc.Room:
-        room = self._room
-        if room is None or not room.isconnected():
-            raise UTDStreamException("the room is not connected", code="not_connected")
-        return room
+            raise UTDStreamException(
+                f"could not send data: {exc}", code=ErrorCode.SEND_FAILED
+            ) from exc
 
     # -- tasks ----------------------------------------------------------------------------
 
@@ -389,182 +256,32 @@ class UTDRoom:
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
 
-    # -- LiveKit callbacks ------------------------------------------------------------------
+    # -- LiveKit events -------------------------------------------------------------------
 
-    def _attach(self, room: rtc.Room) -> None:
-        dispatch = self.store.dispatch
-
-        def safely(fn: Callable[..., None]) -> Callable[..., None]:
-            def handler(*args: Any) -> None:
-                try:
-                    fn(*args)
-                except Exception:
-                    log.exception("could not convert a LiveKit event")
-
-            return handler
-
-        def participant_connected(p: rtc.RemoteParticipant) -> None:
-            dispatch(ev.ParticipantJoined(_participant_snapshot(p)))
-
-        def participant_disconnected(p: rtc.RemoteParticipant) -> None:
-            dispatch(ev.ParticipantLeft(p.identity))
-
-        def participant_permissions_changed(p: rtc.Participant, permission: Any) -> None:
-            perm = _permission_snapshot(permission)
-            dispatch(
-                ev.PermissionsChanged(
-                    p.identity,
-                    perm.can_publish,
-                    perm.can_publish_sources,
-                    perm.can_subscribe,
-                    perm.can_publish_data,
-                    is_local=_is_local(p),
-                )
-            )
-
-        def participant_attributes_changed(changed: dict[str, str], p: rtc.Participant) -> None:
-            dispatch(
-                ev.ParticipantAttributesChanged(
-                    p.identity, dict(p.attributes), dict(changed), is_local=_is_local(p)
-                )
-            )
-
-        def participant_metadata_changed(p: rtc.Participant, old: str, new: str) -> None:
-            dispatch(ev.ParticipantMetadataChanged(p.identity, new, is_local=_is_local(p)))
-
-        def participant_name_changed(p: rtc.Participant, old: str, new: str) -> None:
-            dispatch(ev.ParticipantNameChanged(p.identity, new, is_local=_is_local(p)))
-
-        def room_metadata_changed(old: str, new: str) -> None:
-            dispatch(ev.RoomMetadataChanged(new))
-
-        def track_published(pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant) -> None:
-            dispatch(ev.TrackPublished(p.identity, _track_snapshot(pub)))
-
-        def track_unpublished(pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant) -> None:
-            dispatch(ev.TrackUnpublished(p.identity, pub.sid))
-
-        def track_subscribed(
-            track: rtc.Track, pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant
-        ) -> None:
-            dispatch(ev.TrackSubscribed(p.identity, _track_snapshot(pub)))
-
-        def track_unsubscribed(
-            track: rtc.Track, pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant
-        ) -> None:
-            dispatch(ev.TrackUnsubscribed(p.identity, pub.sid))
-
-        def track_muted(p: rtc.Participant, pub: rtc.TrackPublication) -> None:
-            dispatch(ev.TrackMuted(p.identity, pub.sid, is_local=_is_local(p)))
-
-        def track_unmuted(p: rtc.Participant, pub: rtc.TrackPublication) -> None:
-            dispatch(ev.TrackUnmuted(p.identity, pub.sid, is_local=_is_local(p)))
-
-        def track_subscription_failed(p: rtc.RemoteParticipant, sid: str, error: str) -> None:
-            dispatch(ev.TrackSubscriptionFailed(p.identity, sid, str(error)))
-
-        def local_track_published(pub: rtc.LocalTrackPublication, track: rtc.Track) -> None:
-            dispatch(ev.LocalTrackPublished(_track_snapshot(pub)))
-
-        def local_track_unpublished(pub: rtc.LocalTrackPublication) -> None:
-            dispatch(ev.LocalTrackUnpublished(pub.sid))
-            for source, entry in list(self._media.items()):
-                if entry.sid == pub.sid:
-                    # LiveKit dropped our track (e.g. the grant was revoked): free the source.
-                    self._spawn(self._release(source, None))
-
-        def active_speakers_changed(speakers: list[rtc.Participant]) -> None:
-            dispatch(ev.ActiveSpeakersChanged(tuple(p.identity for p in speakers)))
-
-        def data_received(packet: rtc.DataPacket) -> None:
-            sender = packet.participant.identity if packet.participant is not None else None
-            dispatch(
-                ev.DataReceived(
-                    bytes(packet.data),
-                    sender,
-                    packet.topic or None,
-                    packet.kind == rtc.DataPacketKind.KIND_RELIABLE,
-                )
-            )
-
-        def connection_quality_changed(p: rtc.Participant | None, quality: int) -> None:
-            if p is not None:
-                name = _QUALITY_NAMES.get(int(quality), "unknown")
-                dispatch(ev.ConnectionQualityChanged(p.identity, name, is_local=_is_local(p)))
-
-        def reconnecting() -> None:
-            dispatch(ev.Reconnecting())
-
-        def reconnected() -> None:
-            lp = room.local_participant
-            dispatch(
-                ev.Reconnected(
-                    participants=tuple(
-                        _participant_snapshot(p) for p in room.remote_participants.values()
-                    ),
-                    metadata=room.metadata,
-                    permissions=_permission_snapshot(lp.permissions),
-                    local=_participant_snapshot(lp),
-                )
-            )
-
-        def disconnected(reason: Any) -> None:
-            # Only reached when LiveKit ended the session (kicked, room deleted, network):
-            # our own disconnect() stops listening first.
-            dispatch(ev.Disconnected(_reason_name(reason)))
-            if self._room is room:
-                self._spawn(self._after_remote_disconnect(room))
-
-        handlers: dict[str, Callable[..., None]] = {
-            "participant_connected": participant_connected,
-            "participant_disconnected": participant_disconnected,
-            "participant_permissions_changed": participant_permissions_changed,
-            "participant_attributes_changed": participant_attributes_changed,
-            "participant_metadata_changed": participant_metadata_changed,
-            "participant_name_changed": participant_name_changed,
-            "room_metadata_changed": room_metadata_changed,
-            "track_published": track_published,
-            "track_unpublished": track_unpublished,
-            "track_subscribed": track_subscribed,
-            "track_unsubscribed": track_unsubscribed,
-            "track_muted": track_muted,
-            "track_unmuted": track_unmuted,
-            "track_subscription_failed": track_subscription_failed,
-            "local_track_published": local_track_published,
-            "local_track_unpublished": local_track_unpublished,
-            "active_speakers_changed": active_speakers_changed,
-            "data_received": data_received,
-            "connection_quality_changed": connection_quality_changed,
-            "reconnecting": reconnecting,
-            "reconnected": reconnected,
-            "disconnected": disconnected,
-        }
-        for name, fn in handlers.items():
-            wrapped = safely(fn)
-            room.on(name, wrapped)  # type: ignore[arg-type]
-            self._handlers.append((name, wrapped))
+    def _listen(self, room: rtc.Room) -> None:
+        self._subscriptions[room] = RoomEventSubscription(
+            room, functools.partial(self._on_livekit_event, room)
+        )
 
     def _detach(self, room: rtc.Room) -> None:
-        for name, fn in self._handlers:
-            with contextlib.suppress(Exception):
-                room.off(name, fn)  # type: ignore[arg-type]
-        self._handlers.clear()
+        subscription = self._subscriptions.pop(room, None)
+        if subscription is not None:
+            subscription.dispose()
+
+    def _on_livekit_event(self, room: rtc.Room, event: ev.Event) -> None:
+        self.store.dispatch(event)
+        if isinstance(event, ev.LocalTrackUnpublished):
+            # LiveKit dropped our track (e.g. the grant was revoked): free the source.
+            for source in self._publisher.sources_published_as(event.sid):
+                self._spawn(self._publisher.release(source, None))
+        elif isinstance(event, ev.Disconnected) and self._room is room:
+            # Only reached when LiveKit ended the session (kicked, room deleted, network):
+            # our own disconnect() stops listening first.
+            self._spawn(self._after_remote_disconnect(room))
 
     async def _after_remote_disconnect(self, room: rtc.Room) -> None:
         if self._room is not room:
             return
         self._room = None
-        for source in list(self._media):
-            await self._release(source, None)
+        await self._publisher.release_published(None)
         self._detach(room)
-
-
-def _connected(room: rtc.Room) -> ev.Connected:
-    local = room.local_participant
-    return ev.Connected(
-        local_identity=local.identity,
-        permissions=_permission_snapshot(local.permissions),
-        participants=tuple(_participant_snapshot(p) for p in room.remote_participants.values()),
-        metadata=room.metadata,
-        local=_participant_snapshot(local),
-    )

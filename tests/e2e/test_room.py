@@ -19,7 +19,7 @@ from utd_stream_rx.models import UTDRoomState, UTDSeatMode, UTDStreamType, unstr
 from utd_stream_rx.models import UTDSeat as Seat
 from utd_stream_rx.models import UTDSeatGrid as Grid
 from utd_stream_rx.room import UTDRoom
-from utd_stream_rx.state.events import DataReceived, ParticipantSnapshot
+from utd_stream_rx.state.events import DataReceived, ParticipantSnapshot, PermissionSnapshot
 from utd_stream_rx.testing import LiveKitServer
 
 pytestmark = pytest.mark.e2e
@@ -131,6 +131,10 @@ async def test_grant_turns_can_publish_true_and_tone_arrives(
             )
         )
         assert await speaker.store.can_publish.wait_for(bool, timeout=10) is True
+        granted = PermissionSnapshot(True, ("microphone",), True, True)
+        assert speaker.store.state.permissions == granted
+        assert speaker.store.state.local_participant is not None
+        assert speaker.store.state.local_participant.permissions == granted
         with pytest.raises(UTDStreamException) as camera:
             await speaker.set_camera(True)  # the grant names the microphone only
         assert camera.value.code == "not_permitted"
@@ -144,7 +148,10 @@ async def test_grant_turns_can_publish_true_and_tone_arrives(
                 for t in who.tracks
             )
 
-        await listener.store.remote_participants.wait_for(has_subscribed_audio, timeout=15)
+        roster = await listener.store.remote_participants.wait_for(
+            has_subscribed_audio, timeout=15
+        )
+        assert roster["speaker"].permissions.allows("microphone")  # others see the grant too
         assert listener.rtc_room is not None
         publication = next(
             iter(listener.rtc_room.remote_participants["speaker"].track_publications.values())
@@ -247,3 +254,35 @@ async def test_cancelled_and_failed_connects_leave_a_clean_disconnected_room(
     assert failed.value.code == "connect_failed"
     assert unreachable.store.connection_state.value.value == "disconnected"
     assert unreachable.store.state.disconnect_reason == "connect_failed"
+
+
+async def test_a_removal_by_the_server_ends_the_room_and_frees_its_media(
+    livekit_server: LiveKitServer, livekit_api: api.LiveKitAPI
+) -> None:
+    room_name = f"kick-{uuid.uuid4().hex[:8]}"
+    before = asyncio.all_tasks()
+    speaker = UTDRoom()
+    token = _token(livekit_server, room_name, "speaker", can_publish=True)
+    await speaker.connect(livekit_server.url, token)
+    try:
+        await speaker.set_microphone(True)
+        await livekit_api.room.remove_participant(
+            api.RoomParticipantIdentity(room=room_name, identity="speaker")
+        )
+        await speaker.store.connected.wait_for(lambda up: not up, timeout=10)
+        assert speaker.store.state.disconnect_reason == "participant_removed"
+        assert not speaker.store.can_publish.value
+        for _ in range(100):  # the tone's feeding task stops in the background
+            if speaker.rtc_room is None and not _own_tasks(before):
+                break
+            await asyncio.sleep(0.05)
+        assert speaker.rtc_room is None
+        assert not _own_tasks(before), _own_tasks(before)
+    finally:
+        await speaker.disconnect()  # still safe after LiveKit ended it
+
+    await speaker.connect(livekit_server.url, _token(livekit_server, room_name, "speaker"))
+    try:
+        assert speaker.store.connected.value is True  # the same room object joins again
+    finally:
+        await speaker.disconnect()

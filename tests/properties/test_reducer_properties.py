@@ -77,7 +77,7 @@ any_event: st.SearchStrategy[ev.Event] = st.one_of(
     st.builds(ev.ParticipantAttributesChanged, ids, st.dictionaries(texts, texts, max_size=2)),
     st.builds(ev.ParticipantMetadataChanged, ids, texts, flags),
     st.builds(ev.ParticipantNameChanged, ids, texts, flags),
-    st.builds(ev.PermissionsChanged, ids, flags, sources, flags, flags, flags),
+    st.builds(ev.PermissionsChanged, ids, perms, flags),
     st.builds(ev.TrackPublished, ids, tracks),
     st.builds(ev.TrackUnpublished, ids, sids),
     st.builds(ev.TrackSubscribed, ids, tracks),

@@ -152,7 +152,7 @@ def test_attributes_metadata_and_name() -> None:
 
 def test_permissions_local_and_remote() -> None:
     state = run(
-        ev.PermissionsChanged("me", True, ("microphone",), is_local=True),
+        ev.PermissionsChanged("me", ev.PermissionSnapshot(True, ("microphone",)), is_local=True),
         ev.PermissionsChanged("bob", True),
         state=connected("bob"),
     )

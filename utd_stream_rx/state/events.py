@@ -112,12 +112,22 @@ class PermissionSnapshot:
         )
 
 
+def as_permission(value: PermissionSnapshot | bool) -> PermissionSnapshot:
+    """``value`` as a :class:`PermissionSnapshot`; a bool is shorthand for a grant (or revoke)
+    of publishing with LiveKit's defaults for the rest, ``PermissionSnapshot(can_publish=value)``.
+    """
+    if isinstance(value, PermissionSnapshot):
+        return value
+    return PermissionSnapshot(can_publish=bool(value))
+
+
 @attrs.frozen
 class ParticipantSnapshot:
-    """A participant as plain data: who they are, their attributes and their tracks.
+    """A participant as plain data: who they are, their attributes, permission and tracks.
 
     ``attributes`` is an immutable mapping (participant attributes such as ``utd.role`` and
-    ``utd.seat`` set by the engine).
+    ``utd.seat`` set by the engine). ``permissions`` accepts a bool as shorthand, as
+    :class:`PermissionsChanged` does.
     """
 
     identity: str
@@ -126,8 +136,15 @@ class ParticipantSnapshot:
     attributes: Mapping[str, str] = attrs.field(
         factory=immutables.Map, converter=freeze_mapping
     )
-    can_publish: bool = False
+    permissions: PermissionSnapshot = attrs.field(
+        default=PermissionSnapshot(), converter=as_permission
+    )
     tracks: tuple[TrackSnapshot, ...] = ()
+
+    @property
+    def can_publish(self) -> bool:
+        """Whether LiveKit lets this participant publish (``permissions.can_publish``)."""
+        return self.permissions.can_publish
 
     def track(self, sid: str) -> TrackSnapshot | None:
         """The track with ``sid``, or ``None``."""
@@ -258,21 +275,18 @@ class ParticipantNameChanged(Event):
 
 @attrs.frozen
 class PermissionsChanged(Event):
-    """LiveKit changed a participant's permissions (the engine's grant or revoke)."""
+    """LiveKit changed a participant's permissions (the engine's grant or revoke).
+
+    Attributes:
+        identity: Whose permission changed.
+        permissions: The complete permission afterwards (a bool is accepted as shorthand for
+            ``PermissionSnapshot(can_publish=...)``).
+        is_local: Whether it is the local participant's own.
+    """
 
     identity: str
-    can_publish: bool
-    can_publish_sources: tuple[str, ...] = ()
-    can_subscribe: bool = True
-    can_publish_data: bool = False
+    permissions: PermissionSnapshot = attrs.field(converter=as_permission)
     is_local: bool = False
-
-    @property
-    def permissions(self) -> PermissionSnapshot:
-        """The same permission as a :class:`PermissionSnapshot`."""
-        return PermissionSnapshot(
-            self.can_publish, self.can_publish_sources, self.can_subscribe, self.can_publish_data
-        )
 
 
 # -- tracks -----------------------------------------------------------------------------------

@@ -89,8 +89,8 @@ class SessionState:
         connection_state: Where the media connection is.
         local_identity: This participant's identity once connected.
         local_participant: This participant's own snapshot (attributes, tracks), if connected.
-        can_publish: The last publish permission LiveKit gave the local participant.
-        permissions: The local participant's full permission.
+        permissions: The local participant's permission, as LiveKit last reported it (the one
+            place it is kept: :attr:`can_publish` and the local snapshot follow it).
         remote_participants: The other participants by identity (a persistent map: a join
             or a leave shares everything else with the previous state).
         active_speakers: Identities speaking now, loudest first.
@@ -108,7 +108,6 @@ class SessionState:
     connection_state: ConnectionState = ConnectionState.DISCONNECTED
     local_identity: str | None = None
     local_participant: ParticipantSnapshot | None = None
-    can_publish: bool = False
     permissions: PermissionSnapshot = _NO_PERMISSION
     remote_participants: immutables.Map[str, ParticipantSnapshot] = _EMPTY_PARTICIPANTS
     active_speakers: tuple[str, ...] = ()
@@ -119,6 +118,11 @@ class SessionState:
     pending_call_id: str | None = None
     last_error: UTDStreamException | None = None
     disconnect_reason: str | None = None
+
+    @property
+    def can_publish(self) -> bool:
+        """Whether the local participant may publish (``permissions.can_publish``)."""
+        return self.permissions.can_publish
 
     @property
     def connected(self) -> bool:
@@ -434,6 +438,15 @@ def _set_muted(sid: str, muted: bool) -> Callable[[ParticipantSnapshot], Partici
     return _with_tracks(on_tracks)
 
 
+def _with_permissions(
+    permissions: PermissionSnapshot,
+) -> Callable[[ParticipantSnapshot], ParticipantSnapshot]:
+    def change(p: ParticipantSnapshot) -> ParticipantSnapshot:
+        return p if p.permissions == permissions else attrs.evolve(p, permissions=permissions)
+
+    return change
+
+
 def _forget(state: SessionState, identity: str) -> SessionState:
     """Remove every trace of a remote participant who left."""
     participants = state.remote_participants
@@ -474,14 +487,12 @@ def _on_connecting(state: SessionState, event: ev.Connecting) -> SessionState:
 @_handles(ev.Connected)
 def _on_connected(state: SessionState, event: ev.Connected) -> SessionState:
     local = event.local or ParticipantSnapshot(event.local_identity)
-    local = attrs.evolve(local, can_publish=event.permissions.can_publish)
     new = attrs.evolve(
         state,
         connection_state=ConnectionState.CONNECTED,
         local_identity=event.local_identity,
-        local_participant=local,
+        local_participant=_with_permissions(event.permissions)(local),
         permissions=event.permissions,
-        can_publish=event.permissions.can_publish,
         remote_participants=_roster(event.participants, event.local_identity),
         active_speakers=(),
         connection_quality=_EMPTY_QUALITY,
@@ -515,11 +526,14 @@ def _on_reconnected(state: SessionState, event: ev.Reconnected) -> SessionState:
             {k: v for k, v in state.connection_quality.items() if k in roster}
         ),
     }
-    if event.permissions is not None:
-        changes["permissions"] = event.permissions
-        changes["can_publish"] = event.permissions.can_publish
-    if event.local is not None:
-        changes["local_participant"] = event.local
+    permissions = event.permissions if event.permissions is not None else state.permissions
+    local = event.local if event.local is not None else state.local_participant
+    if permissions != state.permissions:
+        changes["permissions"] = permissions
+    if local is not None:
+        local = _with_permissions(permissions)(local)
+    if local is not state.local_participant:
+        changes["local_participant"] = local
     new = attrs.evolve(state, **changes)
     return _apply_metadata(new, event.metadata)
 
@@ -530,7 +544,6 @@ def _on_disconnected(state: SessionState, event: ev.Disconnected) -> SessionStat
         state,
         connection_state=ConnectionState.DISCONNECTED,
         local_participant=None,
-        can_publish=False,
         permissions=_NO_PERMISSION,
         remote_participants=_EMPTY_PARTICIPANTS,
         active_speakers=(),
@@ -602,19 +615,14 @@ def _on_name(state: SessionState, event: ev.ParticipantNameChanged) -> SessionSt
 
 @_handles(ev.PermissionsChanged)
 def _on_permissions(state: SessionState, event: ev.PermissionsChanged) -> SessionState:
-    def change(p: ParticipantSnapshot) -> ParticipantSnapshot:
-        return p if p.can_publish == event.can_publish else attrs.evolve(
-            p, can_publish=event.can_publish
-        )
-
+    change = _with_permissions(event.permissions)
     if not _is_local(state, event.identity, event.is_local):
         return _update_remote(state, event.identity, change)
     if _is_closed(state):
         return state  # a grant for a connection that is gone
-    permissions = event.permissions
-    if permissions == state.permissions and state.can_publish == event.can_publish:
-        return state
-    new = attrs.evolve(state, permissions=permissions, can_publish=event.can_publish)
+    new = state
+    if event.permissions != state.permissions:
+        new = attrs.evolve(state, permissions=event.permissions)
     return _update_local(new, change)
 
 
