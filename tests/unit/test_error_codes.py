@@ -48,6 +48,10 @@ def test_the_engine_codes_are_the_contracts() -> None:
     assert missing == [] or missing == ["internal"]
 
 
+def _is_str(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
 def _literal_codes(path: Path) -> list[str]:
     """Places in ``path`` that spell an error code as a string literal: ``code="..."`` or a
     string where the engine's error constructors take their code."""
@@ -57,18 +61,14 @@ def _literal_codes(path: Path) -> list[str]:
         if not isinstance(node, ast.Call):
             continue
         for keyword in node.keywords:
-            if keyword.arg == "code" and isinstance(keyword.value, ast.Constant):
-                if isinstance(keyword.value.value, str):
-                    found.append(f"{path.name}:{node.lineno} code={keyword.value.value!r}")
+            value = keyword.value
+            if keyword.arg == "code" and _is_str(value):
+                found.append(f"{path.name}:{node.lineno} code={ast.literal_eval(value)!r}")
         name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-        if name in ("ApiError", "error_response") and len(node.args) >= 2:
-            second = node.args[1]
-            if isinstance(second, ast.Constant) and isinstance(second.value, str):
-                found.append(f"{path.name}:{node.lineno} {name}(..., {second.value!r})")
-        if name == "conflict" and len(node.args) >= 2:
-            second = node.args[1]
-            if isinstance(second, ast.Constant) and isinstance(second.value, str):
-                found.append(f"{path.name}:{node.lineno} conflict(..., {second.value!r})")
+        takes_code = name in ("ApiError", "error_response", "conflict")
+        if takes_code and len(node.args) >= 2 and _is_str(node.args[1]):
+            code = ast.literal_eval(node.args[1])
+            found.append(f"{path.name}:{node.lineno} {name}(..., {code!r})")
     return found
 
 
