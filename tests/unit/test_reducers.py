@@ -15,12 +15,17 @@ from utd_stream_rx.models import (
     UTDSeat,
     UTDSeatGrid,
     UTDSeatMode,
-    UTDStageMember,
     UTDStreamType,
     unstructure,
 )
 from utd_stream_rx.state import events as ev
 from utd_stream_rx.state.reducers import ConnectionState, SessionState, reduce
+from utd_stream_rx.state.view_specs import (
+    CALL_ID,
+    CALL_STATUS,
+    CONNECTED,
+    SEATS,
+)
 
 P = ev.ParticipantSnapshot
 
@@ -64,7 +69,7 @@ def test_connect_takes_the_snapshots() -> None:
     assert state.local_identity == "me"
     assert state.can_publish is True
     assert list(state.remote_participants) == ["bob"]  # never lists itself
-    assert state.seats is not None and state.seats.holders == ("bob",)
+    assert SEATS.read(state) is not None and SEATS.read(state).holders == ("bob",)
 
 
 def test_connecting_then_failure_ends_disconnected() -> None:
@@ -85,7 +90,7 @@ def test_disconnect_clears_the_room_but_keeps_engine_state() -> None:
     assert dict(state.remote_participants) == {}
     assert state.active_speakers == ()
     assert state.can_publish is False
-    assert state.room_state is not None and state.call_status is UTDCallStatus.ENDED
+    assert state.room_state is not None and CALL_STATUS.read(state) is UTDCallStatus.ENDED
 
 
 def test_reconnect_reconciles_the_roster() -> None:
@@ -207,9 +212,9 @@ def test_metadata_and_rest_merge_by_version() -> None:
         state=connected(),
     )
     assert state.room_state is not None and state.room_state.version == 5
-    assert state.seats is not None and state.seats.holders == ("bob",)
+    assert SEATS.read(state) is not None and SEATS.read(state).holders == ("bob",)
     state = reduce(state, ev.RoomStateReceived(room(6, None)))
-    assert state.seats is not None and state.seats.holders == ()
+    assert SEATS.read(state) is not None and SEATS.read(state).holders == ()
 
 
 def test_equal_room_state_keeps_the_state() -> None:
@@ -229,14 +234,6 @@ def test_another_room_replaces_whatever_its_version() -> None:
     assert state.room_state is not None and state.room_state.room_name == "b"
 
 
-def test_stage_selectors() -> None:
-    host = UTDStageMember("h", role="host")
-    rs = UTDRoomState("live", UTDStreamType.LIVE_STREAM, 1, stage=(host,))
-    state = run(ev.RoomStateReceived(rs))
-    assert state.stage == rs.stage and state.stage_requests == () and state.seats is None
-    assert SessionState().stage == () and SessionState().invitations == ()
-
-
 # -- calls --------------------------------------------------------------------------------------
 
 
@@ -247,43 +244,43 @@ def test_call_versions_and_terminal_status() -> None:
         ev.CallUpdated(call(UTDCallStatus.ACTIVE, 3)),
         ev.CallUpdated(call(UTDCallStatus.RINGING, 2)),  # stale
     )
-    assert state.call_status is UTDCallStatus.ACTIVE and state.call_id == "c1"
+    assert CALL_STATUS.read(state) is UTDCallStatus.ACTIVE and CALL_ID.read(state) == "c1"
     assert state.call is not None and state.call.token == "tok"  # kept from the REST answer
     state = run(
         ev.CallUpdated(call(UTDCallStatus.ENDED, 4)),
         ev.CallUpdated(call(UTDCallStatus.ACTIVE, 9)),  # never back from a terminal status
         state=state,
     )
-    assert state.call_status is UTDCallStatus.ENDED
+    assert CALL_STATUS.read(state) is UTDCallStatus.ENDED
 
 
 def test_news_of_another_call_does_not_replace_a_live_one() -> None:
     state = run(ev.CallUpdated(call(UTDCallStatus.ACTIVE, 2)),
                 ev.CallUpdated(call(UTDCallStatus.RINGING, 7, call_id="other")))
-    assert state.call_id == "c1"
+    assert CALL_ID.read(state) == "c1"
     state = run(
         ev.CallAcceptRequested("other"),
         ev.CallUpdated(call(UTDCallStatus.ACTIVE, 8, "other")),
         state=state,
     )
-    assert state.call_id == "other" and state.pending_call_id is None
+    assert CALL_ID.read(state) == "other" and state.pending_call_id is None
 
 
 def test_a_new_call_starts_afresh_after_a_finished_one() -> None:
     state = run(ev.CallUpdated(call(UTDCallStatus.REJECTED, 2)), ev.CallStartRequested("bob"))
-    assert state.call is None and state.call_status is None
+    assert state.call is None and CALL_STATUS.read(state) is None
 
 
 def test_call_from_room_metadata_and_engine_data_message() -> None:
     rs = UTDRoomState("call-c1", UTDStreamType.AUDIO_CALL, 3,
                       call=call(UTDCallStatus.RINGING, 3))
     state = run(ev.RoomMetadataChanged(json.dumps(unstructure(rs))), state=connected())
-    assert state.call_status is UTDCallStatus.RINGING
+    assert CALL_STATUS.read(state) is UTDCallStatus.RINGING
     body = json.dumps({"call": unstructure(call(UTDCallStatus.ACTIVE, 4)), "version": 4})
     spoofed = reduce(state, ev.DataReceived(body.encode(), "bob", "utd.call"))
     assert spoofed is state  # a participant cannot report a call
     state = reduce(state, ev.DataReceived(body.encode(), None, "utd.call"))
-    assert state.call_status is UTDCallStatus.ACTIVE
+    assert CALL_STATUS.read(state) is UTDCallStatus.ACTIVE
     assert reduce(state, ev.DataReceived(b"{oops", None, "utd.call")) is state
 
 
@@ -296,7 +293,7 @@ def test_command_failed_records_the_error_only() -> None:
     after = run(ev.CommandFailed("take_seat", error), ev.LeaveRequested(),
                 ev.TokenMinted("r"), state=state)
     assert after.last_error is error
-    assert after.room_state == state.room_state and after.can_publish and after.connected
+    assert after.room_state == state.room_state and after.can_publish and CONNECTED.read(after)
 
 
 def test_reduce_is_total(caplog: pytest.LogCaptureFixture) -> None:
