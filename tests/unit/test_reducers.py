@@ -1,4 +1,4 @@
-"""The pure reducer: every event's effect, versioning, and totality."""
+"""The pure reducer: every event's effect, versioning, totality, and every event accounted for."""
 
 from __future__ import annotations
 
@@ -19,7 +19,13 @@ from utd_stream_rx.models import (
     unstructure,
 )
 from utd_stream_rx.state import events as ev
-from utd_stream_rx.state.reducers import ConnectionState, SessionState, reduce
+from utd_stream_rx.state.reducers import (
+    INFORMATIONAL_EVENTS,
+    ConnectionState,
+    SessionState,
+    handled_events,
+    reduce,
+)
 from utd_stream_rx.state.view_specs import (
     CALL_ID,
     CALL_STATUS,
@@ -313,3 +319,42 @@ def test_subclassed_events_use_their_base_handler() -> None:
 
     state = reduce(connected(), MyJoin(P("zed")))
     assert "zed" in state.remote_participants
+
+
+# -- every event is handled or declared informational ------------------------------------------
+
+
+def _event_types(base: type[ev.Event] = ev.Event) -> set[type[ev.Event]]:
+    """Every subclass of ``base`` declared in the events module (not those of tests)."""
+    found: set[type[ev.Event]] = set()
+    for kind in base.__subclasses__():
+        if kind.__module__ == ev.__name__:
+            found.add(kind)
+        found |= _event_types(kind)
+    return found
+
+
+def test_every_event_has_a_handler_or_is_declared_informational() -> None:
+    unaccounted = _event_types() - handled_events() - INFORMATIONAL_EVENTS.keys()
+    assert not unaccounted, (
+        f"no reducer handler for {sorted(k.__name__ for k in unaccounted)}: handle them in "
+        "reducers.py or list them in INFORMATIONAL_EVENTS with the reason"
+    )
+
+
+def test_informational_events_are_events_without_a_handler_and_say_why() -> None:
+    assert INFORMATIONAL_EVENTS.keys() <= _event_types()
+    assert not INFORMATIONAL_EVENTS.keys() & handled_events()
+    assert all(reason.strip() for reason in INFORMATIONAL_EVENTS.values())
+
+
+def test_informational_events_leave_the_state_as_it_is() -> None:
+    state = connected("bob", can_publish=True)
+    samples = {
+        ev.TrackSubscriptionFailed: ev.TrackSubscriptionFailed("bob", "T1", "boom"),
+        ev.TokenMinted: ev.TokenMinted("r"),
+        ev.LeaveRequested: ev.LeaveRequested(),
+    }
+    assert samples.keys() == INFORMATIONAL_EVENTS.keys()
+    for event in samples.values():
+        assert reduce(state, event) is state
