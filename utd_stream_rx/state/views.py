@@ -207,8 +207,8 @@ class _Waiter(abc.ObserverBase[T]):
         self._settle(functools.partial(self._fail, closed))
 
     def _settle(self, action: Callable[[], None]) -> None:
-        # Even when the waiting loop has closed (then nobody waits any more and the
-        # subscription goes).
+        # Inside the store's notification: never raise into it, even when the waiting loop
+        # has closed (then nobody waits any more and the subscription goes).
         try:
             if self._loop.is_closed():
                 raise RuntimeError("the waiting loop is closed")
