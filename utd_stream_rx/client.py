@@ -36,6 +36,7 @@ from .sessions.live_stream import UTDLiveStreamSession
 from .state.auth import AuthEvent, AuthStore, SignedOut, UTDAuthState
 from .state.events import CallUpdated
 from .state.reducers import ConnectionState
+from .state.view_specs import CONNECTION_STATE
 from .state.views import View, guarded_observer
 
 __all__ = ["UTDStreamClient"]
@@ -427,7 +428,7 @@ class UTDStreamClient:
 
     def _own(self, session: UTDSession) -> None:
         self._sessions.add(session)
-        session.room.store.connection_state.subscribe(
+        session.room.store.view(CONNECTION_STATE).subscribe(
             functools.partial(self._track_room, session)
         )
 

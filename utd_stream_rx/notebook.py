@@ -1,14 +1,20 @@
 """Views and sessions in Jupyter: HTML that renders itself and updates in place.
 
-A view or a session shown as the last expression of a cell renders as HTML (its current
-value). :func:`live` shows one and keeps the output updated through an IPython display handle
-on every change, with no event-loop tricks: Jupyter's top-level ``await`` drives the session
-and the subscriptions redraw the output::
+The core knows nothing of notebooks: this module teaches IPython to render them. Importing it
+inside IPython registers HTML formatters for :class:`~utd_stream_rx.state.views.View` and
+:class:`~utd_stream_rx.sessions.base.UTDSession`, and so does loading it as an extension
+(``%load_ext utd_stream_rx.notebook``). A view or a session shown as the last expression of
+a cell then renders as HTML (its current value). :func:`live` shows one and keeps the output
+updated through an IPython display handle on every change, with no event-loop tricks:
+Jupyter's top-level ``await`` drives the session and the subscriptions redraw the output::
 
     from utd_stream_rx.notebook import live
     panel = live(room)          # connected, can_publish, seats, speakers ... redrawn as they change
     await room.take_seat(0)
     panel.stop()                # freeze the output
+
+A session's panel shows the views its class exposes that the spec table places in the panel
+(:attr:`~utd_stream_rx.state.view_specs.ViewSpec.panel`), in that order.
 """
 
 from __future__ import annotations
@@ -20,28 +26,25 @@ from typing import TYPE_CHECKING, Any
 import reactivex
 from reactivex.abc import DisposableBase
 
+from .error_codes import ErrorCode
+from .errors import UTDStreamException
 from .models import UTDSeatGrid, UTDStageMember
+from .sessions.base import UTDSession
+from .state.session_view import session_views
+from .state.views import View
 
 if TYPE_CHECKING:
-    from .sessions.base import UTDSession
-    from .state.views import View
+    from IPython.core.interactiveshell import InteractiveShell
 
-__all__ = ["LiveDisplay", "live", "session_html", "view_html"]
-
-# The views a session's panel shows, in order, when the session has them.
-_SESSION_VIEWS = (
-    "connected",
-    "can_publish",
-    "status",
-    "call_id",
-    "seats",
-    "speak_requests",
-    "invitations",
-    "stage",
-    "stage_requests",
-    "active_speakers",
-    "remote_participants",
-)
+__all__ = [
+    "LiveDisplay",
+    "live",
+    "load_ipython_extension",
+    "panel_views",
+    "register_formatters",
+    "session_html",
+    "view_html",
+]
 
 
 def _value_html(value: Any) -> str:
@@ -81,13 +84,15 @@ def view_html(view: View[Any]) -> str:
     return f"<div><code>{html.escape(view.name)}</code> = {_value_html(view.value)}</div>"
 
 
-def _session_views(session: UTDSession) -> list[View[Any]]:
-    views = []
-    for name in _SESSION_VIEWS:
-        view = getattr(session, name, None)
-        if view is not None and hasattr(view, "value"):
-            views.append(view)
-    return views
+def panel_views(session: UTDSession) -> list[View[Any]]:
+    """The views a session's panel shows: those of its class the spec table places in the
+    panel, in the table's order."""
+    placed = [
+        (declared.spec.panel, name)
+        for name, declared in session_views(type(session)).items()
+        if declared.spec.panel is not None
+    ]
+    return [getattr(session, name) for _, name in sorted(placed)]
 
 
 def session_html(session: UTDSession) -> str:
@@ -95,7 +100,7 @@ def session_html(session: UTDSession) -> str:
     title = html.escape(f"{type(session).__name__} {session.identity or ''}".strip())
     rows = "".join(
         f"<tr><td><code>{html.escape(view.name)}</code></td><td>{_value_html(view.value)}</td></tr>"
-        for view in _session_views(session)
+        for view in panel_views(session)
     )
     return f"<div><b>{title}</b><table>{rows}</table></div>"
 
@@ -137,11 +142,9 @@ def live(target: UTDSession | View[Any]) -> LiveDisplay:
     try:
         from IPython.display import HTML, display
     except ImportError as exc:
-        from .errors import UTDStreamException
-
         raise UTDStreamException(
             "live() needs IPython (run it in Jupyter or install ipython)",
-            code="missing_dependency",
+            code=ErrorCode.MISSING_DEPENDENCY,
         ) from exc
     if isinstance(target, reactivex.Observable):
         view = target
@@ -156,6 +159,37 @@ def live(target: UTDSession | View[Any]) -> LiveDisplay:
         def render() -> str:
             return session_html(session)
 
-        views = _session_views(session)
+        views = panel_views(session)
     handle = display(HTML(render()), display_id=True)  # type: ignore[no-untyped-call]
     return LiveDisplay(render, views, handle)
+
+
+# -- IPython registration -----------------------------------------------------------------------
+
+
+def register_formatters(shell: InteractiveShell) -> None:
+    """Render views and sessions as HTML in ``shell`` (subclasses included)."""
+    display = shell.display_formatter
+    if display is None:  # a shell that displays nothing (not set up yet)
+        return
+    html_formatter = display.formatters["text/html"]
+    html_formatter.for_type(View, view_html)
+    html_formatter.for_type(UTDSession, session_html)
+
+
+def load_ipython_extension(shell: InteractiveShell) -> None:
+    """``%load_ext utd_stream_rx.notebook``: render views and sessions as HTML."""
+    register_formatters(shell)
+
+
+def _register_in_running_shell() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return  # no IPython: nothing to render into
+    shell = get_ipython()
+    if shell is not None:
+        register_formatters(shell)
+
+
+_register_in_running_shell()

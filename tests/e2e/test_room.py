@@ -20,6 +20,13 @@ from utd_stream_rx.models import UTDSeat as Seat
 from utd_stream_rx.models import UTDSeatGrid as Grid
 from utd_stream_rx.room import UTDRoom
 from utd_stream_rx.state.events import DataReceived, ParticipantSnapshot, PermissionSnapshot
+from utd_stream_rx.state.view_specs import (
+    CAN_PUBLISH,
+    CONNECTED,
+    CONNECTION_STATE,
+    REMOTE_PARTICIPANTS,
+    SEATS,
+)
 from utd_stream_rx.testing import LiveKitServer
 
 pytestmark = pytest.mark.e2e
@@ -73,31 +80,31 @@ async def test_connect_roster_and_clean_disconnect(livekit_server: LiveKitServer
     alice = UTDRoom()
     bob: UTDRoom | None = None
     try:
-        assert alice.store.connected.value is False
+        assert alice.store.view(CONNECTED).value is False
         await alice.connect(livekit_server.url, _token(livekit_server, room_name, "alice"))
-        assert alice.store.connected.value is True
+        assert alice.store.view(CONNECTED).value is True
         assert alice.store.state.local_identity == "alice"
-        assert alice.store.can_publish.value is False
+        assert alice.store.view(CAN_PUBLISH).value is False
         with pytest.raises(UTDStreamException) as twice:
             await alice.connect(livekit_server.url, _token(livekit_server, room_name, "alice"))
         assert twice.value.code == "already_connected"
 
         bob = await _join(livekit_server, room_name, "bob")
-        roster = await alice.store.remote_participants.wait_for(_present("bob"), timeout=10)
+        roster = await alice.store.view(REMOTE_PARTICIPANTS).wait_for(_present("bob"), timeout=10)
         assert roster["bob"].identity == "bob"
-        assert "alice" in bob.store.remote_participants.value  # the snapshot at connect
+        assert "alice" in bob.store.view(REMOTE_PARTICIPANTS).value  # the snapshot at connect
 
         await bob.disconnect()
-        await alice.store.remote_participants.wait_for(_absent("bob"), timeout=10)
-        assert bob.store.connected.value is False
+        await alice.store.view(REMOTE_PARTICIPANTS).wait_for(_absent("bob"), timeout=10)
+        assert bob.store.view(CONNECTED).value is False
     finally:
         if bob is not None:
             await bob.disconnect()
         await alice.disconnect()
 
-    assert alice.store.connected.value is False
+    assert alice.store.view(CONNECTED).value is False
     assert alice.rtc_room is None and alice.local_participant is None
-    assert dict(alice.store.remote_participants.value) == {}
+    assert dict(alice.store.view(REMOTE_PARTICIPANTS).value) == {}
     await alice.disconnect()  # idempotent
     await asyncio.sleep(0.2)
     leftover = _own_tasks(before)
@@ -130,7 +137,7 @@ async def test_grant_turns_can_publish_true_and_tone_arrives(
                 ),
             )
         )
-        assert await speaker.store.can_publish.wait_for(bool, timeout=10) is True
+        assert await speaker.store.view(CAN_PUBLISH).wait_for(bool, timeout=10) is True
         granted = PermissionSnapshot(True, ("microphone",), True, True)
         assert speaker.store.state.permissions == granted
         assert speaker.store.state.local_participant is not None
@@ -148,7 +155,7 @@ async def test_grant_turns_can_publish_true_and_tone_arrives(
                 for t in who.tracks
             )
 
-        roster = await listener.store.remote_participants.wait_for(
+        roster = await listener.store.view(REMOTE_PARTICIPANTS).wait_for(
             has_subscribed_audio, timeout=15
         )
         assert roster["speaker"].permissions.allows("microphone")  # others see the grant too
@@ -161,7 +168,7 @@ async def test_grant_turns_can_publish_true_and_tone_arrives(
         assert abs(stats.dominant_hz - 660.0) < 15.0, stats
 
         await speaker.set_microphone(False)
-        await listener.store.remote_participants.wait_for(
+        await listener.store.view(REMOTE_PARTICIPANTS).wait_for(
             lambda r: not r["speaker"].tracks, timeout=10
         )
     finally:
@@ -185,10 +192,10 @@ async def test_data_and_room_metadata_reach_the_store(
     received: list[DataReceived] = []
     grids: list[Grid | None] = []
     subscription = alice.store.data.subscribe(received.append)
-    seats_subscription = alice.store.seats.subscribe(grids.append)
+    seats_subscription = alice.store.view(SEATS).subscribe(grids.append)
     try:
         bob = await _join(livekit_server, room_name, "bob")
-        await alice.store.remote_participants.wait_for(_present("bob"), timeout=10)
+        await alice.store.view(REMOTE_PARTICIPANTS).wait_for(_present("bob"), timeout=10)
         await bob.send_data(b"hello", topic="chat", destination_identities=["alice"])
         for _ in range(100):
             if received:
@@ -200,7 +207,7 @@ async def test_data_and_room_metadata_reach_the_store(
         await livekit_api.room.update_room_metadata(
             api.UpdateRoomMetadataRequest(room=room_name, metadata=json.dumps(unstructure(state)))
         )
-        grid = await alice.store.seats.wait_for(lambda g: g is not None, timeout=10)
+        grid = await alice.store.view(SEATS).wait_for(lambda g: g is not None, timeout=10)
         assert grid is not None and grid.seats[1].identity == "bob" and grid.version == 5
 
         # An older version written later loses; a newer one wins.
@@ -210,7 +217,8 @@ async def test_data_and_room_metadata_reach_the_store(
             await livekit_api.room.update_room_metadata(
                 api.UpdateRoomMetadataRequest(room=room_name, metadata=json.dumps(unstructure(doc)))
             )
-        grid = await alice.store.seats.wait_for(lambda g: g is not None and g.version == 6, 10)
+        seats = alice.store.view(SEATS)
+        grid = await seats.wait_for(lambda g: g is not None and g.version == 6, 10)
         assert grid is not None and grid.holders == ()
         assert [g.version for g in grids if g is not None] == [5, 6]  # 4 never showed
         assert alice.rtc_room is not None and alice.rtc_room.metadata  # raw metadata is there
@@ -235,7 +243,7 @@ async def test_cancelled_and_failed_connects_leave_a_clean_disconnected_room(
     attempt.cancel()  # the caller gives up; LiveKit's own connect is left to finish
     with pytest.raises(asyncio.CancelledError):
         await attempt
-    assert room.store.connected.value is False and room.rtc_room is None
+    assert room.store.view(CONNECTED).value is False and room.rtc_room is None
     for _ in range(100):  # the landed connection is closed in the background
         if not _own_tasks(before):
             break
@@ -244,7 +252,7 @@ async def test_cancelled_and_failed_connects_leave_a_clean_disconnected_room(
 
     try:
         await room.connect(livekit_server.url, _token(livekit_server, name, "x"))
-        assert room.store.connected.value is True
+        assert room.store.view(CONNECTED).value is True
     finally:
         await room.disconnect()
 
@@ -252,7 +260,7 @@ async def test_cancelled_and_failed_connects_leave_a_clean_disconnected_room(
     with pytest.raises(UTDStreamException) as failed:
         await unreachable.connect("ws://127.0.0.1:9", "not-a-token", connect_timeout=2)
     assert failed.value.code == "connect_failed"
-    assert unreachable.store.connection_state.value.value == "disconnected"
+    assert unreachable.store.view(CONNECTION_STATE).value.value == "disconnected"
     assert unreachable.store.state.disconnect_reason == "connect_failed"
 
 
@@ -269,9 +277,9 @@ async def test_a_removal_by_the_server_ends_the_room_and_frees_its_media(
         await livekit_api.room.remove_participant(
             api.RoomParticipantIdentity(room=room_name, identity="speaker")
         )
-        await speaker.store.connected.wait_for(lambda up: not up, timeout=10)
+        await speaker.store.view(CONNECTED).wait_for(lambda up: not up, timeout=10)
         assert speaker.store.state.disconnect_reason == "participant_removed"
-        assert not speaker.store.can_publish.value
+        assert not speaker.store.view(CAN_PUBLISH).value
         for _ in range(100):  # the tone's feeding task stops in the background
             if speaker.rtc_room is None and not _own_tasks(before):
                 break
@@ -283,6 +291,6 @@ async def test_a_removal_by_the_server_ends_the_room_and_frees_its_media(
 
     await speaker.connect(livekit_server.url, _token(livekit_server, room_name, "speaker"))
     try:
-        assert speaker.store.connected.value is True  # the same room object joins again
+        assert speaker.store.view(CONNECTED).value is True  # the same room object joins again
     finally:
         await speaker.disconnect()

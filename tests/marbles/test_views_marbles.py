@@ -8,7 +8,7 @@ real change. Repeats and stale (older-version) engine reports produce nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import immutables
@@ -31,6 +31,23 @@ from utd_stream_rx.models import (
 from utd_stream_rx.state import events as ev
 from utd_stream_rx.state.reducers import ConnectionState
 from utd_stream_rx.state.store import Store
+from utd_stream_rx.state.view_specs import (
+    ACTIVE_SPEAKERS,
+    CALL,
+    CALL_ID,
+    CALL_STATUS,
+    CAN_PUBLISH,
+    CONNECTED,
+    CONNECTION_STATE,
+    INVITATIONS,
+    REMOTE_PARTICIPANTS,
+    ROOM_STATE,
+    SEATS,
+    SPEAK_REQUESTS,
+    STAGE,
+    STAGE_REQUESTS,
+    ViewSpec,
+)
 from utd_stream_rx.testing.marbles import assert_view_marbles
 
 P = ev.ParticipantSnapshot
@@ -39,12 +56,15 @@ S = UTDCallStatus
 
 
 def view_timeline(
-    select: Callable[[Store], Observable[Any]],
+    spec: ViewSpec[Any, Any],
     events: str,
     lookup: Mapping[str, ev.Event],
     expected: str,
     values: Mapping[str, Any],
 ) -> None:
+    def select(store: Store) -> Observable[Any]:
+        return store.view(spec)
+
     assert_view_marbles(select, events, lookup, expected, values)
 
 
@@ -67,7 +87,7 @@ def call(status: UTDCallStatus, version: int, call_id: str = "c1") -> UTDCall:
 
 def test_connected() -> None:
     view_timeline(
-        lambda s: s.connected,
+        CONNECTED,
         "--c-k-r-q-k-d-d",
         {"c": ev.Connecting(), "k": connected(), "r": ev.Reconnecting(),
          "q": ev.Reconnected(), "d": ev.Disconnected("x")},
@@ -78,7 +98,7 @@ def test_connected() -> None:
 
 def test_connection_state() -> None:
     view_timeline(
-        lambda s: s.connection_state,
+        CONNECTION_STATE,
         "--c-c-k-r-q-d",
         {"c": ev.Connecting(), "k": connected(), "r": ev.Reconnecting(),
          "q": ev.Reconnected(), "d": ev.Disconnected()},
@@ -89,7 +109,7 @@ def test_connection_state() -> None:
 
 def test_can_publish_follows_the_last_local_grant() -> None:
     view_timeline(
-        lambda s: s.can_publish,
+        CAN_PUBLISH,
         "--k-g-g-o-r-g-d",
         {"k": connected("bob"),
          "g": ev.PermissionsChanged("me", True, is_local=True),
@@ -108,7 +128,7 @@ def test_remote_participants() -> None:
     bob, carol = P("bob"), P("carol")
     bob_host = P("bob", attributes={"utd.role": "host"})
     view_timeline(
-        lambda s: s.remote_participants,
+        REMOTE_PARTICIPANTS,
         "--k-j-j-a-a-l-x",
         {"k": connected("bob"),
          "j": ev.ParticipantJoined(carol),
@@ -126,7 +146,7 @@ def test_remote_participants() -> None:
 
 def test_active_speakers() -> None:
     view_timeline(
-        lambda s: s.active_speakers,
+        ACTIVE_SPEAKERS,
         "--k-s-s-t-l",
         {"k": connected("bob", "carol"),
          "s": ev.ActiveSpeakersChanged(("bob",)),
@@ -143,7 +163,7 @@ def test_active_speakers() -> None:
 def test_room_state_ignores_stale_and_equal_reports() -> None:
     v2, v3, v1 = grid_state(2, "bob"), grid_state(3, None), grid_state(1, "eve")
     view_timeline(
-        lambda s: s.room_state,
+        ROOM_STATE,
         "--a-a-b-c-a",
         {"a": ev.RoomStateReceived(v2), "b": ev.RoomStateReceived(v3),
          "c": ev.RoomStateReceived(v1)},
@@ -158,7 +178,7 @@ def test_seats_from_metadata_and_rest() -> None:
 
     meta = ev.RoomMetadataChanged(json.dumps(unstructure(v5)))
     view_timeline(
-        lambda s: s.seats,
+        SEATS,
         "--m-r-o-x-s",
         {"m": meta,
          "r": ev.RoomStateReceived(v5),  # the REST answer for the same version: no change
@@ -179,9 +199,9 @@ def test_stage_and_stage_requests() -> None:
     c = UTDRoomState("live", UTDStreamType.LIVE_STREAM, 3, stage=(host, guest))
     events = {"a": ev.RoomStateReceived(a), "b": ev.RoomStateReceived(b),
               "c": ev.RoomStateReceived(c), "o": ev.RoomStateReceived(a)}
-    view_timeline(lambda s: s.stage, "--a-b-c-o", events, "e-h---g",
+    view_timeline(STAGE, "--a-b-c-o", events, "e-h---g",
                   {"e": (), "h": (host,), "g": (host, guest)})
-    view_timeline(lambda s: s.stage_requests, "--a-b-c-o", events, "e---r-e",
+    view_timeline(STAGE_REQUESTS, "--a-b-c-o", events, "e---r-e",
                   {"e": (), "r": (req,)})
 
 
@@ -193,9 +213,9 @@ def test_speak_requests_and_invitations() -> None:
     c = UTDRoomState("r", UTDStreamType.AUDIO_ROOM, 3)
     events = {"a": ev.RoomStateReceived(a), "b": ev.RoomStateReceived(b),
               "c": ev.RoomStateReceived(c), "o": ev.RoomStateReceived(b)}
-    view_timeline(lambda s: s.speak_requests, "--a-b-c-o", events, "e-r---e",
+    view_timeline(SPEAK_REQUESTS, "--a-b-c-o", events, "e-r---e",
                   {"e": (), "r": (req,)})
-    view_timeline(lambda s: s.invitations, "--a-b-c-o", events, "e---i-e",
+    view_timeline(INVITATIONS, "--a-b-c-o", events, "e---i-e",
                   {"e": (), "i": (inv,)})
 
 
@@ -211,7 +231,7 @@ def test_call_status_ignores_stale_and_never_leaves_a_terminal_status() -> None:
         "e": ev.CallUpdated(call(S.ENDED, 4)),
         "z": ev.CallUpdated(call(S.ACTIVE, 5)),  # after the end: refused
     }
-    view_timeline(lambda s: s.call_status, "--i-r-r-a-o-e-z", events, "n-i-r---a---e",
+    view_timeline(CALL_STATUS, "--i-r-r-a-o-e-z", events, "n-i-r---a---e",
                   {"n": None, "i": S.INITIATING, "r": S.RINGING, "a": S.ACTIVE, "e": S.ENDED})
 
 
@@ -220,16 +240,16 @@ def test_call_and_call_id() -> None:
     events = {"a": ev.CallUpdated(c1), "b": ev.CallUpdated(c2), "o": ev.CallUpdated(c1),
               "x": ev.CallUpdated(call(S.RINGING, 9, "other")),  # another call while live
               "s": ev.CallStartRequested("bob")}
-    view_timeline(lambda s: s.call, "--a-b-o-x-s", events, "n-a-b",
+    view_timeline(CALL, "--a-b-o-x-s", events, "n-a-b",
                   {"n": None, "a": c1, "b": c2})
-    view_timeline(lambda s: s.call_id, "--a-b-o-x-s", events, "n-c",
+    view_timeline(CALL_ID, "--a-b-o-x-s", events, "n-c",
                   {"n": None, "c": "c1"})
 
 
 def test_data_stream_passes_data_only() -> None:
     hello = ev.DataReceived(b"hi", "bob", "chat")
     server = ev.DataReceived(b"{}", None, "utd.seat.request")
-    view_timeline(
+    assert_view_marbles(
         lambda s: s.data,
         "--h-j-s-h",
         {"h": hello, "j": ev.ParticipantJoined(P("bob")), "s": server},

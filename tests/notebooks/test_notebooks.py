@@ -37,7 +37,9 @@ async def test_notebook_runs(
     outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
     assert not [output for output in outputs if output.get("output_type") == "error"]
     if path.stem == "quickstart":
-        html = [o for o in outputs if "text/html" in o.get("data", {})]
-        assert html, "the session and its views should render as HTML"
+        html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+        # ``%load_ext utd_stream_rx.notebook``: a session and a view, as a cell's last value.
+        assert any(h.startswith("<div><b>UTDAudioRoomSession host") for h in html), html
+        assert any(h.startswith("<div><code>seats</code>") for h in html), html
     if path.stem == "exploring_a_room":
         assert any("image/png" in o.get("data", {}) for o in outputs), "no plot was drawn"

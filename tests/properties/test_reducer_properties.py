@@ -29,10 +29,18 @@ from utd_stream_rx.models import (
 from utd_stream_rx.state import events as ev
 from utd_stream_rx.state.reducers import ConnectionState, SessionState, reduce
 from utd_stream_rx.state.store import Store
+from utd_stream_rx.state.view_specs import (
+    CALL,
+    CALL_STATUS,
+    CAN_PUBLISH,
+    CONNECTION_STATE,
+    REMOTE_PARTICIPANTS,
+    SEATS,
+)
 
 PEOPLE = ("ann", "ben", "cat", "dan", "me")
 OTHERS = PEOPLE[:-1]
-SEATS = 4
+SEAT_COUNT = 4
 
 ids = st.sampled_from(PEOPLE)
 sids = st.sampled_from(("T1", "T2", "T3"))
@@ -43,6 +51,7 @@ tracks = st.builds(
     ev.TrackSnapshot, sids, st.sampled_from(("audio", "video")), st.just("microphone"),
     flags, flags,
 )
+
 participants = st.builds(ev.ParticipantSnapshot, ids, texts, texts,
                          st.dictionaries(st.sampled_from(("utd.role", "utd.seat")), texts,
                                          max_size=2),
@@ -137,9 +146,10 @@ def test_the_store_state_is_the_pure_fold(events: list[ev.Event]) -> None:
         store.dispatch(event)
         expected = reduce(expected, event)
     assert store.state == expected
-    assert store.can_publish.value == expected.can_publish
-    assert store.remote_participants.value == expected.remote_participants
-    assert store.seats.value == expected.seats and store.call_status.value == expected.call_status
+    assert store.view(CAN_PUBLISH).value == expected.can_publish
+    assert store.view(REMOTE_PARTICIPANTS).value == expected.remote_participants
+    assert store.view(SEATS).value == SEATS.read(expected)
+    assert store.view(CALL_STATUS).value == CALL_STATUS.read(expected)
 
 
 class SessionMachine(RuleBasedStateMachine):
@@ -152,7 +162,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.roster: set[str] = set()
         self.can_publish = False
         # The engine: a seat grid and a call that evolve; each version is reported later.
-        self.seats: list[str | None] = [None] * SEATS
+        self.seats: list[str | None] = [None] * SEAT_COUNT
         self.version = 0
         self.reports: dict[int, UTDRoomState] = {}
         self.delivered = -1
@@ -221,7 +231,7 @@ class SessionMachine(RuleBasedStateMachine):
 
     # -- the engine ---------------------------------------------------------------------------
 
-    @rule(who=st.sampled_from(PEOPLE), seat=st.integers(0, SEATS - 1))
+    @rule(who=st.sampled_from(PEOPLE), seat=st.integers(0, SEAT_COUNT - 1))
     def engine_takes_seat(self, who: str, seat: int) -> None:
         if self.seats[seat] is not None:
             return  # 409 seat_taken: nothing changes
@@ -229,7 +239,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.seats[seat] = who
         self._engine_changed()
 
-    @rule(seat=st.integers(0, SEATS - 1))
+    @rule(seat=st.integers(0, SEAT_COUNT - 1))
     def engine_frees_seat(self, seat: int) -> None:
         if self.seats[seat] is not None:
             self.seats[seat] = None
@@ -278,18 +288,18 @@ class SessionMachine(RuleBasedStateMachine):
 
     @invariant()
     def roster_matches(self) -> None:
-        listed = set(self.store.remote_participants.value)
+        listed = set(self.store.view(REMOTE_PARTICIPANTS).value)
         assert listed == self.roster, (listed, self.roster)  # who left is never listed
         assert "me" not in listed
 
     @invariant()
     def can_publish_is_the_last_local_grant(self) -> None:
-        assert self.store.can_publish.value is self.can_publish
-        assert self.store.connection_state.value is self.connection
+        assert self.store.view(CAN_PUBLISH).value is self.can_publish
+        assert self.store.view(CONNECTION_STATE).value is self.connection
 
     @invariant()
     def seats_follow_the_newest_report(self) -> None:
-        grid = self.store.seats.value
+        grid = self.store.view(SEATS).value
         if self.delivered < 0:
             assert grid is None
             return
@@ -300,13 +310,13 @@ class SessionMachine(RuleBasedStateMachine):
 
     @invariant()
     def call_never_goes_back(self) -> None:
-        status = self.store.call_status.value
+        status = self.store.view(CALL_STATUS).value
         if self.call_delivered < 0:
             assert status is None
         elif self.terminal_seen:
             assert status is not None and status.is_terminal
         else:
-            call = self.store.call.value
+            call = self.store.view(CALL).value
             assert call is not None and call.version == self.call_delivered
 
     def teardown(self) -> None:

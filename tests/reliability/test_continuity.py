@@ -13,6 +13,7 @@ import pytest
 
 from utd_stream_rx import UTDCallStatus, UTDSeatGrid, UTDStreamClient, UTDStreamType, media
 from utd_stream_rx.state import ConnectionState
+from utd_stream_rx.state.view_specs import CONNECTION_STATE
 from utd_stream_rx.testing.media_probe import hear
 
 from .conftest import record
@@ -73,7 +74,7 @@ async def test_a_seated_speaker_connecting_again_keeps_the_seat_and_is_heard(
 
     # A second device (or a reload): LiveKit drops the first connection.
     second = await make_client().join_audio_room(ann_id, room, audio_source=media.tone(660.0))
-    await first.room.store.connection_state.wait_for(_is_disconnected, timeout=10)
+    await first.room.store.view(CONNECTION_STATE).wait_for(_is_disconnected, timeout=10)
     await second.can_publish.wait_for(bool, timeout=10)
     await _heard_at(host, ann_id, 660.0)
     await asyncio.sleep(SETTLE)
@@ -82,7 +83,7 @@ async def test_a_seated_speaker_connecting_again_keeps_the_seat_and_is_heard(
 
     # Back on the first device: rejoin() takes the place back, and the seat stays.
     await first.rejoin()
-    await second.room.store.connection_state.wait_for(_is_disconnected, timeout=10)
+    await second.room.store.view(CONNECTION_STATE).wait_for(_is_disconnected, timeout=10)
     await first.can_publish.wait_for(bool, timeout=10)
     await _heard_at(host, ann_id, 520.0)
     await asyncio.sleep(SETTLE)
@@ -101,7 +102,7 @@ async def test_a_stage_member_connecting_again_stays_on_stage_and_is_heard(
     await _heard_at(star, guest_id, 540.0)
 
     second = await make_client().join_live_stream(guest_id, show, audio_source=media.tone(700.0))
-    await first.room.store.connection_state.wait_for(_is_disconnected, timeout=10)
+    await first.room.store.view(CONNECTION_STATE).wait_for(_is_disconnected, timeout=10)
     await second.can_publish.wait_for(bool, timeout=10)
     await _heard_at(star, guest_id, 700.0)
     await asyncio.sleep(SETTLE)
@@ -135,7 +136,7 @@ async def test_call_parties_connecting_again_keep_the_call_and_are_heard(
         UTDStreamType.AUDIO_CALL, audio_source=media.tone(880.0)
     )
     await bob_again.join(call.call_id)
-    await bob.room.store.connection_state.wait_for(_is_disconnected, timeout=10)
+    await bob.room.store.view(CONNECTION_STATE).wait_for(_is_disconnected, timeout=10)
     await _heard_at(alice, bob_id, 880.0)
     await asyncio.sleep(SETTLE)
     assert alice.status.value is UTDCallStatus.ACTIVE
@@ -148,7 +149,7 @@ async def test_call_parties_connecting_again_keep_the_call_and_are_heard(
         UTDStreamType.AUDIO_CALL, audio_source=media.tone(330.0)
     )
     await alice_again.join(call.call_id)
-    await alice.room.store.connection_state.wait_for(_is_disconnected, timeout=10)
+    await alice.room.store.view(CONNECTION_STATE).wait_for(_is_disconnected, timeout=10)
     await _heard_at(bob_again, alice_id, 330.0)
     await alice.rejoin()
     await _heard_at(bob_again, alice_id, 450.0)

@@ -24,6 +24,7 @@ from utd_stream_rx import (
     UTDStreamType,
 )
 from utd_stream_rx.state import ConnectionState
+from utd_stream_rx.state.view_specs import CONNECTION_STATE
 from utd_stream_rx.testing import LocalStack, back_in_room
 
 from .conftest import RawEngine, StackFactory, clients_of, record
@@ -231,7 +232,7 @@ async def test_livekit_server_restart_is_reported_and_state_comes_back(
     trails: list[list[ConnectionState]] = []
     for session in sessions:
         trail: list[ConnectionState] = []
-        session.room.store.connection_state.subscribe(trail.append)
+        session.room.store.view(CONNECTION_STATE).subscribe(trail.append)
         trails.append(trail)
     raw = raw_engine_of(stack)
     host_bearer, star_bearer = await raw.bearer("host"), await raw.bearer("star")

@@ -17,6 +17,7 @@ from utd_stream_rx import (
     UTDStreamType,
     media,
 )
+from utd_stream_rx.state.view_specs import CONNECTED
 from utd_stream_rx.testing import LocalStack
 from utd_stream_rx.testing.media_probe import hear, see
 
@@ -171,6 +172,6 @@ async def test_a_third_participant_cannot_join_the_call_room(
     with pytest.raises(UTDStreamException) as refused:
         await intruder.connect(server.url, token, connect_timeout=5)
     assert refused.value.code == "connect_failed"
-    assert not intruder.store.connected.value
+    assert not intruder.store.view(CONNECTED).value
     assert set(a.remote_participants.value) == {bob}
     await a.end()

@@ -14,6 +14,7 @@ from utd_stream_rx import (
     media,
 )
 from utd_stream_rx.state import ConnectionState
+from utd_stream_rx.state.view_specs import CONNECTION_STATE
 from utd_stream_rx.testing import LocalStack, back_in_room
 from utd_stream_rx.testing.media_probe import hear
 
@@ -95,7 +96,7 @@ async def test_livekit_server_restart_is_reported_and_recovered(
     ann = await private_clients().join_audio_room("ann", "lobby", audio_source=media.tone(700.0))
     await ann.take_seat(2)
     states: list[ConnectionState] = []
-    ann.room.store.connection_state.subscribe(states.append)
+    ann.room.store.view(CONNECTION_STATE).subscribe(states.append)
 
     private_stack.livekit.restart()
 

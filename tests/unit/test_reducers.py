@@ -1,4 +1,4 @@
-"""The pure reducer: every event's effect, versioning, and totality."""
+"""The pure reducer: every event's effect, versioning, totality, and every event accounted for."""
 
 from __future__ import annotations
 
@@ -15,12 +15,23 @@ from utd_stream_rx.models import (
     UTDSeat,
     UTDSeatGrid,
     UTDSeatMode,
-    UTDStageMember,
     UTDStreamType,
     unstructure,
 )
 from utd_stream_rx.state import events as ev
-from utd_stream_rx.state.reducers import ConnectionState, SessionState, reduce
+from utd_stream_rx.state.reducers import (
+    INFORMATIONAL_EVENTS,
+    ConnectionState,
+    SessionState,
+    handled_events,
+    reduce,
+)
+from utd_stream_rx.state.view_specs import (
+    CALL_ID,
+    CALL_STATUS,
+    CONNECTED,
+    SEATS,
+)
 
 P = ev.ParticipantSnapshot
 
@@ -64,7 +75,7 @@ def test_connect_takes_the_snapshots() -> None:
     assert state.local_identity == "me"
     assert state.can_publish is True
     assert list(state.remote_participants) == ["bob"]  # never lists itself
-    assert state.seats is not None and state.seats.holders == ("bob",)
+    assert SEATS.read(state) is not None and SEATS.read(state).holders == ("bob",)
 
 
 def test_connecting_then_failure_ends_disconnected() -> None:
@@ -85,7 +96,7 @@ def test_disconnect_clears_the_room_but_keeps_engine_state() -> None:
     assert dict(state.remote_participants) == {}
     assert state.active_speakers == ()
     assert state.can_publish is False
-    assert state.room_state is not None and state.call_status is UTDCallStatus.ENDED
+    assert state.room_state is not None and CALL_STATUS.read(state) is UTDCallStatus.ENDED
 
 
 def test_reconnect_reconciles_the_roster() -> None:
@@ -207,9 +218,9 @@ def test_metadata_and_rest_merge_by_version() -> None:
         state=connected(),
     )
     assert state.room_state is not None and state.room_state.version == 5
-    assert state.seats is not None and state.seats.holders == ("bob",)
+    assert SEATS.read(state) is not None and SEATS.read(state).holders == ("bob",)
     state = reduce(state, ev.RoomStateReceived(room(6, None)))
-    assert state.seats is not None and state.seats.holders == ()
+    assert SEATS.read(state) is not None and SEATS.read(state).holders == ()
 
 
 def test_equal_room_state_keeps_the_state() -> None:
@@ -229,14 +240,6 @@ def test_another_room_replaces_whatever_its_version() -> None:
     assert state.room_state is not None and state.room_state.room_name == "b"
 
 
-def test_stage_selectors() -> None:
-    host = UTDStageMember("h", role="host")
-    rs = UTDRoomState("live", UTDStreamType.LIVE_STREAM, 1, stage=(host,))
-    state = run(ev.RoomStateReceived(rs))
-    assert state.stage == rs.stage and state.stage_requests == () and state.seats is None
-    assert SessionState().stage == () and SessionState().invitations == ()
-
-
 # -- calls --------------------------------------------------------------------------------------
 
 
@@ -247,43 +250,43 @@ def test_call_versions_and_terminal_status() -> None:
         ev.CallUpdated(call(UTDCallStatus.ACTIVE, 3)),
         ev.CallUpdated(call(UTDCallStatus.RINGING, 2)),  # stale
     )
-    assert state.call_status is UTDCallStatus.ACTIVE and state.call_id == "c1"
+    assert CALL_STATUS.read(state) is UTDCallStatus.ACTIVE and CALL_ID.read(state) == "c1"
     assert state.call is not None and state.call.token == "tok"  # kept from the REST answer
     state = run(
         ev.CallUpdated(call(UTDCallStatus.ENDED, 4)),
         ev.CallUpdated(call(UTDCallStatus.ACTIVE, 9)),  # never back from a terminal status
         state=state,
     )
-    assert state.call_status is UTDCallStatus.ENDED
+    assert CALL_STATUS.read(state) is UTDCallStatus.ENDED
 
 
 def test_news_of_another_call_does_not_replace_a_live_one() -> None:
     state = run(ev.CallUpdated(call(UTDCallStatus.ACTIVE, 2)),
                 ev.CallUpdated(call(UTDCallStatus.RINGING, 7, call_id="other")))
-    assert state.call_id == "c1"
+    assert CALL_ID.read(state) == "c1"
     state = run(
         ev.CallAcceptRequested("other"),
         ev.CallUpdated(call(UTDCallStatus.ACTIVE, 8, "other")),
         state=state,
     )
-    assert state.call_id == "other" and state.pending_call_id is None
+    assert CALL_ID.read(state) == "other" and state.pending_call_id is None
 
 
 def test_a_new_call_starts_afresh_after_a_finished_one() -> None:
     state = run(ev.CallUpdated(call(UTDCallStatus.REJECTED, 2)), ev.CallStartRequested("bob"))
-    assert state.call is None and state.call_status is None
+    assert state.call is None and CALL_STATUS.read(state) is None
 
 
 def test_call_from_room_metadata_and_engine_data_message() -> None:
     rs = UTDRoomState("call-c1", UTDStreamType.AUDIO_CALL, 3,
                       call=call(UTDCallStatus.RINGING, 3))
     state = run(ev.RoomMetadataChanged(json.dumps(unstructure(rs))), state=connected())
-    assert state.call_status is UTDCallStatus.RINGING
+    assert CALL_STATUS.read(state) is UTDCallStatus.RINGING
     body = json.dumps({"call": unstructure(call(UTDCallStatus.ACTIVE, 4)), "version": 4})
     spoofed = reduce(state, ev.DataReceived(body.encode(), "bob", "utd.call"))
     assert spoofed is state  # a participant cannot report a call
     state = reduce(state, ev.DataReceived(body.encode(), None, "utd.call"))
-    assert state.call_status is UTDCallStatus.ACTIVE
+    assert CALL_STATUS.read(state) is UTDCallStatus.ACTIVE
     assert reduce(state, ev.DataReceived(b"{oops", None, "utd.call")) is state
 
 
@@ -296,7 +299,7 @@ def test_command_failed_records_the_error_only() -> None:
     after = run(ev.CommandFailed("take_seat", error), ev.LeaveRequested(),
                 ev.TokenMinted("r"), state=state)
     assert after.last_error is error
-    assert after.room_state == state.room_state and after.can_publish and after.connected
+    assert after.room_state == state.room_state and after.can_publish and CONNECTED.read(after)
 
 
 def test_reduce_is_total(caplog: pytest.LogCaptureFixture) -> None:
@@ -316,3 +319,42 @@ def test_subclassed_events_use_their_base_handler() -> None:
 
     state = reduce(connected(), MyJoin(P("zed")))
     assert "zed" in state.remote_participants
+
+
+# -- every event is handled or declared informational ------------------------------------------
+
+
+def _event_types(base: type[ev.Event] = ev.Event) -> set[type[ev.Event]]:
+    """Every subclass of ``base`` declared in the events module (not those of tests)."""
+    found: set[type[ev.Event]] = set()
+    for kind in base.__subclasses__():
+        if kind.__module__ == ev.__name__:
+            found.add(kind)
+        found |= _event_types(kind)
+    return found
+
+
+def test_every_event_has_a_handler_or_is_declared_informational() -> None:
+    unaccounted = _event_types() - handled_events() - INFORMATIONAL_EVENTS.keys()
+    assert not unaccounted, (
+        f"no reducer handler for {sorted(k.__name__ for k in unaccounted)}: handle them in "
+        "reducers.py or list them in INFORMATIONAL_EVENTS with the reason"
+    )
+
+
+def test_informational_events_are_events_without_a_handler_and_say_why() -> None:
+    assert INFORMATIONAL_EVENTS.keys() <= _event_types()
+    assert not INFORMATIONAL_EVENTS.keys() & handled_events()
+    assert all(reason.strip() for reason in INFORMATIONAL_EVENTS.values())
+
+
+def test_informational_events_leave_the_state_as_it_is() -> None:
+    state = connected("bob", can_publish=True)
+    samples = {
+        ev.TrackSubscriptionFailed: ev.TrackSubscriptionFailed("bob", "T1", "boom"),
+        ev.TokenMinted: ev.TokenMinted("r"),
+        ev.LeaveRequested: ev.LeaveRequested(),
+    }
+    assert samples.keys() == INFORMATIONAL_EVENTS.keys()
+    for event in samples.values():
+        assert reduce(state, event) is state

@@ -11,6 +11,7 @@ from typing import Any
 from utd_stream_rx.state import events as ev
 from utd_stream_rx.state.reducers import SessionState
 from utd_stream_rx.state.store import Store
+from utd_stream_rx.state.view_specs import CAN_PUBLISH
 from utd_stream_rx.state.views import ViewIterator
 
 
@@ -40,7 +41,7 @@ def _iterator_left_on_an_ended_loop(store: Store) -> ViewIterator[bool]:
     left: list[ViewIterator[bool]] = []
 
     async def start() -> None:
-        iterator = store.can_publish.__aiter__()
+        iterator = store.view(CAN_PUBLISH).__aiter__()
         assert await iterator.__anext__() is False
         left.append(iterator)
 
@@ -53,20 +54,20 @@ async def test_a_dead_iterator_does_not_stop_the_view_for_a_live_subscriber() ->
     store.dispatch(ev.Connected("me"))
     dead = _iterator_left_on_an_ended_loop(store)
     seen: list[bool] = []
-    store.can_publish.subscribe(seen.append)  # notified after the dead iterator
+    store.view(CAN_PUBLISH).subscribe(seen.append)  # notified after the dead iterator
     grants_in_states: list[bool] = []
 
     def on_state(state: SessionState) -> None:
         grants_in_states.append(state.can_publish)
 
     store.states.subscribe(on_state)
-    observers = len(store.can_publish._subject.observers)
+    observers = len(store.view(CAN_PUBLISH)._subject.observers)
 
     store.dispatch(_grant(True))
 
     assert seen == [False, True]
     assert grants_in_states == [False, True]  # the state stream, notified after every view
-    assert len(store.can_publish._subject.observers) == observers - 1  # the dead one went
+    assert len(store.view(CAN_PUBLISH)._subject.observers) == observers - 1  # the dead one went
     assert dead._subscription is None
     store.dispatch(_grant(False))
     assert seen == [False, True, False]
@@ -79,14 +80,14 @@ def test_an_iterator_of_an_earlier_asyncio_run_is_dropped_at_the_next_change() -
     kept: list[ViewIterator[bool]] = []
 
     async def iterate_once() -> None:
-        iterator = store.can_publish.__aiter__()
+        iterator = store.view(CAN_PUBLISH).__aiter__()
         assert await iterator.__anext__() is False
         kept.append(iterator)  # as a notebook cell keeps its iterator
-        counts["during"] = len(store.can_publish._subject.observers)
+        counts["during"] = len(store.view(CAN_PUBLISH)._subject.observers)
 
     async def change() -> None:
         store.dispatch(_grant(True))
-        counts["after"] = len(store.can_publish._subject.observers)
+        counts["after"] = len(store.view(CAN_PUBLISH)._subject.observers)
 
     def two_runs() -> None:
         asyncio.run(iterate_once())

@@ -7,15 +7,9 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UTDStreamException
-from ..models import (
-    UTDRoomState,
-    UTDSeatGrid,
-    UTDSeatInvitation,
-    UTDSeatMode,
-    UTDSpeakRequest,
-    UTDStreamType,
-)
-from ..state.views import View
+from ..models import UTDRoomState, UTDSeatGrid, UTDSeatMode, UTDStreamType
+from ..state.session_view import session_view
+from ..state.view_specs import INVITATIONS, SEATS, SPEAK_REQUESTS
 from .base import UTDSession
 from .call import _require_identity
 
@@ -45,20 +39,9 @@ class UTDAudioRoomSession(UTDSession):
         if is_host:
             self._follow_requests(self._fetch_seats)
 
-    @property
-    def seats(self) -> View[UTDSeatGrid | None]:
-        """The seat grid (count, mode, holders, locks), stamped with the engine version."""
-        return self.room.store.seats
-
-    @property
-    def speak_requests(self) -> View[tuple[UTDSpeakRequest, ...]]:
-        """Pending requests to speak (meant for the host's UI)."""
-        return self.room.store.speak_requests
-
-    @property
-    def invitations(self) -> View[tuple[UTDSeatInvitation, ...]]:
-        """Open invitations to take a seat; filter by your identity for your own."""
-        return self.room.store.invitations
+    seats = session_view(SEATS)
+    speak_requests = session_view(SPEAK_REQUESTS)
+    invitations = session_view(INVITATIONS)
 
     async def setup_seats(
         self,

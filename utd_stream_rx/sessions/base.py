@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import reactivex
@@ -20,8 +20,16 @@ from ..media import AudioSourceSpec, VideoSourceSpec, test_pattern, tone
 from ..models import UTDRoomState, UTDStreamType, UTDTokenResponse
 from ..room import UTDRoom
 from ..state.events import CommandFailed, DataReceived, Event, RoomStateReceived
-from ..state.reducers import ConnectionState, ParticipantSnapshot, select_requests_outdated
-from ..state.views import View
+from ..state.reducers import ConnectionState, select_requests_outdated
+from ..state.session_view import session_view
+from ..state.view_specs import (
+    ACTIVE_SPEAKERS,
+    CAN_PUBLISH,
+    CONNECTED,
+    CONNECTION_STATE,
+    REMOTE_PARTICIPANTS,
+    ROOM_STATE,
+)
 
 if TYPE_CHECKING:
     from ..api import UTDApiClient
@@ -85,30 +93,11 @@ class UTDSession:
 
     # -- state -----------------------------------------------------------------------------
 
-    @property
-    def connected(self) -> View[bool]:
-        """Whether the media room is connected."""
-        return self.room.store.connected
-
-    @property
-    def can_publish(self) -> View[bool]:
-        """Whether the engine has granted this participant publishing (seat or stage)."""
-        return self.room.store.can_publish
-
-    @property
-    def remote_participants(self) -> View[Mapping[str, ParticipantSnapshot]]:
-        """The other participants of the room, by identity."""
-        return self.room.store.remote_participants
-
-    @property
-    def active_speakers(self) -> View[tuple[str, ...]]:
-        """Identities speaking right now, loudest first."""
-        return self.room.store.active_speakers
-
-    @property
-    def room_state(self) -> View[UTDRoomState | None]:
-        """The engine's latest room state (seats, stage, requests, call), by version."""
-        return self.room.store.room_state
+    connected = session_view(CONNECTED)
+    can_publish = session_view(CAN_PUBLISH)
+    remote_participants = session_view(REMOTE_PARTICIPANTS)
+    active_speakers = session_view(ACTIVE_SPEAKERS)
+    room_state = session_view(ROOM_STATE)
 
     @property
     def events(self) -> reactivex.Observable[Event]:
@@ -232,11 +221,6 @@ class UTDSession:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    def _repr_html_(self) -> str:
-        from ..notebook import session_html
-
-        return session_html(self)
-
     # -- following the engine's grant ------------------------------------------------------------
 
     async def _wait_for_grant(self, who: str) -> None:
@@ -284,7 +268,7 @@ class UTDSession:
         """Keep the request lists current where the engine leaves them out of its snapshots
         (a room with many pending requests): ``fetch`` the room whenever they are outdated."""
         self._requests_fetch = fetch
-        self._requests_subscription = self.room.store.room_state.subscribe(
+        self._requests_subscription = self.room.store.view(ROOM_STATE).subscribe(
             self._on_room_state_for_requests
         )
 
@@ -311,7 +295,7 @@ class UTDSession:
         self._closed = True
         if self._grant_subscription is not None:
             self._grant_subscription.dispose()
-        held = self.room.store.connection_state.value is not ConnectionState.DISCONNECTED
+        held = self.room.store.view(CONNECTION_STATE).value is not ConnectionState.DISCONNECTED
         self.room.store.dispose()
         if held:
             raise _wrong_loop("its room can only be closed on the loop that joined it")
@@ -339,7 +323,7 @@ class UTDSession:
         participant LiveKit no longer has (a seat granted to nobody).
         """
         self._require_open()
-        if self.room.store.connection_state.value is ConnectionState.DISCONNECTED:
+        if self.room.store.view(CONNECTION_STATE).value is ConnectionState.DISCONNECTED:
             raise UTDStreamException(
                 "this session is not in its room; rejoin() first", code="not_connected"
             )

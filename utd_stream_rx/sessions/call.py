@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import UTDStreamException
 from ..models import UTDCall, UTDCallStatus, UTDStreamType, UTDTokenResponse
 from ..state.events import CallAcceptRequested, CallStartRequested, CallUpdated, CommandFailed
-from ..state.views import View
+from ..state.session_view import session_view
+from ..state.view_specs import CALL, CALL_ID, CALL_STATUS
 from .base import UTDSession
 
 if TYPE_CHECKING:
@@ -41,20 +42,9 @@ class UTDCallSession(UTDSession):
         super().__init__(api, type, **kwargs)
         self._end_subscription = self.status.subscribe(self._on_status)
 
-    @property
-    def status(self) -> View[UTDCallStatus | None]:
-        """The call's lifecycle status, ``None`` until a call starts or is accepted."""
-        return self.room.store.call_status
-
-    @property
-    def call_id(self) -> View[str | None]:
-        """The engine's id of the current call, ``None`` until one starts or is accepted."""
-        return self.room.store.call_id
-
-    @property
-    def call(self) -> View[UTDCall | None]:
-        """The current call as last reported by the engine."""
-        return self.room.store.call
+    status = session_view(CALL_STATUS)
+    call_id = session_view(CALL_ID)
+    call = session_view(CALL)
 
     async def start(
         self,

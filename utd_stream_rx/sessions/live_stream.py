@@ -7,8 +7,9 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UTDStreamException
-from ..models import UTDRoomState, UTDStageMember, UTDStageRequest, UTDStreamType
-from ..state.views import View
+from ..models import UTDRoomState, UTDStreamType
+from ..state.session_view import session_view
+from ..state.view_specs import STAGE, STAGE_REQUESTS
 from .base import UTDSession
 from .call import _require_identity
 
@@ -38,15 +39,8 @@ class UTDLiveStreamSession(UTDSession):
         else:
             self._follow_grant(camera=True)
 
-    @property
-    def stage(self) -> View[tuple[UTDStageMember, ...]]:
-        """Who is on stage: the host first, then every co-publisher."""
-        return self.room.store.stage
-
-    @property
-    def stage_requests(self) -> View[tuple[UTDStageRequest, ...]]:
-        """Raised hands waiting for the host (meant for the host's UI)."""
-        return self.room.store.stage_requests
+    stage = session_view(STAGE)
+    stage_requests = session_view(STAGE_REQUESTS)
 
     async def go_live(self, with_video: bool = True) -> None:
         """Host: start broadcasting the microphone and, by default, the camera.

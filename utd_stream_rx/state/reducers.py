@@ -15,49 +15,27 @@ from __future__ import annotations
 import enum
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from typing import Any, TypeVar
 
 import attrs
 import immutables
 
 from ..errors import UTDStreamException
-from ..models import (
-    UTDCall,
-    UTDCallStatus,
-    UTDRoomState,
-    UTDSeatGrid,
-    UTDSeatInvitation,
-    UTDSpeakRequest,
-    UTDStageMember,
-    UTDStageRequest,
-    structure,
-)
+from ..models import UTDCall, UTDRoomState, structure
 from . import events as ev
 from .events import ParticipantSnapshot, PermissionSnapshot, TrackSnapshot
 
 __all__ = [
     "CALL_TOPIC",
+    "INFORMATIONAL_EVENTS",
     "ConnectionState",
     "ParticipantSnapshot",
     "SessionState",
+    "handled_events",
     "parse_room_metadata",
     "reduce",
-    "select_active_speakers",
-    "select_call",
-    "select_call_id",
-    "select_call_status",
-    "select_can_publish",
-    "select_connected",
-    "select_connection_state",
-    "select_invitations",
-    "select_remote_participants",
     "select_requests_outdated",
-    "select_room_state",
-    "select_seats",
-    "select_speak_requests",
-    "select_stage",
-    "select_stage_requests",
 ]
 
 log = logging.getLogger(__name__)
@@ -124,103 +102,9 @@ class SessionState:
         """Whether the local participant may publish (``permissions.can_publish``)."""
         return self.permissions.can_publish
 
-    @property
-    def connected(self) -> bool:
-        """True while the connection is up (not while reconnecting)."""
-        return self.connection_state is ConnectionState.CONNECTED
-
-    @property
-    def stage(self) -> tuple[UTDStageMember, ...]:
-        """Live-stream publishers (host first)."""
-        return select_stage(self)
-
-    @property
-    def stage_requests(self) -> tuple[UTDStageRequest, ...]:
-        """Raised hands waiting for the host."""
-        return select_stage_requests(self)
-
-    @property
-    def seats(self) -> UTDSeatGrid | None:
-        """The audio room's seat grid, if any."""
-        return select_seats(self)
-
-    @property
-    def speak_requests(self) -> tuple[UTDSpeakRequest, ...]:
-        """Requests to speak waiting for the host."""
-        return select_speak_requests(self)
-
-    @property
-    def invitations(self) -> tuple[UTDSeatInvitation, ...]:
-        """Open invitations to take a seat."""
-        return select_invitations(self)
-
-    @property
-    def call_status(self) -> UTDCallStatus | None:
-        """The current call's status."""
-        return select_call_status(self)
-
-    @property
-    def call_id(self) -> str | None:
-        """The current call's id."""
-        return select_call_id(self)
-
 
 # -- selectors ----------------------------------------------------------------------------------
-
-
-def select_connection_state(state: SessionState) -> ConnectionState:
-    """The connection state."""
-    return state.connection_state
-
-
-def select_connected(state: SessionState) -> bool:
-    """Whether the room is connected."""
-    return state.connection_state is ConnectionState.CONNECTED
-
-
-def select_can_publish(state: SessionState) -> bool:
-    """Whether the local participant may publish."""
-    return state.can_publish
-
-
-def select_remote_participants(state: SessionState) -> Mapping[str, ParticipantSnapshot]:
-    """The remote participants by identity."""
-    return state.remote_participants
-
-
-def select_active_speakers(state: SessionState) -> tuple[str, ...]:
-    """Identities speaking now."""
-    return state.active_speakers
-
-
-def select_room_state(state: SessionState) -> UTDRoomState | None:
-    """The engine's room state."""
-    return state.room_state
-
-
-def select_stage(state: SessionState) -> tuple[UTDStageMember, ...]:
-    """Live-stream publishers."""
-    return state.room_state.stage if state.room_state is not None else ()
-
-
-def select_stage_requests(state: SessionState) -> tuple[UTDStageRequest, ...]:
-    """Pending stage requests."""
-    return state.room_state.stage_requests if state.room_state is not None else ()
-
-
-def select_seats(state: SessionState) -> UTDSeatGrid | None:
-    """The seat grid."""
-    return state.room_state.seats if state.room_state is not None else None
-
-
-def select_speak_requests(state: SessionState) -> tuple[UTDSpeakRequest, ...]:
-    """Pending speak requests."""
-    return state.room_state.speak_requests if state.room_state is not None else ()
-
-
-def select_invitations(state: SessionState) -> tuple[UTDSeatInvitation, ...]:
-    """Open seat invitations."""
-    return state.room_state.invitations if state.room_state is not None else ()
+# The views' selectors live in the table of ``view_specs``; this one is the sessions' own.
 
 
 def select_requests_outdated(state: SessionState) -> bool:
@@ -228,21 +112,6 @@ def select_requests_outdated(state: SessionState) -> bool:
     of the snapshots since: ``GET`` the room for them)."""
     room = state.room_state
     return room is not None and room.requests_version > state.requests_held_version
-
-
-def select_call(state: SessionState) -> UTDCall | None:
-    """The current call."""
-    return state.call
-
-
-def select_call_status(state: SessionState) -> UTDCallStatus | None:
-    """The current call's status."""
-    return state.call.status if state.call is not None else None
-
-
-def select_call_id(state: SessionState) -> str | None:
-    """The current call's id."""
-    return state.call.call_id if state.call is not None else None
 
 
 # -- the reducer --------------------------------------------------------------------------------
@@ -277,6 +146,20 @@ def _handles(kind: type[E]) -> Callable[[Callable[[SessionState, E], SessionStat
         return fn
 
     return register
+
+
+INFORMATIONAL_EVENTS: Mapping[type[ev.Event], str] = {
+    ev.TrackSubscriptionFailed: "a failed subscription changes no snapshot; apps log or retry it",
+    ev.TokenMinted: "a token belongs to a connection about to be made, not to the state",
+    ev.LeaveRequested: "the Disconnected that follows is what changes the state",
+}
+"""Events the reducer leaves alone on purpose, each with the reason: they reach the
+``events`` firehose only. Every other event has a handler (a test checks)."""
+
+
+def handled_events() -> Set[type[ev.Event]]:
+    """The event types that have a handler of their own."""
+    return frozenset(_HANDLERS)
 
 
 def _handler_for_subclass(kind: type) -> _Handler | None:

@@ -11,6 +11,7 @@ subjects; the others wait) and re-entrant (an observer that dispatches while bei
 has its event queued and handled once the current one has reached everyone), because a
 ``BehaviorSubject`` notifies outside its lock and would otherwise interleave.
 
+The views are built from the table of :mod:`~utd_stream_rx.state.view_specs`, one per spec.
 Views that read one part of the state are chained off that part: ``stage``, ``seats`` and
 the other room-state views hang off ``room_state``, ``call_status`` and ``call_id`` off
 ``call``. An event that does not touch the room state costs one identity check for all of
@@ -22,8 +23,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import reactivex
 from reactivex import Observable, abc
@@ -31,28 +31,9 @@ from reactivex import operators as ops
 from reactivex.disposable import CompositeDisposable
 from reactivex.subject import BehaviorSubject, Subject
 
-from ..models import (
-    UTDCall,
-    UTDCallStatus,
-    UTDRoomState,
-    UTDSeatGrid,
-    UTDSeatInvitation,
-    UTDSpeakRequest,
-    UTDStageMember,
-    UTDStageRequest,
-)
-from .events import DataReceived, Event, ParticipantSnapshot
-from .reducers import (
-    ConnectionState,
-    SessionState,
-    reduce,
-    select_active_speakers,
-    select_call,
-    select_can_publish,
-    select_connection_state,
-    select_remote_participants,
-    select_room_state,
-)
+from .events import DataReceived, Event
+from .reducers import SessionState, reduce
+from .view_specs import VIEW_SPECS, ViewSpec
 from .views import View, guarded_observer
 
 __all__ = ["Store"]
@@ -60,18 +41,6 @@ __all__ = ["Store"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-S = TypeVar("S")
-
-
-def _same(a: object, b: object) -> bool:
-    """Equality with an identity shortcut: the reducer shares unchanged parts."""
-    return a is b or a == b
-
-
-def _identical(a: object, b: object) -> bool:
-    """Identity only: the reducer builds a new participant map only when something changed,
-    so comparing thousands of entries on every event is never needed."""
-    return a is b
 
 
 class _NewState:
@@ -87,38 +56,6 @@ class _NewState:
             return False
         self._last = state
         return True
-
-
-def _is_connected(state: ConnectionState) -> bool:
-    return state is ConnectionState.CONNECTED
-
-
-def _stage(room: UTDRoomState | None) -> tuple[UTDStageMember, ...]:
-    return room.stage if room is not None else ()
-
-
-def _stage_requests(room: UTDRoomState | None) -> tuple[UTDStageRequest, ...]:
-    return room.stage_requests if room is not None else ()
-
-
-def _seats(room: UTDRoomState | None) -> UTDSeatGrid | None:
-    return room.seats if room is not None else None
-
-
-def _speak_requests(room: UTDRoomState | None) -> tuple[UTDSpeakRequest, ...]:
-    return room.speak_requests if room is not None else ()
-
-
-def _invitations(room: UTDRoomState | None) -> tuple[UTDSeatInvitation, ...]:
-    return room.invitations if room is not None else ()
-
-
-def _call_status(call: UTDCall | None) -> UTDCallStatus | None:
-    return call.status if call is not None else None
-
-
-def _call_id(call: UTDCall | None) -> str | None:
-    return call.call_id if call is not None else None
 
 
 def _is_data(event: Event) -> bool:
@@ -151,11 +88,9 @@ class Store:
         initial: The starting state (default: disconnected, nothing known).
 
     Views (read-only, each with ``.value``; subscribers get the current value then every
-    change, consecutive duplicates suppressed): :attr:`connected`, :attr:`connection_state`,
-    :attr:`can_publish`, :attr:`remote_participants`, :attr:`active_speakers`,
-    :attr:`room_state`, :attr:`stage`, :attr:`stage_requests`, :attr:`seats`,
-    :attr:`speak_requests`, :attr:`invitations`, :attr:`call`, :attr:`call_status`,
-    :attr:`call_id`. Streams: :attr:`states`, :attr:`events`, :attr:`data`.
+    change, consecutive duplicates suppressed): :meth:`view` with a spec of
+    :data:`~utd_stream_rx.state.view_specs.VIEW_SPECS`, e.g. ``store.view(SEATS)``.
+    Streams: :attr:`states`, :attr:`events`, :attr:`data`.
     """
 
     def __init__(self, initial: SessionState | None = None) -> None:
@@ -185,71 +120,34 @@ class Store:
         )
         """Data messages received in the room (from participants or the engine)."""
 
-        states = self._state_subject
-        self.connection_state: View[ConnectionState] = self._view(
-            states, select_connection_state, "connection_state"
-        )
-        """Where the media connection is."""
-        self.connected: View[bool] = self._view(
-            self.connection_state._subject, _is_connected, "connected"
-        )
-        """Whether the room is connected."""
-        self.can_publish: View[bool] = self._view(states, select_can_publish, "can_publish")
-        """Whether LiveKit lets the local participant publish (the engine's grant)."""
-        self.remote_participants: View[Mapping[str, ParticipantSnapshot]] = self._view(
-            states, select_remote_participants, "remote_participants", _identical
-        )
-        """The other participants by identity."""
-        self.active_speakers: View[tuple[str, ...]] = self._view(
-            states, select_active_speakers, "active_speakers"
-        )
-        """Identities speaking now, loudest first."""
-        self.room_state: View[UTDRoomState | None] = self._view(
-            states, select_room_state, "room_state", _same
-        )
-        """The engine's room state (highest version seen)."""
-        rooms = self.room_state._subject
-        self.stage: View[tuple[UTDStageMember, ...]] = self._view(rooms, _stage, "stage")
-        """Live-stream publishers (host first)."""
-        self.stage_requests: View[tuple[UTDStageRequest, ...]] = self._view(
-            rooms, _stage_requests, "stage_requests"
-        )
-        """Raised hands waiting for the host."""
-        self.seats: View[UTDSeatGrid | None] = self._view(rooms, _seats, "seats")
-        """The audio room's seat grid."""
-        self.speak_requests: View[tuple[UTDSpeakRequest, ...]] = self._view(
-            rooms, _speak_requests, "speak_requests"
-        )
-        """Requests to speak waiting for the host."""
-        self.invitations: View[tuple[UTDSeatInvitation, ...]] = self._view(
-            rooms, _invitations, "invitations"
-        )
-        """Open invitations to take a seat."""
-        self.call: View[UTDCall | None] = self._view(states, select_call, "call", _same)
-        """The current call (highest version seen)."""
-        calls = self.call._subject
-        self.call_status: View[UTDCallStatus | None] = self._view(
-            calls, _call_status, "call_status"
-        )
-        """The current call's status."""
-        self.call_id: View[str | None] = self._view(calls, _call_id, "call_id")
-        """The current call's id."""
+        self._views: dict[ViewSpec[Any, Any], View[Any]] = {}
+        sources: dict[ViewSpec[Any, Any] | None, BehaviorSubject[Any]] = {
+            None: self._state_subject
+        }
+        for spec in VIEW_SPECS:  # parents come first in the table
+            sources[spec] = self._derive(sources[spec.parent], spec)
+            self._views[spec] = View(sources[spec], spec.name)
 
-    def _view(
-        self,
-        source: BehaviorSubject[S],
-        selector: Callable[[S], T],
-        name: str,
-        comparer: Callable[[T, T], bool] | None = None,
-    ) -> View[T]:
-        subject: BehaviorSubject[T] = BehaviorSubject(selector(source.value))
+    def _derive(self, source: BehaviorSubject[Any], spec: ViewSpec[Any, T]) -> BehaviorSubject[T]:
+        subject: BehaviorSubject[T] = BehaviorSubject(spec.select(source.value))
         pipeline = source.pipe(
-            ops.map(selector),
-            ops.distinct_until_changed(comparer=comparer),
+            ops.map(spec.select),
+            ops.distinct_until_changed(comparer=spec.compare),
             ops.skip(1),  # the subject already holds the current value
         )
         self._subscriptions.add(pipeline.subscribe(subject))
-        return View(subject, name)
+        return subject
+
+    def view(self, spec: ViewSpec[Any, T]) -> View[T]:
+        """The view of ``spec`` (one of :data:`~utd_stream_rx.state.view_specs.VIEW_SPECS`).
+
+        Raises:
+            KeyError: ``spec`` is not in the table.
+        """
+        try:
+            return self._views[spec]
+        except KeyError:
+            raise KeyError(f"{spec!r} is not a view of the store (not in VIEW_SPECS)") from None
 
     @property
     def state(self) -> SessionState:

@@ -21,6 +21,7 @@ from reactivex import abc
 from reactivex.subject import BehaviorSubject
 
 from .._checks import check_timeout
+from ..error_codes import ErrorCode
 from ..errors import UTDStreamException
 
 __all__ = ["View", "ViewIterator", "ViewTimeoutError", "constant_view", "guarded_observer"]
@@ -37,7 +38,7 @@ class ViewTimeoutError(UTDStreamException, TimeoutError):
     and a built-in ``TimeoutError``, so either ``except`` catches it."""
 
     def __init__(self, message: str) -> None:
-        UTDStreamException.__init__(self, message, None, "timeout")
+        UTDStreamException.__init__(self, message, None, ErrorCode.TIMEOUT)
 
 
 def guarded_observer(
@@ -145,58 +146,14 @@ class View(reactivex.Observable[T], Generic[T]):
         current = self._subject.value
         if predicate(current):
             return current
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        loop_thread = threading.get_ident()
-
-        def settle(action: Callable[[], None]) -> None:
-            # Inside the store's notification: never raise into it, even when the waiting
-            # loop has closed (then nobody waits any more and the subscription goes).
-            try:
-                if loop.is_closed():
-                    raise RuntimeError("the waiting loop is closed")
-                if threading.get_ident() == loop_thread:
-                    action()
-                else:
-                    loop.call_soon_threadsafe(action)
-            except RuntimeError:
-                for subscription in subscriptions:
-                    subscription.dispose()
-
-        def resolve(value: T) -> None:
-            if not future.done():
-                future.set_result(value)
-
-        def fail(exc: BaseException) -> None:
-            if not future.done():
-                future.set_exception(exc)
-
-        def on_next(value: T) -> None:
-            try:
-                matched = predicate(value)
-            except Exception as exc:
-                settle(functools.partial(fail, exc))
-                return
-            if matched:
-                settle(functools.partial(resolve, value))
-
-        def on_completed() -> None:
-            closed = UTDStreamException(f"{self.name}: the store was closed", code="closed")
-            settle(functools.partial(fail, closed))
-
-        def on_error(exc: Exception) -> None:
-            settle(functools.partial(fail, exc))
-
-        subscriptions: list[abc.DisposableBase] = []
-        subscription = self._subject.subscribe(
-            reactivex.Observer(on_next, on_error, on_completed)
-        )
-        subscriptions.append(subscription)
+        waiter = _Waiter(predicate, self.name)
+        subscription = self._subject.subscribe(waiter)
+        waiter.subscription = subscription
         try:
             if timeout is None:
-                return await future
+                return await waiter.future
             async with asyncio.timeout(timeout):
-                return await future
+                return await waiter.future
         except TimeoutError:
             raise ViewTimeoutError(
                 f"{self.name} did not reach the expected value within {timeout:g}s "
@@ -216,10 +173,60 @@ class View(reactivex.Observable[T], Generic[T]):
     def __repr__(self) -> str:
         return f"View({self.name}={self._subject.value!r})"
 
-    def _repr_html_(self) -> str:
-        from ..notebook import view_html
 
-        return view_html(self)
+class _Waiter(abc.ObserverBase[T]):
+    """Watches a view for :meth:`View.wait_for`: settles :attr:`future` with the first value
+    matching the predicate, or with the failure (predicate error, view error, store closed).
+
+    It runs inside the store's notification, possibly on another thread: the future is
+    settled on its own loop, and nothing is ever raised into the store.
+    """
+
+    def __init__(self, predicate: Callable[[T], object], name: str) -> None:
+        self._predicate = predicate
+        self._name = name
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self.future: asyncio.Future[T] = self._loop.create_future()
+        self.subscription: abc.DisposableBase | None = None
+
+    def on_next(self, value: T) -> None:
+        try:
+            matched = self._predicate(value)
+        except Exception as exc:
+            self._settle(functools.partial(self._fail, exc))
+            return
+        if matched:
+            self._settle(functools.partial(self._resolve, value))
+
+    def on_error(self, error: Exception) -> None:
+        self._settle(functools.partial(self._fail, error))
+
+    def on_completed(self) -> None:
+        closed = UTDStreamException(f"{self._name}: the store was closed", code=ErrorCode.CLOSED)
+        self._settle(functools.partial(self._fail, closed))
+
+    def _settle(self, action: Callable[[], None]) -> None:
+        # Inside the store's notification: never raise into it, even when the waiting loop
+        # has closed (then nobody waits any more and the subscription goes).
+        try:
+            if self._loop.is_closed():
+                raise RuntimeError("the waiting loop is closed")
+            if threading.get_ident() == self._loop_thread:
+                action()
+            else:
+                self._loop.call_soon_threadsafe(action)
+        except RuntimeError:
+            if self.subscription is not None:
+                self.subscription.dispose()
+
+    def _resolve(self, value: T) -> None:
+        if not self.future.done():
+            self.future.set_result(value)
+
+    def _fail(self, exc: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(exc)
 
 
 class _Failure:

@@ -4,7 +4,7 @@ No network and no asyncio: events are fed to a fresh :class:`~utd_stream_rx.stat
 RxPY's virtual-time ``TestScheduler``, so a test states a whole scenario in two lines::
 
     assert_view_marbles(
-        lambda store: store.can_publish,
+        lambda store: store.view(CAN_PUBLISH),
         "--k-g-r",  {"k": Connected("me"), "g": PermissionsChanged("me", True, is_local=True),
                      "r": PermissionsChanged("me", False, is_local=True)},
         "f---t-f",  {"f": False, "t": True},
@@ -32,7 +32,7 @@ __all__ = ["assert_view_marbles", "reduce_all", "view_marbles", "view_values"]
 T = TypeVar("T")
 
 ViewSelector = Callable[[Store], Observable[T]]
-"""Picks the view under test from a store, e.g. ``lambda store: store.seats``."""
+"""Picks the view under test from a store, e.g. ``lambda store: store.view(SEATS)``."""
 
 
 def view_marbles(

@@ -9,6 +9,7 @@ import pytest
 from utd_stream_rx.state import events as ev
 from utd_stream_rx.state.reducers import SessionState
 from utd_stream_rx.state.store import Store
+from utd_stream_rx.state.view_specs import CONNECTED, REMOTE_PARTICIPANTS
 
 P = ev.ParticipantSnapshot
 
@@ -24,17 +25,17 @@ def test_reentrant_dispatch_is_queued_not_interleaved() -> None:
 
     def on_connected(state: SessionState) -> None:
         # Dispatching from inside a notification: must not run before others saw this state.
-        if state.connected and "echo" not in state.remote_participants:
+        if CONNECTED.read(state) and "echo" not in state.remote_participants:
             store.dispatch(ev.ParticipantJoined(P("echo")))
 
     def record(state: SessionState) -> None:
-        seen.append((state.connected, tuple(state.remote_participants)))
+        seen.append((CONNECTED.read(state), tuple(state.remote_participants)))
 
     store.states.subscribe(on_connected)  # first subscriber: dispatches re-entrantly
     store.states.subscribe(record)  # second: must see the states in order
     store.dispatch(ev.Connected("me"))
     assert seen == [(False, ()), (True, ()), (True, ("echo",))]
-    assert "echo" in store.remote_participants.value
+    assert "echo" in store.view(REMOTE_PARTICIPANTS).value
 
 
 def test_events_firehose_sees_every_event_after_the_state_absorbed_it() -> None:
@@ -42,7 +43,7 @@ def test_events_firehose_sees_every_event_after_the_state_absorbed_it() -> None:
     got: list[tuple[type, bool]] = []
 
     def on_event(event: ev.Event) -> None:
-        got.append((type(event), store.state.connected))
+        got.append((type(event), CONNECTED.read(store.state)))
 
     store.events.subscribe(on_event)
     _connect(store)
@@ -57,11 +58,11 @@ def test_a_failing_subscriber_does_not_break_the_store() -> None:
     def bad(_: bool) -> None:
         raise RuntimeError("subscriber bug")
 
-    store.connected.subscribe(bad)
-    store.connected.subscribe(good.append)
+    store.view(CONNECTED).subscribe(bad)
+    store.view(CONNECTED).subscribe(good.append)
     _connect(store)
     assert good == [False, True]
-    assert store.connected.value is True
+    assert store.view(CONNECTED).value is True
 
 
 def test_data_stream_and_read_only_surface() -> None:
@@ -71,7 +72,7 @@ def test_data_stream_and_read_only_surface() -> None:
     store.dispatch(ev.DataReceived(b"x", "bob", "chat"))
     store.dispatch(ev.ParticipantLeft("nobody"))
     assert data == [ev.DataReceived(b"x", "bob", "chat")]
-    for observable in (store.connected, store.events, store.states, store.data):
+    for observable in (store.view(CONNECTED), store.events, store.states, store.data):
         assert not hasattr(observable, "on_next")
     with pytest.raises(TypeError):
         store.dispatch("not an event")  # type: ignore[arg-type]
@@ -94,7 +95,7 @@ def test_dispatch_from_four_threads_gives_a_consistent_state() -> None:
         with guard:
             active -= 1
 
-    store.remote_participants.subscribe(watch)
+    store.view(REMOTE_PARTICIPANTS).subscribe(watch)
     per_thread = 300
     start = threading.Barrier(4)
 
@@ -112,7 +113,7 @@ def test_dispatch_from_four_threads_gives_a_consistent_state() -> None:
         t.join()
 
     expected = {f"t{n}-{i}" for n in range(4) for i in range(0, per_thread, 2)}
-    assert set(store.remote_participants.value) == expected
+    assert set(store.view(REMOTE_PARTICIPANTS).value) == expected
     assert set(store.state.remote_participants) == expected
     assert overlaps == 0
     # Every join and every leave changed the roster exactly once (+1 for the initial value).
@@ -122,7 +123,7 @@ def test_dispatch_from_four_threads_gives_a_consistent_state() -> None:
 def test_dispose_completes_views_and_drops_later_events() -> None:
     store = Store()
     completed: list[str] = []
-    store.connected.subscribe(on_completed=lambda: completed.append("connected"))
+    store.view(CONNECTED).subscribe(on_completed=lambda: completed.append("connected"))
     store.dispose()
     store.dispose()
     store.dispatch(ev.Connecting())

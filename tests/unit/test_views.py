@@ -10,6 +10,7 @@ import pytest
 from utd_stream_rx.errors import UTDStreamException
 from utd_stream_rx.state import events as ev
 from utd_stream_rx.state.store import Store
+from utd_stream_rx.state.view_specs import CAN_PUBLISH, CONNECTED, REMOTE_PARTICIPANTS
 from utd_stream_rx.state.views import ViewTimeoutError
 
 P = ev.ParticipantSnapshot
@@ -27,15 +28,15 @@ def _connected_store() -> Store:
 
 async def test_wait_for_returns_at_once_when_the_value_matches() -> None:
     store = _connected_store()
-    assert await store.connected.wait_for(bool) is True
-    assert not store.connected._subject.observers  # nothing left subscribed
+    assert await store.view(CONNECTED).wait_for(bool) is True
+    assert not store.view(CONNECTED)._subject.observers  # nothing left subscribed
 
 
 async def test_wait_for_a_later_change_on_the_loop() -> None:
     store = _connected_store()
     asyncio.get_running_loop().call_later(0.01, store.dispatch, _grant(True))
-    assert await store.can_publish.wait_for(bool, timeout=5) is True
-    assert not store.can_publish._subject.observers
+    assert await store.view(CAN_PUBLISH).wait_for(bool, timeout=5) is True
+    assert not store.view(CAN_PUBLISH)._subject.observers
 
 
 async def test_wait_for_a_change_made_on_another_thread() -> None:
@@ -43,7 +44,7 @@ async def test_wait_for_a_change_made_on_another_thread() -> None:
     timer = threading.Timer(0.02, store.dispatch, args=(_grant(True),))
     timer.start()
     try:
-        assert await store.can_publish.wait_for(bool, timeout=5) is True
+        assert await store.view(CAN_PUBLISH).wait_for(bool, timeout=5) is True
     finally:
         timer.join()
 
@@ -61,21 +62,21 @@ async def test_wait_for_times_out_clearly_without_blocking_the_loop() -> None:
     task = asyncio.create_task(ticker())
     try:
         with pytest.raises(ViewTimeoutError) as caught:
-            await store.can_publish.wait_for(bool, timeout=0.1)
+            await store.view(CAN_PUBLISH).wait_for(bool, timeout=0.1)
     finally:
         task.cancel()
     assert isinstance(caught.value, TimeoutError)
     assert isinstance(caught.value, UTDStreamException) and caught.value.code == "timeout"
     assert "can_publish" in str(caught.value)
     assert ticks > 5  # the loop kept running while we waited
-    assert not store.can_publish._subject.observers
+    assert not store.view(CAN_PUBLISH)._subject.observers
 
 
 async def test_wait_for_fails_when_the_store_closes_or_the_predicate_raises() -> None:
     store = _connected_store()
     asyncio.get_running_loop().call_later(0.01, store.dispose)
     with pytest.raises(UTDStreamException) as closed:
-        await store.can_publish.wait_for(bool, timeout=5)
+        await store.view(CAN_PUBLISH).wait_for(bool, timeout=5)
     assert closed.value.code == "closed"
 
     other = _connected_store()
@@ -87,7 +88,7 @@ async def test_wait_for_fails_when_the_store_closes_or_the_predicate_raises() ->
 
     asyncio.get_running_loop().call_later(0.01, other.dispatch, _grant(True))
     with pytest.raises(ValueError, match="bad predicate"):
-        await other.can_publish.wait_for(picky, timeout=5)
+        await other.view(CAN_PUBLISH).wait_for(picky, timeout=5)
 
 
 async def test_async_iteration_yields_current_then_changes_and_unsubscribes() -> None:
@@ -97,13 +98,13 @@ async def test_async_iteration_yields_current_then_changes_and_unsubscribes() ->
         loop.call_later(0.01 * (i + 1), store.dispatch, _grant(flag))
     seen: list[bool] = []
     async with asyncio.timeout(5):
-        async for value in store.can_publish:
+        async for value in store.view(CAN_PUBLISH):
             seen.append(value)
             if len(seen) == 3:
                 break
     assert seen == [False, True, False]
     await asyncio.sleep(0)  # let the abandoned generator be finalised
-    assert not store.can_publish._subject.observers
+    assert not store.view(CAN_PUBLISH)._subject.observers
 
 
 async def test_async_iteration_across_threads_and_until_dispose() -> None:
@@ -117,7 +118,7 @@ async def test_async_iteration_across_threads_and_until_dispose() -> None:
     seen: list[tuple[str, ...]] = []
     thread = threading.Thread(target=produce)
     async with asyncio.timeout(5):
-        iterator = store.remote_participants.__aiter__()
+        iterator = store.view(REMOTE_PARTICIPANTS).__aiter__()
         seen.append(tuple(await anext(iterator)))
         thread.start()
         async for roster in iterator:
@@ -129,7 +130,7 @@ async def test_async_iteration_across_threads_and_until_dispose() -> None:
 async def test_a_view_cannot_be_awaited_directly() -> None:
     store = Store()
     with pytest.raises(TypeError, match="wait_for"):
-        await store.connected
+        await store.view(CONNECTED)
 
 
 @pytest.mark.parametrize(
@@ -143,4 +144,4 @@ async def test_wait_for_refuses_a_timeout_that_is_not_a_positive_finite_number(
     store = Store()
     # Refused before anything else, even when the current value already matches.
     with pytest.raises(error):
-        await asyncio.wait_for(store.connected.wait_for(lambda _: True, timeout=timeout), 2)  # type: ignore[arg-type]
+        await asyncio.wait_for(store.view(CONNECTED).wait_for(lambda _: True, timeout=timeout), 2)  # type: ignore[arg-type]
