@@ -62,7 +62,7 @@ class IncomingCalls:
 
     @property
     def figure(self) -> str:
-        ledger = self.client._calls
+        ledger = self.client._call_follower.ledger
         return f"{ledger.delivered} delivered, {ledger.dropped} repeats dropped"
 
 

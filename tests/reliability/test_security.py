@@ -263,8 +263,9 @@ async def test_credentials_apps_bans_and_limits(
     alice = make()
     await alice.authenticate("alice")
     expired = alice.api.with_user_token(_bearer("alice", stack.app_id, expires_in=-5))
-    await _refused(expired.list_calls(), 401, "token_expired")
-    await _refused(alice.api.with_user_token("e30.e30.c2ln").list_calls(), 401, "unauthorized")
+    await _refused(expired.calls.list_calls(), 401, "token_expired")
+    await _refused(alice.api.with_user_token("e30.e30.c2ln").calls.list_calls(), 401,
+                   "unauthorized")
 
     # Two apps on one engine: same names, nothing shared.
     call = await alice.call_session(UTDStreamType.AUDIO_CALL).start("bob")
@@ -281,7 +282,7 @@ async def test_credentials_apps_bans_and_limits(
     # A bearer of one app is refused under the other app's credentials.
     answer = await raw.send("GET", "/api/v1/calls", bearer=other_alice)
     assert (answer.status, answer.code) == (401, "unauthorized"), answer
-    assert (await alice.api.get_call(call.call_id)).status.value == "initiating"
+    assert (await alice.api.calls.get_call(call.call_id)).status.value == "initiating"
 
     host = await make().join_audio_room("host", "lobby", as_host=True, seat_count=2)
     await host.take_seat(0)
