@@ -7,7 +7,6 @@ the store (``dispatch``); views change only through the reducers, never by a dir
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["UTDSession"]
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 A = TypeVar("A")
 
