@@ -20,32 +20,24 @@ ROOM = UTDStreamType.AUDIO_ROOM
 TYPE_ERRORS: list[tuple[str, Call]] = [
     ("identity int", lambda a: a.tokens.mint_user_token(42)),  # type: ignore[arg-type]
     ("name int", lambda a: a.tokens.mint_user_token("alice", 1)),  # type: ignore[arg-type]
-    ("device_id bytes", lambda a: a.tokens.mint_user_token("alice", None,
-                                                           b"d")),  # type: ignore[arg-type]
+    ("device_id bytes", lambda a: a.tokens.mint_user_token("alice", None, b"d")),  # type: ignore[arg-type]
     ("room type int", lambda a: a.tokens.mint_room_token("a", "r", 3)),  # type: ignore[arg-type]
-    ("role None", lambda a: a.tokens.mint_room_token("a", "r", ROOM,
-                                                     role=None)),  # type: ignore[arg-type]
+    ("role None", lambda a: a.tokens.mint_room_token("a", "r", ROOM, role=None)),  # type: ignore[arg-type]
     ("callee None", lambda a: a.calls.create_call(None, AUDIO)),  # type: ignore[arg-type]
-    ("metadata list", lambda a: a.calls.create_call("bob", AUDIO,
-                                                    metadata=[1])),  # type: ignore[arg-type]
+    ("metadata list", lambda a: a.calls.create_call("bob", AUDIO, metadata=[1])),  # type: ignore[arg-type]
     ("metadata not JSON", lambda a: a.calls.create_call("bob", AUDIO, metadata={"x": object()})),
-    ("metadata int key", lambda a: a.calls.create_call("bob", AUDIO,
-                                                       metadata={1: "x"})),  # type: ignore[dict-item]
+    ("metadata int key", lambda a: a.calls.create_call("bob", AUDIO, metadata={1: "x"})),  # type: ignore[dict-item]
     ("call_id int", lambda a: a.calls.get_call(7)),  # type: ignore[arg-type]
-    ("pending_only str",
-     lambda a: a.calls.list_calls(pending_only="yes")),  # type: ignore[arg-type]
+    ("pending_only str", lambda a: a.calls.list_calls(pending_only="yes")),  # type: ignore[arg-type]
     ("since str", lambda a: a.calls.list_calls(since="12")),  # type: ignore[arg-type]
     ("since bool", lambda a: a.calls.list_calls(since=True)),
     ("since None-ish list", lambda a: a.calls.list_calls(since=[1.0])),  # type: ignore[arg-type]
     ("room None", lambda a: a.rooms.get_room(None)),  # type: ignore[arg-type]
     ("seat_index str", lambda a: a.seats.take_seat("lobby", "1")),  # type: ignore[arg-type]
     ("seat_index bool", lambda a: a.seats.take_seat("lobby", True)),
-    ("seat_index float", lambda a: a.seats.request_to_speak("lobby",
-                                                            1.0)),  # type: ignore[arg-type]
-    ("seat_count str", lambda a: a.seats.setup_seats("lobby",
-                                                     seat_count="8")),  # type: ignore[arg-type]
-    ("seat_mode int", lambda a: a.seats.setup_seats("lobby",
-                                                    seat_mode=1)),  # type: ignore[arg-type]
+    ("seat_index float", lambda a: a.seats.request_to_speak("lobby", 1.0)),  # type: ignore[arg-type]
+    ("seat_count str", lambda a: a.seats.setup_seats("lobby", seat_count="8")),  # type: ignore[arg-type]
+    ("seat_mode int", lambda a: a.seats.setup_seats("lobby", seat_mode=1)),  # type: ignore[arg-type]
     ("mode_id int", lambda a: a.seats.setup_seats("lobby", mode_id=1)),  # type: ignore[arg-type]
     ("request_id str", lambda a: a.seats.approve_speaker("lobby", "4")),  # type: ignore[arg-type]
     ("locked int", lambda a: a.seats.lock_seat("lobby", 1, 1)),  # type: ignore[arg-type]
@@ -63,8 +55,7 @@ VALUE_ERRORS: list[tuple[str, Call]] = [
     ("room with slash", lambda a: a.seats.get_seats("../admin")),
     ("unknown role", lambda a: a.tokens.mint_room_token("a", "r", ROOM, role="admin")),
     ("call type for a room token", lambda a: a.tokens.mint_room_token("a", "r", AUDIO)),
-    ("unknown type str", lambda a: a.tokens.mint_room_token("a", "r",
-                                                            "webinar")),  # type: ignore[arg-type]
+    ("unknown type str", lambda a: a.tokens.mint_room_token("a", "r", "webinar")),  # type: ignore[arg-type]
     ("non-call type", lambda a: a.calls.create_call("bob", UTDStreamType.LIVE_STREAM)),
     ("empty call_id", lambda a: a.calls.accept_call("")),
     ("negative seat", lambda a: a.seats.take_seat("lobby", -1)),

@@ -516,7 +516,8 @@ def test_the_wheel_holds_no_livekit_secret(wheel: Path, utd_stack: LocalStack) -
                 assert not _imports_livekit_api(text), (name, _imports_livekit_api(text))
                 assert not _SECRET_NAME.search(text), f"{name} mentions an API secret"
     assert not defaults, f"LiveKit API secret defaults in the wheel: {defaults}"
-    assert "utd_stream_rx/client.py" in sdk_modules and "utd_stream_rx/api.py" in sdk_modules
+    assert "utd_stream_rx/client.py" in sdk_modules
+    assert "utd_stream_rx/api/_client.py" in sdk_modules
     assert "utd_stream_rx/demo/sessions.py" in sdk_modules  # the demo is SDK-side too
     assert any(n.startswith("utd_stream_rx/devengine/") for n in names)  # the scan saw it
     record("wheel", f"{len(names)} files scanned, {len(sdk_modules)} SDK modules without "
