@@ -23,13 +23,13 @@ class IncomingCalls:
         self.since: list[float | None] = []
         self.arrived = asyncio.Event()
         client.incoming_calls.subscribe(self._add)
-        real = client.api.list_calls
+        real = client.api.calls.list_calls
 
         async def spied(**kwargs: Any) -> list[UTDCall]:
             self.since.append(kwargs.get("since"))
             return await real(**kwargs)
 
-        client.api.list_calls = spied  # type: ignore[method-assign]
+        client.api.calls.list_calls = spied  # type: ignore[method-assign]
 
     def _add(self, call: UTDCall) -> None:
         self.calls.append(call)
@@ -62,7 +62,7 @@ class IncomingCalls:
 
     @property
     def figure(self) -> str:
-        ledger = self.client._calls
+        ledger = self.client._call_follower.ledger
         return f"{ledger.delivered} delivered, {ledger.dropped} repeats dropped"
 
 
@@ -73,7 +73,7 @@ class ReconnectGate:
         self.waiting = asyncio.Event()  # the follower is held
         self._open = asyncio.Event()
         self._open.set()
-        real = client.api.call_events
+        real = client.api.calls.events
 
         def gated() -> UTDCallEventStream:
             stream = real()
@@ -88,7 +88,7 @@ class ReconnectGate:
             stream.open = open_when_let_through  # type: ignore[method-assign]
             return stream
 
-        client.api.call_events = gated  # type: ignore[method-assign]
+        client.api.calls.events = gated  # type: ignore[method-assign]
 
     def hold(self) -> None:
         self.waiting.clear()

@@ -1,19 +1,8 @@
-"""Argument checks shared by modules that must not import each other."""
+"""The timeout check, kept importable here for the modules that still import it from this name
+(the checks themselves live in :mod:`utd_stream_rx._validate`)."""
 
 from __future__ import annotations
 
-import math
+from ._validate import check_timeout
 
 __all__ = ["check_timeout"]
-
-
-def check_timeout(value: object) -> float:
-    """``value`` as seconds: a finite positive number (``TypeError``/``ValueError`` otherwise).
-
-    NaN is refused explicitly: ``asyncio.timeout(nan)`` never fires, so it would wait forever.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"timeout must be a number, not {type(value).__name__}")
-    if math.isnan(value) or not 0 < value < math.inf:
-        raise ValueError(f"timeout must be a positive, finite number of seconds, got {value}")
-    return float(value)

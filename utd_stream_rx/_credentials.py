@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from .error_codes import ErrorCode
 from .errors import UTDStreamException
 from .models import UTDUserToken
 from .state.auth import Authenticated, AuthEvent, AuthFailed, AuthRefreshing
@@ -113,9 +114,9 @@ class Credential:
             except Exception as exc:
                 # A token provider is app code: whatever it raises is reported the same way.
                 log.warning("the token provider failed for %s: %r", self.identity, exc)
-                self._emit(AuthFailed("token_provider", repr(exc)))
+                self._emit(AuthFailed(ErrorCode.TOKEN_PROVIDER, repr(exc)))
                 raise UTDStreamException(
-                    f"the token provider failed: {exc!r}", code="token_provider"
+                    f"the token provider failed: {exc!r}", code=ErrorCode.TOKEN_PROVIDER
                 ) from exc
             if not first:
                 self.renewals += 1

@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from urllib.parse import quote
 
+from .error_codes import ErrorCode
 from .errors import UTDStreamException
 
 __all__ = [
@@ -117,7 +118,7 @@ def decode_json(status: int, body: bytes, what: str) -> object:
         raise UTDStreamException(
             f"The engine sent an empty body where {what} was expected",
             status_code=status,
-            code="invalid_response",
+            code=ErrorCode.INVALID_RESPONSE,
         )
     try:
         return json.loads(body)
@@ -126,7 +127,7 @@ def decode_json(status: int, body: bytes, what: str) -> object:
             f"The engine sent a body that is not JSON where {what} was expected: "
             f"{_excerpt(body)!r}",
             status_code=status,
-            code="invalid_response",
+            code=ErrorCode.INVALID_RESPONSE,
         ) from exc
 
 

@@ -42,7 +42,7 @@ async def test_engine_error_body(
 ) -> None:
     mocked.post(TAKE_URL, status=status, payload=_error(code, message))
     with pytest.raises(UTDStreamException) as info:
-        await api.seat_take("lobby", 0)
+        await api.seats.take_seat("lobby", 0)
     exc = info.value
     assert (exc.status_code, exc.code, exc.message) == (status, code, message)
     assert not exc.is_banned
@@ -53,7 +53,7 @@ async def test_engine_error_body(
 async def test_banned(api: UTDApiClient, mocked: aioresponses) -> None:
     mocked.post(TOKENS + "/api/v1/token", status=403, payload=_error("banned", "go away"))
     with pytest.raises(UTDStreamException) as info:
-        await api.mint_room_token("mallory", "lobby", UTDStreamType.AUDIO_ROOM)
+        await api.tokens.mint_room_token("mallory", "lobby", UTDStreamType.AUDIO_ROOM)
     assert info.value.is_banned
     assert (info.value.status_code, info.value.code) == (403, "banned")
 
@@ -61,7 +61,7 @@ async def test_banned(api: UTDApiClient, mocked: aioresponses) -> None:
 async def test_forbidden_is_not_banned(api: UTDApiClient, mocked: aioresponses) -> None:
     mocked.post(TOKENS + "/api/v1/token", status=403, payload=_error("forbidden", "not host"))
     with pytest.raises(UTDStreamException) as info:
-        await api.mint_room_token("bob", "lobby", UTDStreamType.AUDIO_ROOM, role="host")
+        await api.tokens.mint_room_token("bob", "lobby", UTDStreamType.AUDIO_ROOM, role="host")
     assert not info.value.is_banned
     assert info.value.code == "forbidden"
 
@@ -76,7 +76,7 @@ async def test_rate_limited_with_retry_after_seconds(
         headers={"Retry-After": "7"},
     )
     with pytest.raises(UTDStreamException) as info:
-        await api.mint_user_token("alice")
+        await api.tokens.mint_user_token("alice")
     exc = info.value
     assert exc.is_rate_limited
     assert (exc.status_code, exc.code, exc.retry_after) == (429, "rate_limited", 7.0)
@@ -94,7 +94,7 @@ async def test_rate_limited_with_retry_after_http_date(
         headers={"Retry-After": formatdate(time.time() + 120, usegmt=True)},
     )
     with pytest.raises(UTDStreamException) as info:
-        await api.mint_user_token("alice")
+        await api.tokens.mint_user_token("alice")
     exc = info.value
     assert exc.code == "rate_limited"  # from the status: the body is not the engine's shape
     assert exc.retry_after is not None
@@ -130,7 +130,7 @@ def test_fallback_codes() -> None:
 async def test_not_found_without_engine_body(api: UTDApiClient, mocked: aioresponses) -> None:
     mocked.get(ROOM_URL, status=404, body="404: Not Found", content_type="text/plain")
     with pytest.raises(UTDStreamException) as info:
-        await api.get_room("lobby")
+        await api.rooms.get_room("lobby")
     assert (info.value.status_code, info.value.code) == (404, "not_found")
     assert "Not Found" in info.value.message
 
@@ -138,7 +138,7 @@ async def test_not_found_without_engine_body(api: UTDApiClient, mocked: aiorespo
 async def test_error_body_of_another_shape(api: UTDApiClient, mocked: aioresponses) -> None:
     mocked.post(TAKE_URL, status=409, payload={"error": {"detail": "x"}})
     with pytest.raises(UTDStreamException) as info:
-        await api.seat_take("lobby", 0)
+        await api.seats.take_seat("lobby", 0)
     assert (info.value.status_code, info.value.code) == (409, "conflict")
     assert info.value.message
 
@@ -151,7 +151,7 @@ async def test_server_error_with_html_body(api: UTDApiClient, mocked: aiorespons
         content_type="text/html",
     )
     with pytest.raises(UTDStreamException) as info:
-        await api.seat_take("lobby", 0)
+        await api.seats.take_seat("lobby", 0)
     assert info.value.status_code == 500
     assert info.value.code == "internal_server_error"
     assert "Internal Server Error" in info.value.message
@@ -161,14 +161,14 @@ async def test_server_error_with_html_body(api: UTDApiClient, mocked: aiorespons
 async def test_success_with_non_json_body(api: UTDApiClient, mocked: aioresponses) -> None:
     mocked.get(ROOM_URL, status=200, body="{not json", content_type="application/json")
     with pytest.raises(UTDStreamException) as info:
-        await api.get_room("lobby")
+        await api.rooms.get_room("lobby")
     assert (info.value.status_code, info.value.code) == (200, "invalid_response")
 
 
 async def test_success_with_empty_body(api: UTDApiClient, mocked: aioresponses) -> None:
     mocked.post(BASE + "/api/v1/calls/c-1/end", status=200, body="")
     with pytest.raises(UTDStreamException) as info:
-        await api.call_end("c-1")
+        await api.calls.end_call("c-1")
     assert (info.value.status_code, info.value.code) == (200, "invalid_response")
 
 
@@ -177,7 +177,7 @@ async def test_success_missing_required_field(api: UTDApiClient, mocked: aioresp
     del broken["call_id"]
     mocked.get(BASE + "/api/v1/calls/c-1", payload=broken)
     with pytest.raises(UTDStreamException) as info:
-        await api.get_call("c-1")
+        await api.calls.get_call("c-1")
     assert (info.value.status_code, info.value.code) == (200, "invalid_response")
     assert "call_id" in info.value.message
 
@@ -185,7 +185,7 @@ async def test_success_missing_required_field(api: UTDApiClient, mocked: aioresp
 async def test_success_with_bad_enum_value(api: UTDApiClient, mocked: aioresponses) -> None:
     mocked.get(ROOM_URL, payload=room_json(type="hologram"))
     with pytest.raises(UTDStreamException) as info:
-        await api.get_room("lobby")
+        await api.rooms.get_room("lobby")
     assert info.value.code == "invalid_response"
     assert "type" in info.value.message
 
@@ -193,7 +193,7 @@ async def test_success_with_bad_enum_value(api: UTDApiClient, mocked: aiorespons
 async def test_success_with_a_json_list(api: UTDApiClient, mocked: aioresponses) -> None:
     mocked.get(ROOM_URL, payload=[1, 2])
     with pytest.raises(UTDStreamException) as info:
-        await api.get_room("lobby")
+        await api.rooms.get_room("lobby")
     assert info.value.code == "invalid_response"
 
 
@@ -207,7 +207,7 @@ async def test_malformed_call_list(
 ) -> None:
     mocked.get(BASE + "/api/v1/calls?status=pending", payload=payload)
     with pytest.raises(UTDStreamException) as info:
-        await api.list_calls()
+        await api.calls.list_calls()
     assert (info.value.status_code, info.value.code) == (200, "invalid_response")
     assert "calls" in info.value.message
 
@@ -216,7 +216,7 @@ async def test_redirect_is_not_followed(api: UTDApiClient, mocked: aioresponses)
     # Following it would hand the app key and bearer to whatever host the Location names.
     mocked.get(ROOM_URL, status=302, headers={"Location": "http://elsewhere.test/"})
     with pytest.raises(UTDStreamException) as info:
-        await api.get_room("lobby")
+        await api.rooms.get_room("lobby")
     assert (info.value.status_code, info.value.code) == (302, "invalid_response")
     assert len(sent(mocked)) == 1
 
@@ -225,12 +225,12 @@ async def test_unauthenticated_without_user_token(mocked: aioresponses) -> None:
     client = UTDApiClient(APP_ID, APP_KEY, BASE)
     try:
         with pytest.raises(UTDStreamException) as info:
-            await client.get_room("lobby")
+            await client.rooms.get_room("lobby")
         assert info.value.code == "unauthenticated"
         assert info.value.status_code is None
         assert "authenticate" in info.value.message
         with pytest.raises(UTDStreamException):
-            client.call_events()
+            client.calls.events()
     finally:
         await client.aclose()
     assert sent(mocked) == []
@@ -242,7 +242,7 @@ async def test_unauthenticated_without_user_token(mocked: aioresponses) -> None:
 async def test_timeout_mocked(api: UTDApiClient, mocked: aioresponses) -> None:
     mocked.post(TAKE_URL, exception=TimeoutError())
     with pytest.raises(UTDStreamException) as info:
-        await api.seat_take("lobby", 0)
+        await api.seats.take_seat("lobby", 0)
     assert (info.value.status_code, info.value.code) == (None, "timeout")
     assert info.value.is_network_error
 
@@ -250,7 +250,7 @@ async def test_timeout_mocked(api: UTDApiClient, mocked: aioresponses) -> None:
 async def test_connection_error_mocked(api: UTDApiClient, mocked: aioresponses) -> None:
     mocked.post(TAKE_URL, exception=aiohttp.ClientConnectionError("refused"))
     with pytest.raises(UTDStreamException) as info:
-        await api.seat_take("lobby", 0)
+        await api.seats.take_seat("lobby", 0)
     assert (info.value.status_code, info.value.code) == (None, "network")
     assert isinstance(info.value.__cause__, aiohttp.ClientConnectionError)
 
@@ -271,10 +271,10 @@ async def test_connection_refused_real_port(read_retries: int) -> None:
     )
     try:
         with pytest.raises(UTDStreamException) as info:
-            await client.get_room("lobby")
+            await client.rooms.get_room("lobby")
         assert (info.value.status_code, info.value.code) == (None, "network")
         with pytest.raises(UTDStreamException) as info:
-            await client.seat_take("lobby", 1)
+            await client.seats.take_seat("lobby", 1)
         assert (info.value.status_code, info.value.code) == (None, "network")
     finally:
         await client.aclose()
@@ -301,12 +301,12 @@ async def test_real_timeout_and_read_retries() -> None:
     try:
         started = time.monotonic()
         with pytest.raises(UTDStreamException) as info:
-            await client.get_room("lobby")
+            await client.rooms.get_room("lobby")
         assert (info.value.status_code, info.value.code) == (None, "timeout")
         assert time.monotonic() - started < 1.5
         assert hits == 2  # the read was tried again once
         with pytest.raises(UTDStreamException) as info:
-            await client.seat_take("lobby", 0)
+            await client.seats.take_seat("lobby", 0)
         assert info.value.code == "timeout"
         assert hits == 3  # the write was not
     finally:
@@ -321,7 +321,7 @@ async def test_get_retried_then_succeeds(api: UTDApiClient, mocked: aioresponses
     mocked.get(ROOM_URL, exception=aiohttp.ClientConnectionError("reset"))
     mocked.get(ROOM_URL, status=503, body="warming up", headers={"Retry-After": "0"})
     mocked.get(ROOM_URL, payload=room_json(version=42))
-    state = await api.get_room("lobby")
+    state = await api.rooms.get_room("lobby")
     assert state.version == 42
     assert len(sent(mocked)) == 3
 
@@ -332,7 +332,7 @@ async def test_get_retried_on_gateway_errors(
 ) -> None:
     mocked.get(ROOM_URL, status=status, body="")
     mocked.get(ROOM_URL, payload=room_json())
-    assert (await api.get_room("lobby")).room_name == "lobby"
+    assert (await api.rooms.get_room("lobby")).room_name == "lobby"
     assert len(sent(mocked)) == 2
 
 
@@ -342,7 +342,7 @@ async def test_get_gives_up_after_read_retries(mocked: aioresponses) -> None:
     mocked.get(ROOM_URL, status=502, body="bad gateway", repeat=True)
     try:
         with pytest.raises(UTDStreamException) as info:
-            await client.get_room("lobby")
+            await client.rooms.get_room("lobby")
     finally:
         await client.aclose()
     assert (info.value.status_code, info.value.code) == (502, "bad_gateway")
@@ -354,7 +354,7 @@ async def test_get_not_retried_when_read_retries_is_zero(mocked: aioresponses) -
     mocked.get(ROOM_URL, exception=aiohttp.ClientConnectionError(), repeat=True)
     try:
         with pytest.raises(UTDStreamException):
-            await client.get_room("lobby")
+            await client.rooms.get_room("lobby")
     finally:
         await client.aclose()
     assert len(sent(mocked)) == 1
@@ -366,7 +366,7 @@ async def test_get_not_retried_on_other_errors(
 ) -> None:
     mocked.get(ROOM_URL, status=status, payload=_error("x", "y"), repeat=True)
     with pytest.raises(UTDStreamException) as info:
-        await api.get_room("lobby")
+        await api.rooms.get_room("lobby")
     assert info.value.status_code == status
     assert len(sent(mocked)) == 1
 
@@ -376,7 +376,7 @@ async def test_get_not_retried_when_retry_after_is_long(
 ) -> None:
     mocked.get(ROOM_URL, status=503, body="", headers={"Retry-After": "120"}, repeat=True)
     with pytest.raises(UTDStreamException) as info:
-        await api.get_room("lobby")
+        await api.rooms.get_room("lobby")
     assert (info.value.status_code, info.value.retry_after) == (503, 120.0)
     assert len(sent(mocked)) == 1
 
@@ -387,13 +387,13 @@ async def test_retry_backoff_grows(mocked: aioresponses, monkeypatch: pytest.Mon
     async def record(delay: float) -> None:
         delays.append(delay)
 
-    monkeypatch.setattr("utd_stream_rx.api.asyncio.sleep", record)
+    monkeypatch.setattr("utd_stream_rx.api._transport.asyncio.sleep", record)
     client = UTDApiClient(APP_ID, APP_KEY, BASE, user_token=BEARER, read_retries=3,
                           retry_backoff=0.1)
     mocked.get(ROOM_URL, exception=aiohttp.ClientConnectionError(), repeat=True)
     try:
         with pytest.raises(UTDStreamException):
-            await client.get_room("lobby")
+            await client.rooms.get_room("lobby")
     finally:
         await client.aclose()
     assert delays == pytest.approx([0.1, 0.2, 0.4])
@@ -414,5 +414,5 @@ async def test_post_never_retried(
     mocked.post(TAKE_URL, **failure)
     mocked.post(TAKE_URL, payload=room_json())
     with pytest.raises(UTDStreamException):
-        await api.seat_take("lobby", 0)
+        await api.seats.take_seat("lobby", 0)
     assert len(sent(mocked)) == 1

@@ -104,7 +104,7 @@ async def test_stream_yields_calls_and_ends(api: UTDApiClient, mocked: aiorespon
     )
     mocked.get(EVENTS_URL, body=body, content_type=SSE)
 
-    calls = [call async for call in api.call_events()]
+    calls = [call async for call in api.calls.events()]
 
     assert [(c.call_id, c.status) for c in calls] == [
         ("c-1", UTDCallStatus.RINGING),
@@ -124,7 +124,7 @@ async def test_stream_yields_calls_and_ends(api: UTDApiClient, mocked: aiorespon
 
 
 async def test_stream_is_lazy(api: UTDApiClient, mocked: aioresponses) -> None:
-    stream = api.call_events()
+    stream = api.calls.events()
     assert sent(mocked) == []
     await stream.aclose()
     assert [c async for c in stream] == []
@@ -146,7 +146,7 @@ async def test_stream_http_errors(
         mocked.get(EVENTS_URL, status=status, body="oops", content_type="text/plain")
     else:
         mocked.get(EVENTS_URL, status=status, payload=payload)
-    stream = api.call_events()
+    stream = api.calls.events()
     with pytest.raises(UTDStreamException) as info:
         await anext(stream)
     assert (info.value.status_code, info.value.code) == (status, code)
@@ -160,14 +160,14 @@ async def test_stream_open_is_retried_like_a_read(
 ) -> None:
     mocked.get(EVENTS_URL, exception=aiohttp.ClientConnectionError("refused"))
     mocked.get(EVENTS_URL, body=_sse_call(), content_type=SSE)
-    assert [c.call_id async for c in api.call_events()] == ["c-1"]
+    assert [c.call_id async for c in api.calls.events()] == ["c-1"]
     assert len(sent(mocked)) == 2
 
 
 async def test_stream_wrong_content_type(api: UTDApiClient, mocked: aioresponses) -> None:
     mocked.get(EVENTS_URL, payload={"calls": []})
     with pytest.raises(UTDStreamException) as info:
-        await anext(api.call_events())
+        await anext(api.calls.events())
     assert (info.value.status_code, info.value.code) == (200, "invalid_response")
 
 
@@ -179,7 +179,7 @@ async def test_stream_malformed_event(
     api: UTDApiClient, mocked: aioresponses, data: str, field: str
 ) -> None:
     mocked.get(EVENTS_URL, body=_sse_call() + f"event: call\ndata: {data}\n\n", content_type=SSE)
-    stream = api.call_events()
+    stream = api.calls.events()
     first = await anext(stream)
     assert first.call_id == "c-1"
     with pytest.raises(UTDStreamException) as info:
@@ -256,7 +256,7 @@ async def test_breaking_out_of_the_loop_closes_the_connection(
     client, disconnected, log = await sse_server([call_json(call_id="c-1"),
                                                   call_json(call_id="c-2")])
     seen = []
-    async for call in client.call_events():
+    async for call in client.calls.events():
         seen.append(call.call_id)
         if len(seen) == 2:
             break
@@ -270,7 +270,7 @@ async def test_async_with_closes_even_while_the_stream_is_referenced(
     sse_server: Callable[..., Awaitable[Served]],
 ) -> None:
     client, disconnected, _ = await sse_server([call_json()])
-    async with client.call_events() as stream:
+    async with client.calls.events() as stream:
         async for call in stream:
             assert call.call_id == "c-1"
             break
@@ -284,7 +284,7 @@ async def test_aclose_from_another_task_ends_iteration_cleanly(
     sse_server: Callable[..., Awaitable[Served]],
 ) -> None:
     client, disconnected, _ = await sse_server([call_json()])
-    stream = client.call_events()
+    stream = client.calls.events()
     received: list[str] = []
     first = asyncio.Event()
 
@@ -306,7 +306,7 @@ async def test_client_aclose_closes_open_streams(
     sse_server: Callable[..., Awaitable[Served]],
 ) -> None:
     client, disconnected, _ = await sse_server([call_json()])
-    stream = client.call_events()
+    stream = client.calls.events()
     assert (await anext(stream)).call_id == "c-1"
     await client.aclose()
     assert stream.closed
@@ -321,6 +321,6 @@ async def test_stream_outlives_the_request_timeout(
     client, _, _ = await sse_server(
         [call_json(call_id="c-1"), 1.2, call_json(call_id="c-2")], keepalive=0.2, timeout=0.4
     )
-    async with client.call_events() as stream:
+    async with client.calls.events() as stream:
         assert (await anext(stream)).call_id == "c-1"
         assert (await anext(stream)).call_id == "c-2"

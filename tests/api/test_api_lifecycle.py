@@ -30,7 +30,7 @@ def recorded_sessions(monkeypatch: pytest.MonkeyPatch) -> list[aiohttp.ClientSes
         created.append(session)
         return session
 
-    monkeypatch.setattr("utd_stream_rx.api.aiohttp.ClientSession", make)
+    monkeypatch.setattr("utd_stream_rx.api._transport.aiohttp.ClientSession", make)
     return created
 
 
@@ -40,8 +40,8 @@ async def test_owned_session_is_lazy_shared_and_closed(
     client = UTDApiClient(APP_ID, APP_KEY, BASE, user_token=BEARER)
     assert recorded_sessions == []  # nothing opened before the first request
     mocked.get(ROOM_URL, payload=room_json(), repeat=True)
-    await client.get_room("lobby")
-    await client.get_room("lobby")
+    await client.rooms.get_room("lobby")
+    await client.rooms.get_room("lobby")
     assert len(recorded_sessions) == 1
     session = recorded_sessions[0]
     assert not session.closed
@@ -57,7 +57,7 @@ async def test_caller_session_is_used_and_left_open(mocked: aioresponses) -> Non
         async with UTDApiClient(APP_ID, APP_KEY, BASE, user_token=BEARER,
                                 session=session) as client:
             mocked.get(ROOM_URL, payload=room_json())
-            await client.get_room("lobby")
+            await client.rooms.get_room("lobby")
         assert client.closed
         assert not session.closed
     finally:
@@ -70,7 +70,7 @@ async def test_context_manager_closes_owned_session(
 ) -> None:
     mocked.get(ROOM_URL, payload=room_json())
     async with UTDApiClient(APP_ID, APP_KEY, BASE, user_token=BEARER) as client:
-        await client.get_room("lobby")
+        await client.rooms.get_room("lobby")
     assert [s.closed for s in recorded_sessions] == [True]
 
 
@@ -78,7 +78,7 @@ async def test_use_after_close_is_refused(mocked: aioresponses) -> None:
     client = UTDApiClient(APP_ID, APP_KEY, BASE, user_token=BEARER)
     await client.aclose()
     with pytest.raises(UTDStreamException) as info:
-        await client.get_room("lobby")
+        await client.rooms.get_room("lobby")
     assert info.value.code == "closed"
     assert sent(mocked) == []
 
@@ -88,7 +88,7 @@ async def test_caller_session_closed_by_its_owner(mocked: aioresponses) -> None:
     await session.close()
     client = UTDApiClient(APP_ID, APP_KEY, BASE, user_token=BEARER, session=session)
     with pytest.raises(UTDStreamException) as info:
-        await client.get_room("lobby")
+        await client.rooms.get_room("lobby")
     assert info.value.code == "closed"
     await client.aclose()
 
@@ -146,11 +146,11 @@ async def test_debug_log_never_contains_secrets(
                 payload={"error": {"code": "seat_taken", "message": "taken"}})
     mocked.get(BASE + "/api/v1/calls/c-1", exception=aiohttp.ClientConnectionError(),
                repeat=True)
-    await api.get_room("lobby")
+    await api.rooms.get_room("lobby")
     with pytest.raises(UTDStreamException):
-        await api.seat_take("lobby", 0)
+        await api.seats.take_seat("lobby", 0)
     with pytest.raises(UTDStreamException):
-        await api.get_call("c-1")
+        await api.calls.get_call("c-1")
 
     records = [r for r in caplog.records if r.name == "utd_stream_rx.api"]
     text = "\n".join(r.getMessage() for r in records)

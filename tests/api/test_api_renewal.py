@@ -52,7 +52,7 @@ async def test_an_expired_bearer_is_renewed_once_and_the_command_sent_again(
     view = api.with_credential(credential)
     mocked.get(SEATS, status=401, payload=EXPIRED)
     mocked.get(SEATS, payload=room_json())
-    state = await view.get_seats("lobby")
+    state = await view.seats.get_seats("lobby")
     assert state.room_name == "lobby"
     assert [_bearer_of(mocked, 0), _bearer_of(mocked, 1)] == ["b1", "b2"]
     assert minter.calls == 2 and credential.renewals == 1
@@ -60,7 +60,7 @@ async def test_an_expired_bearer_is_renewed_once_and_the_command_sent_again(
     mocked.get(SEATS, status=401, payload=EXPIRED)
     mocked.get(SEATS, status=401, payload=EXPIRED)
     with pytest.raises(UTDStreamException) as refused:
-        await view.get_seats("lobby")
+        await view.seats.get_seats("lobby")
     assert refused.value.code == "token_expired" and minter.calls == 3
     await api.aclose()
 
@@ -72,7 +72,7 @@ async def test_other_refusals_are_not_renewals(mocked: aioresponses) -> None:
     api = UTDApiClient(APP_ID, APP_KEY, BASE, TOKENS, retry_backoff=0)
     mocked.get(SEATS, status=401, payload={"error": {"code": "unauthorized", "message": "no"}})
     with pytest.raises(UTDStreamException):
-        await api.with_credential(credential).get_seats("lobby")
+        await api.with_credential(credential).seats.get_seats("lobby")
     assert minter.calls == 1
     await api.aclose()
 
@@ -86,7 +86,7 @@ async def test_a_bearer_about_to_expire_is_renewed_before_it_is_sent(
     await asyncio.sleep(0.45)  # within the last fifth of its life
     api = UTDApiClient(APP_ID, APP_KEY, BASE, TOKENS, retry_backoff=0)
     mocked.get(SEATS, payload=room_json())
-    await api.with_credential(credential).get_seats("lobby")
+    await api.with_credential(credential).seats.get_seats("lobby")
     assert _bearer_of(mocked, 0) == "b2"
     await api.aclose()
 

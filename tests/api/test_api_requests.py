@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Any
 
@@ -35,54 +36,61 @@ NO_BODY = object()
 
 # (method name, positional args, keyword args, HTTP method, path, JSON body or NO_BODY)
 ROOM_CASES: list[tuple[str, tuple[Any, ...], dict[str, Any], str, str, Any]] = [
-    ("get_room", ("lobby",), {}, "GET", "/api/v1/rooms/lobby", NO_BODY),
-    ("get_stage", ("show",), {}, "GET", "/api/v1/live/show/stage", NO_BODY),
-    ("stage_invite", ("show", "bob"), {}, "POST", "/api/v1/live/show/stage/invite",
+    ("rooms.get_room", ("lobby",), {}, "GET", "/api/v1/rooms/lobby", NO_BODY),
+    ("stage.get_stage", ("show",), {}, "GET", "/api/v1/live/show/stage", NO_BODY),
+    ("stage.invite_to_stage", ("show", "bob"), {}, "POST", "/api/v1/live/show/stage/invite",
      {"identity": "bob"}),
-    ("stage_remove", ("show", "bob"), {}, "POST", "/api/v1/live/show/stage/remove",
+    ("stage.remove_from_stage", ("show", "bob"), {}, "POST", "/api/v1/live/show/stage/remove",
      {"identity": "bob"}),
-    ("stage_request", ("show",), {}, "POST", "/api/v1/live/show/stage/request", {}),
-    ("stage_leave", ("show",), {}, "POST", "/api/v1/live/show/stage/leave", {}),
-    ("seats_setup", ("lobby",), {}, "POST", "/api/v1/audio-rooms/lobby/seats/setup", {}),
-    ("seats_setup", ("lobby",), {"seat_count": 12, "seat_mode": UTDSeatMode.REQUEST,
+    ("stage.request_stage", ("show",), {}, "POST", "/api/v1/live/show/stage/request", {}),
+    ("stage.leave_stage", ("show",), {}, "POST", "/api/v1/live/show/stage/leave", {}),
+    ("seats.setup_seats", ("lobby",), {}, "POST", "/api/v1/audio-rooms/lobby/seats/setup", {}),
+    ("seats.setup_seats", ("lobby",), {"seat_count": 12, "seat_mode": UTDSeatMode.REQUEST,
                                  "mode_id": "karaoke"},
      "POST", "/api/v1/audio-rooms/lobby/seats/setup",
      {"seat_count": 12, "seat_mode": "request", "mode_id": "karaoke"}),
-    ("seats_setup", ("lobby",), {"seat_mode": "free"},
+    ("seats.setup_seats", ("lobby",), {"seat_mode": "free"},
      "POST", "/api/v1/audio-rooms/lobby/seats/setup", {"seat_mode": "free"}),
-    ("get_seats", ("lobby",), {}, "GET", "/api/v1/audio-rooms/lobby/seats", NO_BODY),
-    ("seat_take", ("lobby", 0), {}, "POST", "/api/v1/audio-rooms/lobby/seats/take",
+    ("seats.get_seats", ("lobby",), {}, "GET", "/api/v1/audio-rooms/lobby/seats", NO_BODY),
+    ("seats.take_seat", ("lobby", 0), {}, "POST", "/api/v1/audio-rooms/lobby/seats/take",
      {"seat_index": 0}),
-    ("seat_leave", ("lobby",), {}, "POST", "/api/v1/audio-rooms/lobby/seats/leave", {}),
-    ("seat_request", ("lobby",), {}, "POST", "/api/v1/audio-rooms/lobby/seats/request", {}),
-    ("seat_request", ("lobby", 3), {}, "POST", "/api/v1/audio-rooms/lobby/seats/request",
+    ("seats.leave_seat", ("lobby",), {}, "POST", "/api/v1/audio-rooms/lobby/seats/leave", {}),
+    ("seats.request_to_speak", ("lobby",), {}, "POST", "/api/v1/audio-rooms/lobby/seats/request",
+     {}),
+    ("seats.request_to_speak", ("lobby", 3), {}, "POST", "/api/v1/audio-rooms/lobby/seats/request",
      {"seat_index": 3}),
-    ("list_speak_requests", ("lobby",), {}, "GET",
+    ("seats.list_speak_requests", ("lobby",), {}, "GET",
      "/api/v1/audio-rooms/lobby/seats/requests", NO_BODY),
-    ("approve_speak_request", ("lobby", 4), {}, "POST",
+    ("seats.approve_speaker", ("lobby", 4), {}, "POST",
      "/api/v1/audio-rooms/lobby/seats/requests/4/approve", {}),
-    ("approve_speak_request", ("lobby", 4, 1), {}, "POST",
+    ("seats.approve_speaker", ("lobby", 4, 1), {}, "POST",
      "/api/v1/audio-rooms/lobby/seats/requests/4/approve", {"seat_index": 1}),
-    ("seat_invite", ("lobby", "erin"), {}, "POST", "/api/v1/audio-rooms/lobby/seats/invite",
+    ("seats.invite_to_speak", ("lobby", "erin"), {}, "POST",
+     "/api/v1/audio-rooms/lobby/seats/invite",
      {"identity": "erin"}),
-    ("seat_invite", ("lobby", "erin", 5), {}, "POST", "/api/v1/audio-rooms/lobby/seats/invite",
+    ("seats.invite_to_speak", ("lobby", "erin", 5), {}, "POST",
+     "/api/v1/audio-rooms/lobby/seats/invite",
      {"identity": "erin", "seat_index": 5}),
-    ("accept_invitation", ("lobby",), {}, "POST",
+    ("seats.accept_invitation", ("lobby",), {}, "POST",
      "/api/v1/audio-rooms/lobby/seats/invitation/accept", {}),
-    ("decline_invitation", ("lobby",), {}, "POST",
+    ("seats.decline_invitation", ("lobby",), {}, "POST",
      "/api/v1/audio-rooms/lobby/seats/invitation/decline", {}),
-    ("seat_lock", ("lobby", 2), {}, "POST", "/api/v1/audio-rooms/lobby/seats/2/lock",
+    ("seats.lock_seat", ("lobby", 2), {}, "POST", "/api/v1/audio-rooms/lobby/seats/2/lock",
      {"locked": True}),
-    ("seat_lock", ("lobby", 2, False), {}, "POST", "/api/v1/audio-rooms/lobby/seats/2/lock",
+    ("seats.lock_seat", ("lobby", 2, False), {}, "POST", "/api/v1/audio-rooms/lobby/seats/2/lock",
      {"locked": False}),
-    ("seat_mute", ("lobby", 1), {}, "POST", "/api/v1/audio-rooms/lobby/seats/1/mute",
+    ("seats.mute_seat", ("lobby", 1), {}, "POST", "/api/v1/audio-rooms/lobby/seats/1/mute",
      {"muted": True}),
-    ("seat_mute", ("lobby", 1), {"muted": False}, "POST",
+    ("seats.mute_seat", ("lobby", 1), {"muted": False}, "POST",
      "/api/v1/audio-rooms/lobby/seats/1/mute", {"muted": False}),
-    ("seat_kick", ("lobby", 0), {}, "POST", "/api/v1/audio-rooms/lobby/seats/0/kick", {}),
+    ("seats.kick_from_seat", ("lobby", 0), {}, "POST", "/api/v1/audio-rooms/lobby/seats/0/kick",
+     {}),
 ]
 
 CALL_ACTIONS = ["ringing", "accept", "reject", "busy", "end"]
+# The call service's method for each call action of the contract.
+CALL_METHODS = {"ringing": "report_ringing", "accept": "accept_call", "reject": "reject_call",
+                "busy": "report_busy", "end": "end_call"}
 
 
 def _only_request(mocked: aioresponses) -> tuple[str, str, dict[str, Any]]:
@@ -125,7 +133,7 @@ async def test_room_endpoints(
     body: Any,
 ) -> None:
     mocked.add(BASE + path, method, payload=room_json())
-    state = await getattr(api, name)(*args, **kwargs)
+    state = await operator.attrgetter(name)(api)(*args, **kwargs)
 
     sent_method, url, request = _only_request(mocked)
     assert (sent_method, url) == (method, BASE + path)
@@ -149,7 +157,7 @@ async def test_mint_user_token(api: UTDApiClient, mocked: aioresponses) -> None:
         TOKENS + "/api/v1/auth/user-token",
         payload={"user_token": "ut-1", "identity": "alice", "expires_at": 1700003600.0},
     )
-    minted = await api.mint_user_token("alice", "Alice", "phone-1")
+    minted = await api.tokens.mint_user_token("alice", "Alice", "phone-1")
 
     method, url, request = _only_request(mocked)
     assert (method, url) == ("POST", TOKENS + "/api/v1/auth/user-token")
@@ -166,7 +174,7 @@ async def test_mint_user_token_omits_absent_optionals(mocked: aioresponses) -> N
         payload={"user_token": "ut-1", "identity": "bob", "expires_at": 1.0},
     )
     try:
-        await client.mint_user_token("bob")
+        await client.tokens.mint_user_token("bob")
     finally:
         await client.aclose()
     _, _, request = _only_request(mocked)
@@ -184,7 +192,7 @@ async def test_authenticate_sets_the_bearer(mocked: aioresponses) -> None:
         assert client.user_token is None
         minted = await client.authenticate("bob")
         assert client.user_token == minted.user_token == "ut-fresh"
-        await client.get_call("c-1")
+        await client.calls.get_call("c-1")
     finally:
         await client.aclose()
     _, _, request = sent(mocked)[-1]
@@ -203,7 +211,7 @@ async def test_mint_room_token(api: UTDApiClient, mocked: aioresponses) -> None:
             "extra_field_from_newer_engine": True,
         },
     )
-    token = await api.mint_room_token(
+    token = await api.tokens.mint_room_token(
         "alice", "show", UTDStreamType.LIVE_STREAM, role="host", name="Alice"
     )
 
@@ -230,7 +238,7 @@ async def test_mint_room_token_defaults_to_audience(
         TOKENS + "/api/v1/token",
         payload={"token": "t", "url": "u", "room_name": "lobby", "user_token": "ut"},
     )
-    await api.mint_room_token("bob", "lobby", UTDStreamType.AUDIO_ROOM, device_id="d-9")
+    await api.tokens.mint_room_token("bob", "lobby", UTDStreamType.AUDIO_ROOM, device_id="d-9")
     _, _, request = _only_request(mocked)
     assert body_of(request) == {
         "identity": "bob", "room_name": "lobby", "type": "audio_room", "role": "audience",
@@ -244,7 +252,7 @@ async def test_create_call(api: UTDApiClient, mocked: aioresponses) -> None:
         status=201,
         payload=call_json(type="video_call", token="lk-caller", url="ws://lk"),
     )
-    call = await api.create_call(
+    call = await api.calls.create_call(
         "bob", UTDStreamType.VIDEO_CALL, callee_name="Bob", metadata={"topic": "lunch"}
     )
 
@@ -267,7 +275,7 @@ async def test_create_call(api: UTDApiClient, mocked: aioresponses) -> None:
 
 async def test_get_call(api: UTDApiClient, mocked: aioresponses) -> None:
     mocked.get(BASE + "/api/v1/calls/c-1", payload=call_json(status="ringing", version=2))
-    call = await api.get_call("c-1")
+    call = await api.calls.get_call("c-1")
 
     method, url, request = _only_request(mocked)
     assert (method, url) == ("GET", BASE + "/api/v1/calls/c-1")
@@ -284,7 +292,7 @@ async def test_list_calls(
         BASE + f"/api/v1/calls?status={status}",
         payload={"calls": [call_json(), call_json(call_id="c-2", status="ended")]},
     )
-    calls = await api.list_calls(pending_only=pending_only)
+    calls = await api.calls.list_calls(pending_only=pending_only)
 
     method, url, request = _only_request(mocked)
     assert (method, url) == ("GET", BASE + f"/api/v1/calls?status={status}")
@@ -295,7 +303,7 @@ async def test_list_calls(
 
 async def test_list_calls_default_is_pending(api: UTDApiClient, mocked: aioresponses) -> None:
     mocked.get(BASE + "/api/v1/calls?status=pending", payload={"calls": []})
-    assert await api.list_calls() == []
+    assert await api.calls.list_calls() == []
 
 
 @pytest.mark.parametrize(
@@ -313,7 +321,7 @@ async def test_list_calls_since(
 ) -> None:
     url = BASE + "/api/v1/calls?" + query
     mocked.get(url, payload={"calls": [call_json(status="ended", version=3, updated_at=12.75)]})
-    [call] = await api.list_calls(**kwargs)
+    [call] = await api.calls.list_calls(**kwargs)
 
     method, sent_url, request = _only_request(mocked)
     assert method == "GET"
@@ -328,7 +336,7 @@ async def test_call_actions(api: UTDApiClient, mocked: aioresponses, action: str
     answer_status = {"ringing": "ringing", "accept": "active", "reject": "rejected",
                      "busy": "busy", "end": "ended"}[action]
     mocked.post(BASE + f"/api/v1/calls/c-1/{action}", payload=call_json(status=answer_status))
-    call = await getattr(api, f"call_{action}")("c-1")
+    call = await getattr(api.calls, CALL_METHODS[action])("c-1")
 
     method, url, request = _only_request(mocked)
     assert (method, url) == ("POST", BASE + f"/api/v1/calls/c-1/{action}")
@@ -343,8 +351,8 @@ async def test_path_segments_are_percent_encoded(
     # Room names allow "@" and ":"; call ids are opaque. Neither may add or escape a segment.
     mocked.get(re.compile(r".*"), payload=room_json(), repeat=True)
     mocked.post(re.compile(r".*"), payload=call_json(), repeat=True)
-    await api.get_room("a@b:c")
-    await api.call_end("id/../../x?y#z %")
+    await api.rooms.get_room("a@b:c")
+    await api.calls.end_call("id/../../x?y#z %")
 
     urls = [url for _, url, _ in sent(mocked)]
     assert urls == [
@@ -357,7 +365,7 @@ async def test_base_url_path_prefix_and_trailing_slash_are_kept(mocked: aiorespo
     client = UTDApiClient(APP_ID, APP_KEY, "http://gw.test/engine/", user_token=BEARER)
     mocked.get("http://gw.test/engine/api/v1/rooms/lobby", payload=room_json())
     try:
-        await client.get_room("lobby")
+        await client.rooms.get_room("lobby")
     finally:
         await client.aclose()
     assert [url for _, url, _ in sent(mocked)] == ["http://gw.test/engine/api/v1/rooms/lobby"]
@@ -368,7 +376,7 @@ async def test_tokens_go_to_base_url_when_no_token_url_given(mocked: aioresponse
     mocked.post("http://only.test/api/v1/auth/user-token",
                 payload={"user_token": "u", "identity": "a", "expires_at": 1.0})
     try:
-        await client.mint_user_token("a")
+        await client.tokens.mint_user_token("a")
     finally:
         await client.aclose()
     assert client.token_base_url == client.base_url == "http://only.test"
@@ -378,7 +386,7 @@ async def test_normal_requests_have_a_total_timeout(mocked: aioresponses) -> Non
     client = UTDApiClient(APP_ID, APP_KEY, BASE, user_token=BEARER, timeout=3.5)
     mocked.get(BASE + "/api/v1/rooms/lobby", payload=room_json())
     try:
-        await client.get_room("lobby")
+        await client.rooms.get_room("lobby")
     finally:
         await client.aclose()
     _, _, request = _only_request(mocked)

@@ -60,7 +60,7 @@ def _mock_sign_in(mocked: aioresponses) -> None:
 @pytest.fixture
 async def client() -> AsyncIterator[UTDStreamClient]:
     made = UTDStreamClient(APP_ID, APP_KEY, BASE, BASE, timeout=2.0)
-    made.api._retry_backoff = 0  # a refused reconnect fails at once
+    made.api._transport.retry_backoff = 0  # a refused reconnect fails at once
     try:
         yield made
     finally:
@@ -101,7 +101,8 @@ async def test_each_call_version_once_and_in_order(
     await seen.until((SENTINEL, 1))
     assert seen == [*expected, (SENTINEL, 1)]
     dropped = len(pending) + len(events) - len(expected)
-    assert (client._calls.delivered, client._calls.dropped) == (len(expected) + 1, dropped)
+    assert (client._call_follower.ledger.delivered,
+            client._call_follower.ledger.dropped) == (len(expected) + 1, dropped)
 
 
 async def test_a_reconnect_catches_up_page_by_page_from_the_newest_change(
@@ -158,7 +159,7 @@ async def test_a_raising_subscriber_is_isolated(
     assert seen == [("c-1", 1), ("c-1", 2), ("c-2", 1), (SENTINEL, 1)]
     assert piped == tried == ["c-1", "c-1", "c-2", SENTINEL]
     assert sum("a subscriber failed" in r.getMessage() for r in caplog.records) == 4
-    follower = client._events_task
+    follower = client._call_follower.task
     assert follower is not None and not follower.done()  # still following
 
     await client.aclose()  # raises nothing
@@ -174,7 +175,7 @@ async def test_an_expired_stream_bearer_is_renewed_and_a_ban_stops_the_stream(
     mocked.get(EVENTS_URL, status=401, payload=expired)
     mocked.get(EVENTS_URL, status=403, payload=banned)
     await client.authenticate("bob")
-    follower = client._events_task
+    follower = client._call_follower.task
     assert follower is not None
     await asyncio.wait_for(follower, 10)  # it stopped on the ban by itself, without raising
     urls = [url for _, url, _ in sent(mocked)]

@@ -155,7 +155,7 @@ async def test_call_parties_connecting_again_keep_the_call_and_are_heard(
     await _heard_at(bob_again, alice_id, 450.0)
     await asyncio.sleep(SETTLE)
     assert alice.status.value is UTDCallStatus.ACTIVE
-    assert (await alice_client.api.get_call(call.call_id)).status is UTDCallStatus.ACTIVE
+    assert (await alice_client.api.calls.get_call(call.call_id)).status is UTDCallStatus.ACTIVE
     await alice.end()
     await bob_again.status.wait_for(lambda s: s is UTDCallStatus.ENDED, timeout=10)
     KEPT.append("call x3")

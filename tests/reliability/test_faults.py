@@ -92,9 +92,9 @@ async def test_engine_killed_mid_room_and_restarted_loses_nothing(
     await star.refresh_stage()
     assert star.stage.value == stage_before and len(stage_before) == 2
     assert star.stage_requests.value == hands_before and len(hands_before) == 1
-    still_ringing = await caller.api.get_call(call.call_id)
+    still_ringing = await caller.api.calls.get_call(call.call_id)
     assert still_ringing.status is call.status, still_ringing
-    assert (await erin.api.get_call(live_call.call_id)).status is UTDCallStatus.ACTIVE
+    assert (await erin.api.calls.get_call(live_call.call_id)).status is UTDCallStatus.ACTIVE
     assert talking.connected.value and answering.connected.value
     # The next commands just work.
     await bob.accept_invitation()
@@ -415,7 +415,7 @@ async def test_who_left_while_the_engine_was_down_is_released_after_its_restart(
                                     bearer=bearer)).body["seats"]["seats"]
             seat_freed = waited if seats[1]["identity"] is None else None
         if call_ended is None:
-            status = (await erin.api.get_call(call.call_id)).status
+            status = (await erin.api.calls.get_call(call.call_id)).status
             call_ended = waited if status is UTDCallStatus.ENDED else None
         await asyncio.sleep(0.1)
     # Views follow: the host sees the seat empty, erin's session sees the call over.

@@ -46,7 +46,7 @@ async def test_a_call_ended_while_the_engine_was_down_arrives_ended_once(
 
     await incoming.until_status(call.call_id, UTDCallStatus.ENDED)
     took = time.monotonic() - began
-    truth = await caller.api.get_call(call.call_id)
+    truth = await caller.api.calls.get_call(call.call_id)
     assert truth.status is UTDCallStatus.ENDED
     assert incoming.statuses(call.call_id) == [UTDCallStatus.INITIATING, UTDCallStatus.ENDED]
     assert [c.version for c in incoming.calls if c.call_id == call.call_id][-1] == truth.version

@@ -227,7 +227,7 @@ async def test_answer_races_end_in_one_outcome_seen_by_both_sides(
         assert loop.time() - started < 10
         assert all(r is None or isinstance(r, UTDCall | UTDStreamException) for r in results)
 
-        final = await caller.api.get_call(call.call_id)
+        final = await caller.api.calls.get_call(call.call_id)
         assert final.status in (UTDCallStatus.ACTIVE, UTDCallStatus.REJECTED,
                                 UTDCallStatus.MISSED), final
         accepted = next((r for r in results if isinstance(r, UTDCall)), None)

@@ -170,15 +170,15 @@ def _two_loops_in_a_row(stack: LocalStack, room: str) -> dict[str, Any]:
 
     async def first() -> None:
         await client.authenticate("ivy")
-        seen["first"] = await client.api.list_calls()
+        seen["first"] = await client.api.calls.list_calls()
         session = await client.join_audio_room("ivy", room, as_host=True, seat_count=2)
         seen["session"] = session
         await session.leave()
 
     async def second() -> None:
         try:
-            seen["second"] = await client.api.list_calls()
-            seen["grid"] = (await client.api.get_seats(room)).seats
+            seen["second"] = await client.api.calls.list_calls()
+            seen["grid"] = (await client.api.seats.get_seats(room)).seats
             try:
                 await seen["session"].rejoin()
             except UTDStreamException as exc:

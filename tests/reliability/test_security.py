@@ -263,8 +263,9 @@ async def test_credentials_apps_bans_and_limits(
     alice = make()
     await alice.authenticate("alice")
     expired = alice.api.with_user_token(_bearer("alice", stack.app_id, expires_in=-5))
-    await _refused(expired.list_calls(), 401, "token_expired")
-    await _refused(alice.api.with_user_token("e30.e30.c2ln").list_calls(), 401, "unauthorized")
+    await _refused(expired.calls.list_calls(), 401, "token_expired")
+    await _refused(alice.api.with_user_token("e30.e30.c2ln").calls.list_calls(), 401,
+                   "unauthorized")
 
     # Two apps on one engine: same names, nothing shared.
     call = await alice.call_session(UTDStreamType.AUDIO_CALL).start("bob")
@@ -281,7 +282,7 @@ async def test_credentials_apps_bans_and_limits(
     # A bearer of one app is refused under the other app's credentials.
     answer = await raw.send("GET", "/api/v1/calls", bearer=other_alice)
     assert (answer.status, answer.code) == (401, "unauthorized"), answer
-    assert (await alice.api.get_call(call.call_id)).status.value == "initiating"
+    assert (await alice.api.calls.get_call(call.call_id)).status.value == "initiating"
 
     host = await make().join_audio_room("host", "lobby", as_host=True, seat_count=2)
     await host.take_seat(0)
@@ -515,7 +516,8 @@ def test_the_wheel_holds_no_livekit_secret(wheel: Path, utd_stack: LocalStack) -
                 assert not _imports_livekit_api(text), (name, _imports_livekit_api(text))
                 assert not _SECRET_NAME.search(text), f"{name} mentions an API secret"
     assert not defaults, f"LiveKit API secret defaults in the wheel: {defaults}"
-    assert "utd_stream_rx/client.py" in sdk_modules and "utd_stream_rx/api.py" in sdk_modules
+    assert "utd_stream_rx/client.py" in sdk_modules
+    assert "utd_stream_rx/api/_client.py" in sdk_modules
     assert "utd_stream_rx/demo/sessions.py" in sdk_modules  # the demo is SDK-side too
     assert any(n.startswith("utd_stream_rx/devengine/") for n in names)  # the scan saw it
     record("wheel", f"{len(names)} files scanned, {len(sdk_modules)} SDK modules without "

@@ -84,7 +84,7 @@ def test_one_client_one_asyncio_run_after_another(engine_url: str) -> None:
     api = UTDApiClient("app-1", "pk_app_key_1", engine_url, user_token="bearer-1")
 
     async def fetch() -> str:
-        return (await api.get_call("c-1")).status.value
+        return (await api.calls.get_call("c-1")).status.value
 
     async def fetch_and_close() -> str:
         try:
@@ -113,13 +113,13 @@ def test_a_callers_session_used_from_another_loop_is_refused(engine_url: str) ->
             api = UTDApiClient("app-1", "pk_app_key_1", engine_url, user_token="b",
                                session=session)
             made.append((session, api))
-            await api.get_call("c-1")
+            await api.calls.get_call("c-1")
 
         async def second() -> UTDStreamException:
             session, api = made[0]
             try:
                 with pytest.raises(UTDStreamException) as refused:
-                    await api.get_call("c-1")
+                    await api.calls.get_call("c-1")
                 return refused.value
             finally:
                 await session.close()

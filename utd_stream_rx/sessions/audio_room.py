@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable
+import functools
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .._validate import (
+    MAX_SEATS,
+    check_int,
+    check_name,
+    check_optional_seat_index,
+    check_optional_seat_mode,
+    check_seat_index,
+)
+from ..error_codes import ErrorCode
 from ..errors import UTDStreamException
-from ..models import UTDRoomState, UTDSeatGrid, UTDSeatMode, UTDStreamType
+from ..models import (
+    UTDRoomState,
+    UTDSeatGrid,
+    UTDSeatMode,
+    UTDStreamType,
+)
+from ..state.events import RoomStateReceived
 from ..state.session_view import session_view
 from ..state.view_specs import INVITATIONS, SEATS, SPEAK_REQUESTS
 from .base import UTDSession
-from .call import _require_identity
 
 if TYPE_CHECKING:
     from ..api import UTDApiClient
@@ -50,31 +65,26 @@ class UTDAudioRoomSession(UTDSession):
         mode_id: str | None = None,
     ) -> UTDSeatGrid:
         """Host: configure the grid (count 1-64, ``free`` or ``request`` mode)."""
-        if seat_count is not None and (
-            isinstance(seat_count, bool) or not isinstance(seat_count, int)
-        ):
-            raise TypeError("seat_count must be an int")
-        mode = _seat_mode(seat_mode)
-        state = await self._command(
-            "setup_seats",
-            lambda: self._api.seats_setup(
-                self.room_name, seat_count=seat_count, seat_mode=mode, mode_id=mode_id
-            ),
+        if seat_count is not None:
+            check_int(seat_count, "seat_count", low=1, high=MAX_SEATS)
+        mode = check_optional_seat_mode(seat_mode)
+        setup = functools.partial(
+            self._api.seats.setup_seats,
+            self.room_name, seat_count=seat_count, seat_mode=mode, mode_id=mode_id,
         )
-        return _grid(state.seats)
+        return _grid((await self._command("setup_seats", setup, RoomStateReceived)).seats)
 
     async def get_seats(self) -> UTDSeatGrid:
         """Fetch the seat grid from the engine."""
-        state = await self._command("get_seats", lambda: self._api.get_seats(self.room_name))
-        return _grid(state.seats)
+        return _grid((await self._command("get_seats", self._fetch_seats, RoomStateReceived)).seats)
 
     async def take_seat(self, index: int) -> None:
         """Take seat ``index``; returns once seated with the microphone publishing.
 
         In ``request`` mode this needs the host's approval or an invitation first.
         """
-        _require_index(index)
-        await self._command("take_seat", lambda: self._api.seat_take(self.room_name, index))
+        check_seat_index(index, "index")
+        await self._seats_command("take_seat", self._api.seats.take_seat, index)
         await self._start_speaking()
 
     async def accept_invitation(self) -> None:
@@ -88,77 +98,74 @@ class UTDAudioRoomSession(UTDSession):
             UTDStreamException: ``not_found`` without an open invitation; ``seat_taken`` or
                 ``seat_locked`` when the seat went meanwhile (the invitation stays).
         """
-        await self._command(
-            "accept_invitation", lambda: self._api.accept_invitation(self.room_name)
-        )
+        await self._seats_command("accept_invitation", self._api.seats.accept_invitation)
         await self._start_speaking()
 
     async def decline_invitation(self) -> None:
         """Decline the host's invitation to speak."""
-        await self._command(
-            "decline_invitation", lambda: self._api.decline_invitation(self.room_name)
-        )
+        await self._seats_command("decline_invitation", self._api.seats.decline_invitation)
 
     async def leave_seat(self) -> None:
         """Leave the seat and become a listener; the microphone stops."""
         with contextlib.suppress(UTDStreamException):
             await self.room.set_microphone(False)
-        await self._command("leave_seat", lambda: self._api.seat_leave(self.room_name))
+        await self._seats_command("leave_seat", self._api.seats.leave_seat)
 
     async def request_to_speak(self, seat_index: int | None = None) -> None:
         """Listener: ask the host for a seat (optionally a particular one)."""
-        if seat_index is not None:
-            _require_index(seat_index)
-        await self._command(
-            "request_to_speak", lambda: self._api.seat_request(self.room_name, seat_index)
+        check_optional_seat_index(seat_index)
+        await self._seats_command(
+            "request_to_speak", self._api.seats.request_to_speak, seat_index
         )
 
     async def approve_speaker(self, request_id: int, seat_index: int | None = None) -> None:
         """Host: approve a pending request; the engine seats the requester."""
-        if isinstance(request_id, bool) or not isinstance(request_id, int):
-            raise TypeError("request_id must be an int")
-        if seat_index is not None:
-            _require_index(seat_index)
-        await self._command(
-            "approve_speaker",
-            lambda: self._api.approve_speak_request(self.room_name, request_id, seat_index),
+        check_int(request_id, "request_id", low=0)
+        check_optional_seat_index(seat_index)
+        await self._seats_command(
+            "approve_speaker", self._api.seats.approve_speaker, request_id, seat_index
         )
 
     async def invite_to_speak(self, identity: str, seat_index: int | None = None) -> None:
         """Host: invite a listener to take a seat (``seat_index`` or any free one)."""
-        _require_identity(identity, "identity")
-        if seat_index is not None:
-            _require_index(seat_index)
-        await self._command(
-            "invite_to_speak", lambda: self._api.seat_invite(self.room_name, identity, seat_index)
+        check_name(identity, "identity")
+        check_optional_seat_index(seat_index)
+        await self._seats_command(
+            "invite_to_speak", self._api.seats.invite_to_speak, identity, seat_index
         )
 
     async def lock_seat(self, index: int) -> None:
         """Host: refuse new takers for seat ``index`` (its holder stays)."""
-        _require_index(index)
-        await self._command("lock_seat", lambda: self._api.seat_lock(self.room_name, index, True))
+        check_seat_index(index, "index")
+        await self._seats_command("lock_seat", self._api.seats.lock_seat, index, True)
 
     async def unlock_seat(self, index: int) -> None:
         """Host: open seat ``index`` again."""
-        _require_index(index)
-        await self._command(
-            "unlock_seat", lambda: self._api.seat_lock(self.room_name, index, False)
-        )
+        check_seat_index(index, "index")
+        await self._seats_command("unlock_seat", self._api.seats.lock_seat, index, False)
 
     async def mute_seat(self, index: int, muted: bool = True) -> None:
         """Host: mute (or unmute) the microphone of the holder of seat ``index``."""
-        _require_index(index)
-        await self._command(
-            "mute_seat", lambda: self._api.seat_mute(self.room_name, index, muted)
-        )
+        check_seat_index(index, "index")
+        await self._seats_command("mute_seat", self._api.seats.mute_seat, index, muted)
 
     async def kick_from_seat(self, index: int) -> None:
         """Host: free seat ``index``; its holder loses publishing."""
-        _require_index(index)
-        await self._command("kick_from_seat", lambda: self._api.seat_kick(self.room_name, index))
+        check_seat_index(index, "index")
+        await self._seats_command("kick_from_seat", self._api.seats.kick_from_seat, index)
+
+    async def _seats_command(
+        self,
+        name: str,
+        endpoint: Callable[..., Awaitable[UTDRoomState]],
+        *args: object,
+    ) -> UTDRoomState:
+        """Run ``endpoint(room_name, *args)`` as the room command ``name``."""
+        request = functools.partial(endpoint, self.room_name, *args)
+        return await self._command(name, request, RoomStateReceived)
 
     def _fetch_seats(self) -> Awaitable[UTDRoomState]:
-        return self._api.get_seats(self.room_name)
+        return self._api.seats.get_seats(self.room_name)
 
     async def _resync(self) -> None:
         await self.get_seats()
@@ -170,23 +177,6 @@ class UTDAudioRoomSession(UTDSession):
 
 def _grid(seats: UTDSeatGrid | None) -> UTDSeatGrid:
     if seats is None:
-        raise UTDStreamException("this room has no seat grid yet", code="not_found")
+        raise UTDStreamException("this room has no seat grid yet", code=ErrorCode.NOT_FOUND)
     return seats
 
-
-def _require_index(index: object) -> None:
-    if isinstance(index, bool) or not isinstance(index, int):
-        raise TypeError(f"a seat index must be an int, not {type(index).__name__}")
-    if index < 0:
-        raise ValueError("a seat index cannot be negative")
-
-
-def _seat_mode(mode: UTDSeatMode | str | None) -> UTDSeatMode | None:
-    if mode is None or isinstance(mode, UTDSeatMode):
-        return mode
-    if isinstance(mode, str):
-        try:
-            return UTDSeatMode(mode)
-        except ValueError:
-            raise ValueError(f"seat_mode must be 'free' or 'request', not {mode!r}") from None
-    raise TypeError("seat_mode must be a UTDSeatMode or a str")

@@ -7,20 +7,20 @@ the store (``dispatch``); views change only through the reducers, never by a dir
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import reactivex
 from livekit import rtc
 
+from .._validate import check_bool
+from ..error_codes import ErrorCode
 from ..errors import UTDStreamException
 from ..media import AudioSourceSpec, VideoSourceSpec, test_pattern, tone
 from ..models import UTDRoomState, UTDStreamType, UTDTokenResponse
 from ..room import UTDRoom
-from ..state.events import CommandFailed, DataReceived, Event, RoomStateReceived
-from ..state.reducers import ConnectionState, select_requests_outdated
+from ..state.events import CommandFailed, DataReceived, Event
+from ..state.reducers import ConnectionState
 from ..state.session_view import session_view
 from ..state.view_specs import (
     ACTIVE_SPEAKERS,
@@ -30,14 +30,19 @@ from ..state.view_specs import (
     REMOTE_PARTICIPANTS,
     ROOM_STATE,
 )
+from ._following import GrantFollower, RequestsFollower
+from ._tasks import BackgroundTasks
 
 if TYPE_CHECKING:
     from ..api import UTDApiClient
 
 __all__ = ["UTDSession"]
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
+A = TypeVar("A")
+
+TokenSource = Callable[[], Awaitable[UTDTokenResponse]]
+"""Mints a fresh room token for the same place in the same room (a room session's rejoin)."""
 
 
 class UTDSession:
@@ -53,12 +58,14 @@ class UTDSession:
     ``asyncio.run``) every command raises ``wrong_loop``; make a new session there.
 
     Args:
-        api: The client's REST facade (shared HTTP pool).
+        api: The REST client acting as this session's user (shared HTTP pool).
         type: The session kind.
         audio_source: What the microphone plays (default: a quiet 440 Hz tone, so sessions
             work on machines without devices; use ``media.microphone()`` for a real one).
         video_source: What the camera shows (default: a moving test pattern).
         connect_timeout: Seconds LiveKit may take to connect.
+        token_source: Mints a fresh token for the same place in the room (room sessions;
+            without one, :meth:`rejoin` is not supported).
     """
 
     def __init__(
@@ -69,6 +76,7 @@ class UTDSession:
         audio_source: AudioSourceSpec | None = None,
         video_source: VideoSourceSpec | None = None,
         connect_timeout: float = 10.0,
+        token_source: TokenSource | None = None,
     ) -> None:
         if not isinstance(type, UTDStreamType):
             raise TypeError(f"type must be a UTDStreamType, not {type!r}")
@@ -78,18 +86,14 @@ class UTDSession:
         self.video_source = video_source or test_pattern()
         self.connect_timeout = connect_timeout
         self.room = UTDRoom()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks()
         self._closed = False
         # The loop the session lives on (its room's callbacks, its tasks): the one it was made
         # on, or the first one that uses it.
         self._loop = _running_loop()
-        self._publish_camera_on_grant = False
-        self._last_grant = False
-        self._grant_subscription: reactivex.abc.DisposableBase | None = None
-        self._requests_subscription: reactivex.abc.DisposableBase | None = None
-        self._refreshing_requests = False
-        # Set by the client for room sessions: mints a fresh token for the same seat in the room.
-        self._token_source: Callable[[], Awaitable[UTDTokenResponse]] | None = None
+        self._grant_follower: GrantFollower | None = None
+        self._requests_follower: RequestsFollower | None = None
+        self._token_source = token_source
 
     # -- state -----------------------------------------------------------------------------
 
@@ -123,18 +127,18 @@ class UTDSession:
 
     async def set_microphone(self, enabled: bool) -> None:
         """Publish (or stop) the microphone. Refused unless the engine granted publishing."""
-        _check_bool(enabled, "enabled")
+        check_bool(enabled, "enabled")
         self._require_open()
         await self.room.set_microphone(enabled, self.audio_source)
 
     async def set_camera(self, enabled: bool) -> None:
         """Publish (or stop) the camera; only for kinds with video."""
-        _check_bool(enabled, "enabled")
+        check_bool(enabled, "enabled")
         self._require_open()
         if enabled and not self.type.has_video:
             raise UTDStreamException(
                 f"a {self.type.value} session is audio only; it cannot publish a camera",
-                code="video_not_supported",
+                code=ErrorCode.VIDEO_NOT_SUPPORTED,
             )
         await self.room.set_camera(enabled, self.video_source)
 
@@ -160,7 +164,8 @@ class UTDSession:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def _connect(self, token: UTDTokenResponse) -> None:
+    async def enter_room(self, token: UTDTokenResponse) -> None:
+        """Connect the media room with ``token`` (the client's join, a rejoin, a call)."""
         await self.room.connect(
             token.connect_url, token.token, connect_timeout=self.connect_timeout
         )
@@ -181,12 +186,12 @@ class UTDSession:
         if self._token_source is None:
             raise UTDStreamException(
                 f"a {self.type.value} session cannot rejoin; start or accept a new call",
-                code="not_supported",
+                code=ErrorCode.NOT_SUPPORTED,
             )
         if self.connected.value:
             return
         await self.room.disconnect()  # a lost connection may still hold its LiveKit room
-        await self._connect(await self._token_source())
+        await self.enter_room(await self._token_source())
         await self._resync()
 
     async def _resync(self) -> None:
@@ -195,7 +200,7 @@ class UTDSession:
     async def leave(self) -> None:
         """Leave the media room; the session stays usable (:meth:`rejoin` joins again)."""
         self._require_own_loop()
-        await self._cancel_tasks()
+        await self._tasks.cancel()
         await self.room.disconnect()
 
     async def aclose(self) -> None:
@@ -206,9 +211,9 @@ class UTDSession:
             self._close_elsewhere()
             return
         self._closed = True
-        for subscription in (self._grant_subscription, self._requests_subscription):
-            if subscription is not None:
-                subscription.dispose()
+        for follower in (self._grant_follower, self._requests_follower):
+            if follower is not None:
+                follower.dispose()
         try:
             await self.leave()
         finally:
@@ -221,7 +226,7 @@ class UTDSession:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # -- following the engine's grant ------------------------------------------------------------
+    # -- following the engine ------------------------------------------------------------------
 
     async def _wait_for_grant(self, who: str) -> None:
         """Wait (up to ``connect_timeout``) until the engine's grant to publish arrived."""
@@ -229,63 +234,16 @@ class UTDSession:
             await self.can_publish.wait_for(_is_true, timeout=self.connect_timeout)
         except (TimeoutError, UTDStreamException) as exc:
             raise UTDStreamException(
-                f"{who}, but the publish grant did not arrive in time", code="timeout"
+                f"{who}, but the publish grant did not arrive in time", code=ErrorCode.TIMEOUT
             ) from exc
 
     def _follow_grant(self, *, camera: bool) -> None:
-        """Publish when the engine grants publishing and stop when it revokes it.
-
-        The grant arrives as a LiveKit permission event (a seat taken, a stage invite, an
-        approval by the host); only transitions count, so a grant held since joining does not
-        publish by itself.
-        """
-        self._publish_camera_on_grant = camera
-        self._last_grant = self.can_publish.value
-        self._grant_subscription = self.can_publish.subscribe(self._on_grant_changed)
-
-    def _on_grant_changed(self, granted: bool) -> None:
-        previous, self._last_grant = self._last_grant, granted
-        if granted != previous:
-            self._spawn(self._apply_grant(granted), "apply grant")
-
-    async def _apply_grant(self, granted: bool) -> None:
-        if not self.connected.value:
-            return
-        if granted:
-            await self.room.set_microphone(True, self.audio_source)
-            if self._publish_camera_on_grant:
-                await self.room.set_camera(True, self.video_source)
-        else:
-            # LiveKit already unpublished our tracks; release the local sources too.
-            with contextlib.suppress(UTDStreamException):
-                await self.room.set_microphone(False)
-            with contextlib.suppress(UTDStreamException):
-                await self.room.set_camera(False)
-
-    # -- following pending requests (host) ------------------------------------------------------
+        """Publish when the engine grants publishing and stop when it revokes it."""
+        self._grant_follower = GrantFollower(self, self._tasks.spawn, camera=camera)
 
     def _follow_requests(self, fetch: Callable[[], Awaitable[UTDRoomState]]) -> None:
-        """Keep the request lists current where the engine leaves them out of its snapshots
-        (a room with many pending requests): ``fetch`` the room whenever they are outdated."""
-        self._requests_fetch = fetch
-        self._requests_subscription = self.room.store.view(ROOM_STATE).subscribe(
-            self._on_room_state_for_requests
-        )
-
-    def _on_room_state_for_requests(self, _: UTDRoomState | None) -> None:
-        outdated = select_requests_outdated(self.room.store.state)
-        if outdated and not self._refreshing_requests and self.connected.value:
-            # One fetch at a time; it fetches again if the lists moved on meanwhile.
-            self._refreshing_requests = True
-            self._spawn(self._refresh_requests(), "refresh requests")
-
-    async def _refresh_requests(self) -> None:
-        store = self.room.store
-        try:
-            while select_requests_outdated(store.state) and self.connected.value:
-                store.dispatch(RoomStateReceived(await self._requests_fetch()))
-        finally:
-            self._refreshing_requests = False
+        """Keep the request lists current (host): ``fetch`` the room when they are outdated."""
+        self._requests_follower = RequestsFollower(self, self._tasks.spawn, fetch)
 
     # -- helpers for subclasses --------------------------------------------------------------
 
@@ -293,8 +251,8 @@ class UTDSession:
         """Close from a loop that is not the session's: what needs no loop is released; a
         LiveKit room still held can only be closed on the loop it was made on."""
         self._closed = True
-        if self._grant_subscription is not None:
-            self._grant_subscription.dispose()
+        if self._grant_follower is not None:
+            self._grant_follower.dispose()
         held = self.room.store.view(CONNECTION_STATE).value is not ConnectionState.DISCONNECTED
         self.room.store.dispose()
         if held:
@@ -312,7 +270,7 @@ class UTDSession:
         """Refuse any use of a closed session (``closed``) or from another loop
         (``wrong_loop``)."""
         if self._closed:
-            raise UTDStreamException("this session is closed", code="closed")
+            raise UTDStreamException("this session is closed", code=ErrorCode.CLOSED)
         self._require_own_loop()
 
     def _require_in_room(self) -> None:
@@ -325,42 +283,34 @@ class UTDSession:
         self._require_open()
         if self.room.store.view(CONNECTION_STATE).value is ConnectionState.DISCONNECTED:
             raise UTDStreamException(
-                "this session is not in its room; rejoin() first", code="not_connected"
+                "this session is not in its room; rejoin() first", code=ErrorCode.NOT_CONNECTED
             )
 
     async def _command(
-        self, name: str, call: Callable[[], Awaitable[UTDRoomState]]
-    ) -> UTDRoomState:
-        """Run an engine command and feed its answer (or its failure) into the store.
+        self,
+        name: str,
+        request: Callable[[], Awaitable[A]],
+        received: Callable[[A], Event],
+        *,
+        in_room: bool = True,
+    ) -> A:
+        """Run an engine command and feed its answer (as ``received(answer)``) or its failure
+        into the store.
 
-        Refused before any request when the session is closed or out of its room.
+        Refused before any request when the session is closed, or (``in_room``) out of its
+        room.
         """
-        self._require_in_room()
+        if in_room:
+            self._require_in_room()
+        else:
+            self._require_open()
         try:
-            state = await call()
+            answer = await request()
         except UTDStreamException as exc:
             self.room.store.dispatch(CommandFailed(name, exc))
             raise
-        self.room.store.dispatch(RoomStateReceived(state))
-        return state
-
-    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("background step failed: %s", task.exception())
-
-    async def _cancel_tasks(self) -> None:
-        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        self.room.store.dispatch(received(answer))
+        return answer
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -373,14 +323,10 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 def _wrong_loop(advice: str) -> UTDStreamException:
     return UTDStreamException(
         f"this session belongs to another event loop (one that may have ended); {advice}",
-        code="wrong_loop",
+        code=ErrorCode.WRONG_LOOP,
     )
 
 
 def _is_true(value: bool) -> bool:
     return value
 
-
-def _check_bool(value: object, name: str) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")

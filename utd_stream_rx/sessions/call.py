@@ -9,9 +9,11 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._validate import check_name, check_str
+from ..error_codes import ErrorCode
 from ..errors import UTDStreamException
 from ..models import UTDCall, UTDCallStatus, UTDStreamType, UTDTokenResponse
-from ..state.events import CallAcceptRequested, CallStartRequested, CallUpdated, CommandFailed
+from ..state.events import CallAcceptRequested, CallStartRequested, CallUpdated
 from ..state.session_view import session_view
 from ..state.view_specs import CALL, CALL_ID, CALL_STATUS
 from .base import UTDSession
@@ -64,16 +66,14 @@ class UTDCallSession(UTDSession):
                 ``ended``. The code is the join failure's (``connect_failed`` ...), the
                 failure itself is the ``__cause__``.
         """
-        _require_identity(callee_identity, "callee_identity")
+        check_name(callee_identity, "callee_identity")
         self._require_idle()
         self.room.store.dispatch(CallStartRequested(callee_identity))
-        call = await self._call_command(
-            "start",
-            functools.partial(
-                self._api.create_call,
-                callee_identity, self.type, callee_name=callee_name, metadata=metadata,
-            ),
+        create = functools.partial(
+            self._api.calls.create_call,
+            callee_identity, self.type, callee_name=callee_name, metadata=metadata,
         )
+        call = await self._call_command("start", create)
         await self._join_or_end(call)
         return call
 
@@ -84,10 +84,10 @@ class UTDCallSession(UTDSession):
             UTDStreamException: as :meth:`start` when the call room cannot be joined (the
                 accepted call is ended then).
         """
-        _require_identity(call_id, "call_id")
+        check_str(call_id, "call_id")
         self._require_idle(answering=call_id)
         self.room.store.dispatch(CallAcceptRequested(call_id))
-        call = await self._call_command("accept", functools.partial(self._api.call_accept, call_id))
+        call = await self._call_command("accept", self._api.calls.accept_call, call_id)
         await self._join_or_end(call)
         return call
 
@@ -95,9 +95,9 @@ class UTDCallSession(UTDSession):
         """Join a live call this user is already a party to (another device, an app that
         restarted): the engine hands a fresh token and the call goes on; the connection this
         one replaces (same identity) is dropped by LiveKit."""
-        _require_identity(call_id, "call_id")
+        check_str(call_id, "call_id")
         self._require_idle(answering=call_id)
-        call = await self._call_command("join", functools.partial(self._api.call_rejoin, call_id))
+        call = await self._call_command("join", self._api.calls.rejoin_call, call_id)
         await self._join_call(call)
         return call
 
@@ -112,27 +112,27 @@ class UTDCallSession(UTDSession):
         self._require_open()
         call_id, status = self.call_id.value, self.status.value
         if call_id is None or status is None or status.is_terminal:
-            raise UTDStreamException("there is no live call to rejoin", code="call_ended")
+            raise UTDStreamException("there is no live call to rejoin", code=ErrorCode.CALL_ENDED)
         if self.connected.value:
             return
         await self.room.disconnect()  # a lost connection may still hold its LiveKit room
-        call = await self._call_command("rejoin", functools.partial(self._api.call_rejoin, call_id))
+        call = await self._call_command("rejoin", self._api.calls.rejoin_call, call_id)
         await self._join_call(call)
 
     async def ringing(self, call_id: str) -> None:
         """Callee: tell the caller this device is ringing."""
-        _require_identity(call_id, "call_id")
-        await self._call_command("ringing", functools.partial(self._api.call_ringing, call_id))
+        check_str(call_id, "call_id")
+        await self._call_command("ringing", self._api.calls.report_ringing, call_id)
 
     async def reject(self, call_id: str) -> None:
         """Callee: decline the call."""
-        _require_identity(call_id, "call_id")
-        await self._call_command("reject", functools.partial(self._api.call_reject, call_id))
+        check_str(call_id, "call_id")
+        await self._call_command("reject", self._api.calls.reject_call, call_id)
 
     async def busy(self, call_id: str) -> None:
         """Callee: answer that this user is busy."""
-        _require_identity(call_id, "call_id")
-        await self._call_command("busy", functools.partial(self._api.call_busy, call_id))
+        check_str(call_id, "call_id")
+        await self._call_command("busy", self._api.calls.report_busy, call_id)
 
     async def end(self) -> None:
         """Hang up: end the call on the engine and leave the room.
@@ -146,7 +146,7 @@ class UTDCallSession(UTDSession):
         status = self.status.value
         try:
             if call_id is not None and (status is None or not status.is_terminal):
-                await self._call_command("end", functools.partial(self._api.call_end, call_id))
+                await self._call_command("end", self._api.calls.end_call, call_id)
         finally:
             await self.leave()
 
@@ -162,20 +162,14 @@ class UTDCallSession(UTDSession):
     # -- internals -------------------------------------------------------------------------
 
     async def _call_command(
-        self, name: str, request: Callable[[], Awaitable[UTDCall]]
+        self, name: str, endpoint: Callable[..., Awaitable[UTDCall]], *args: object
     ) -> UTDCall:
-        """Send a call command and feed its answer (or its failure) into the store.
+        """Send the call command ``endpoint(*args)`` and feed its answer into the store.
 
-        Refused (``closed``) before the request on a closed session.
+        Refused (``closed``) before the request on a closed session; it need not be in a room.
         """
-        self._require_open()
-        try:
-            call = await request()
-        except UTDStreamException as exc:
-            self.room.store.dispatch(CommandFailed(name, exc))
-            raise
-        self.room.store.dispatch(CallUpdated(call))
-        return call
+        request = functools.partial(endpoint, *args)
+        return await self._command(name, request, CallUpdated, in_room=False)
 
     async def _join_or_end(self, call: UTDCall) -> None:
         """Join the room of a call this session created or accepted, or end that call.
@@ -192,14 +186,14 @@ class UTDCallSession(UTDSession):
             reason = exc.message if isinstance(exc, UTDStreamException) else repr(exc)
             raise UTDStreamException(
                 f"could not join the room of call {call.call_id} ({reason}); {outcome}",
-                code=exc.code if isinstance(exc, UTDStreamException) else "connect_failed",
+                code=exc.code if isinstance(exc, UTDStreamException) else ErrorCode.CONNECT_FAILED,
             ) from exc
 
     async def _end_abandoned(self, call_id: str) -> bool:
         """End ``call_id`` on the engine within the client's timeout; whether it ended."""
         try:
             async with asyncio.timeout(self._api.timeout):
-                await self._call_command("end", functools.partial(self._api.call_end, call_id))
+                await self._call_command("end", self._api.calls.end_call, call_id)
         except (UTDStreamException, TimeoutError) as exc:
             log.warning("could not end call %s that this session failed to join: %s", call_id, exc)
             return False
@@ -209,10 +203,10 @@ class UTDCallSession(UTDSession):
         if not call.token or not call.url:
             raise UTDStreamException(
                 f"the engine answered call {call.call_id} without a room token",
-                code="invalid_response",
+                code=ErrorCode.INVALID_RESPONSE,
             )
         token = UTDTokenResponse(call.token, call.url, call.room_name or "", "")
-        await self._connect(token)
+        await self.enter_room(token)
         try:
             await self.room.set_microphone(True, self.audio_source)
             if self.type.has_video:
@@ -230,17 +224,12 @@ class UTDCallSession(UTDSession):
             live = False
         if self.connected.value or live:
             raise UTDStreamException(
-                "this session already has a live call; end() it first", code="call_in_progress"
+                "this session already has a live call; end() it first",
+                code=ErrorCode.CALL_IN_PROGRESS,
             )
 
     def _on_status(self, status: UTDCallStatus | None) -> None:
         if status is not None and status.is_terminal and self.connected.value:
             log.info("call %s is %s; leaving its room", self.call_id.value, status.value)
-            self._spawn(self.room.disconnect(), "leave ended call")
+            self._tasks.spawn(self.room.disconnect(), "leave ended call")
 
-
-def _require_identity(value: object, name: str) -> None:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
-    if not value.strip():
-        raise ValueError(f"{name} must not be empty")

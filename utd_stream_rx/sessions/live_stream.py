@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable
+import functools
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .._validate import check_bool, check_name
+from ..error_codes import ErrorCode
 from ..errors import UTDStreamException
 from ..models import UTDRoomState, UTDStreamType
+from ..state.events import RoomStateReceived
 from ..state.session_view import session_view
 from ..state.view_specs import STAGE, STAGE_REQUESTS
 from .base import UTDSession
-from .call import _require_identity
 
 if TYPE_CHECKING:
     from ..api import UTDApiClient
@@ -48,8 +51,7 @@ class UTDLiveStreamSession(UTDSession):
         The engine grants the host publishing once LiveKit reports them in the room (no
         token carries that right); this waits for the grant, up to ``connect_timeout``.
         """
-        if not isinstance(with_video, bool):
-            raise TypeError("with_video must be a bool")
+        check_bool(with_video, "with_video")
         self._require_host("go live")
         self._require_in_room()
         await self._wait_for_grant("the host")
@@ -58,34 +60,32 @@ class UTDLiveStreamSession(UTDSession):
             await self.set_camera(True)
 
     def _fetch_stage(self) -> Awaitable[UTDRoomState]:
-        return self._api.get_stage(self.room_name)
+        return self._api.stage.get_stage(self.room_name)
 
     async def _resync(self) -> None:
         await self.refresh_stage()
 
     async def refresh_stage(self) -> None:
         """Fetch the stage roster (and pending requests) from the engine."""
-        await self._command("refresh_stage", lambda: self._api.get_stage(self.room_name))
+        await self._command("refresh_stage", self._fetch_stage, RoomStateReceived)
 
     async def invite_to_stage(self, identity: str) -> None:
         """Host: put a viewer on stage; the engine grants them camera and microphone."""
-        _require_identity(identity, "identity")
+        check_name(identity, "identity")
         self._require_host("invite to the stage")
-        await self._command(
-            "invite_to_stage", lambda: self._api.stage_invite(self.room_name, identity)
-        )
+        await self._stage_command("invite_to_stage", self._api.stage.invite_to_stage, identity)
 
     async def remove_from_stage(self, identity: str) -> None:
         """Host: take a co-publisher off stage; the engine revokes publishing."""
-        _require_identity(identity, "identity")
+        check_name(identity, "identity")
         self._require_host("remove from the stage")
-        await self._command(
-            "remove_from_stage", lambda: self._api.stage_remove(self.room_name, identity)
+        await self._stage_command(
+            "remove_from_stage", self._api.stage.remove_from_stage, identity
         )
 
     async def request_stage(self) -> None:
         """Viewer: raise a hand; the host sees it in ``stage_requests``."""
-        await self._command("request_stage", lambda: self._api.stage_request(self.room_name))
+        await self._stage_command("request_stage", self._api.stage.request_stage)
 
     async def leave_stage(self) -> None:
         """Co-publisher: step down to a viewer, stopping camera and microphone."""
@@ -93,8 +93,16 @@ class UTDLiveStreamSession(UTDSession):
             await self.room.set_camera(False)
         with contextlib.suppress(UTDStreamException):
             await self.room.set_microphone(False)
-        await self._command("leave_stage", lambda: self._api.stage_leave(self.room_name))
+        await self._stage_command("leave_stage", self._api.stage.leave_stage)
+
+    async def _stage_command(
+        self, name: str, endpoint: Callable[..., Awaitable[UTDRoomState]], *args: object
+    ) -> None:
+        """Run ``endpoint(room_name, *args)`` as the room command ``name``."""
+        request = functools.partial(endpoint, self.room_name, *args)
+        await self._command(name, request, RoomStateReceived)
 
     def _require_host(self, what: str) -> None:
         if not self.is_host:
-            raise UTDStreamException(f"only the host may {what}", status_code=403, code="forbidden")
+            raise UTDStreamException(f"only the host may {what}", status_code=403,
+                                     code=ErrorCode.FORBIDDEN)

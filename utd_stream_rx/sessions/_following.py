@@ -1,0 +1,99 @@
+"""What a session follows on its own: the engine's grant to publish, and (for a host) the
+request lists the engine leaves out of its snapshots."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from reactivex import operators as ops
+
+from ..errors import UTDStreamException
+from ..models import UTDRoomState
+from ..state.events import RoomStateReceived
+from ..state.reducers import select_requests_outdated
+from ..state.view_specs import ROOM_STATE
+
+if TYPE_CHECKING:
+    from .base import UTDSession
+
+__all__ = ["GrantFollower", "RequestsFollower", "Spawn"]
+
+Spawn = Callable[[Awaitable[Any], str], None]
+"""Runs a step in the background, as one of the session's tasks."""
+
+
+class GrantFollower:
+    """Publish when the engine grants publishing and stop when it revokes it.
+
+    The grant arrives as a LiveKit permission event (a seat taken, a stage invite, an approval
+    by the host); only changes after the current value count, so a grant held since joining
+    does not publish by itself.
+    """
+
+    def __init__(self, session: UTDSession, spawn: Spawn, *, camera: bool) -> None:
+        self._session = session
+        self._spawn = spawn
+        self._camera = camera
+        # The view is distinct already: every value after the current one is a change.
+        self._subscription = session.can_publish.pipe(ops.skip(1)).subscribe(self._on_change)
+
+    def dispose(self) -> None:
+        """Stop following."""
+        self._subscription.dispose()
+
+    def _on_change(self, granted: bool) -> None:
+        self._spawn(self._apply(granted), "apply grant")
+
+    async def _apply(self, granted: bool) -> None:
+        session = self._session
+        if not session.connected.value:
+            return
+        room = session.room
+        if granted:
+            await room.set_microphone(True, session.audio_source)
+            if self._camera:
+                await room.set_camera(True, session.video_source)
+        else:
+            # LiveKit already unpublished our tracks; release the local sources too.
+            with contextlib.suppress(UTDStreamException):
+                await room.set_microphone(False)
+            with contextlib.suppress(UTDStreamException):
+                await room.set_camera(False)
+
+
+class RequestsFollower:
+    """Keep the request lists current where the engine leaves them out of its snapshots (a
+    room with many pending requests): ``fetch`` the room whenever they are outdated."""
+
+    def __init__(
+        self,
+        session: UTDSession,
+        spawn: Spawn,
+        fetch: Callable[[], Awaitable[UTDRoomState]],
+    ) -> None:
+        self._session = session
+        self._spawn = spawn
+        self._fetch = fetch
+        self._refreshing = False
+        self._subscription = session.room.store.view(ROOM_STATE).subscribe(self._on_room_state)
+
+    def dispose(self) -> None:
+        """Stop following."""
+        self._subscription.dispose()
+
+    def _on_room_state(self, _: UTDRoomState | None) -> None:
+        outdated = select_requests_outdated(self._session.room.store.state)
+        if outdated and not self._refreshing and self._session.connected.value:
+            # One fetch at a time; it fetches again if the lists moved on meanwhile.
+            self._refreshing = True
+            self._spawn(self._refresh(), "refresh requests")
+
+    async def _refresh(self) -> None:
+        store = self._session.room.store
+        try:
+            while select_requests_outdated(store.state) and self._session.connected.value:
+                store.dispatch(RoomStateReceived(await self._fetch()))
+        finally:
+            self._refreshing = False
