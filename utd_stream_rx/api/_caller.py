@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 from yarl import URL
 
@@ -16,10 +16,7 @@ from ..models import UTDRoomState, structure
 from ._bearer import Bearer
 from ._transport import Transport
 
-if TYPE_CHECKING:
-    from ._call_events import UTDCallEventStream
-
-__all__ = ["Caller", "body_of", "room_segment", "structure_answer"]
+__all__ = ["Caller", "ClosableStream", "body_of", "room_segment", "structure_answer"]
 
 T = TypeVar("T")
 
@@ -32,6 +29,14 @@ def structure_answer(data: object, cls: type[T], status: int) -> T:
         raise UTDStreamException(exc.message, status_code=status, code=exc.code) from exc
 
 
+class ClosableStream(Protocol):
+    """An event stream a caller opened and closes with itself."""
+
+    async def aclose(self) -> None:
+        """Close the stream (idempotent)."""
+        ...
+
+
 class Caller:
     """One client's way to the engine: its :class:`Transport`, its :class:`Bearer`, whether it
     is closed, and the event streams it opened (closed with it)."""
@@ -40,7 +45,7 @@ class Caller:
         self.transport = transport
         self.bearer = bearer
         self.closed = False
-        self.streams: weakref.WeakSet[UTDCallEventStream] = weakref.WeakSet()
+        self.streams: weakref.WeakSet[ClosableStream] = weakref.WeakSet()
 
     def require_open(self) -> None:
         """Refuse any request after the client was closed (code ``closed``)."""

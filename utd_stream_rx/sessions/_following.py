@@ -5,23 +5,52 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from reactivex import operators as ops
 
 from ..errors import UTDStreamException
+from ..media import AudioSourceSpec, VideoSourceSpec
 from ..models import UTDRoomState
+from ..room import UTDRoom
 from ..state.events import RoomStateReceived
 from ..state.reducers import select_requests_outdated
 from ..state.view_specs import ROOM_STATE
+from ..state.views import View
 
-if TYPE_CHECKING:
-    from .base import UTDSession
-
-__all__ = ["GrantFollower", "RequestsFollower", "Spawn"]
+__all__ = ["FollowedSession", "GrantFollower", "RequestsFollower", "Spawn"]
 
 Spawn = Callable[[Awaitable[Any], str], None]
 """Runs a step in the background, as one of the session's tasks."""
+
+
+class FollowedSession(Protocol):
+    """What the followers need of a session."""
+
+    @property
+    def room(self) -> UTDRoom:
+        """The session's room."""
+        ...
+
+    @property
+    def connected(self) -> View[bool]:
+        """Whether the room is connected."""
+        ...
+
+    @property
+    def can_publish(self) -> View[bool]:
+        """Whether the engine granted publishing."""
+        ...
+
+    @property
+    def audio_source(self) -> AudioSourceSpec:
+        """What the microphone plays."""
+        ...
+
+    @property
+    def video_source(self) -> VideoSourceSpec:
+        """What the camera shows."""
+        ...
 
 
 class GrantFollower:
@@ -32,7 +61,7 @@ class GrantFollower:
     does not publish by itself.
     """
 
-    def __init__(self, session: UTDSession, spawn: Spawn, *, camera: bool) -> None:
+    def __init__(self, session: FollowedSession, spawn: Spawn, *, camera: bool) -> None:
         self._session = session
         self._spawn = spawn
         self._camera = camera
@@ -69,7 +98,7 @@ class RequestsFollower:
 
     def __init__(
         self,
-        session: UTDSession,
+        session: FollowedSession,
         spawn: Spawn,
         fetch: Callable[[], Awaitable[UTDRoomState]],
     ) -> None:
