@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 from aioresponses import aioresponses
-from apitest_support import (
+from yarl import URL
+
+from tests._support.api import (
     APP_ID,
     APP_KEY,
     BASE,
@@ -18,8 +20,6 @@ from apitest_support import (
     room_json,
     sent,
 )
-from yarl import URL
-
 from utd_stream_rx import (
     UTDCall,
     UTDCallStatus,

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from aioresponses import aioresponses
-from apitest_support import APP_ID, APP_KEY, BASE, BEARER, call_json, sent
 from reactivex import operators as ops
 
+from tests._support.api import APP_ID, APP_KEY, BASE, BEARER, call_json, sent
 from utd_stream_rx import UTDCall, UTDStreamClient, UTDStreamType
 
 EVENTS_URL = BASE + "/api/v1/calls/events"

@@ -11,12 +11,10 @@ import aiohttp
 import pytest
 from multidict import CIMultiDictProxy
 
+from tests._support.engine import APP_ID, APP_KEY, Local, LocalFactory, post_webhook
 from utd_stream_rx.devengine import EngineConfig
 from utd_stream_rx.devengine.cors import ALLOWED_HEADERS
 from utd_stream_rx.testing import EngineProcess
-
-from .conftest import APP_ID, APP_KEY, Local, LocalFactory
-from .helpers import post_webhook
 
 APP = "https://app.example.com"
 APP_HEADERS = {"X-UTD-App-Id": APP_ID, "X-UTD-App-Key": APP_KEY}

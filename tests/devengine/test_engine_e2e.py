@@ -15,15 +15,14 @@ import aiohttp
 import pytest
 from livekit import api, rtc
 
+from tests._support.engine import EngineClient
+from tests._support.engine_calls import read_events
+from tests._support.paths import SEATS
 from utd_stream_rx.models import UTDCall, UTDRoomState, structure
 from utd_stream_rx.testing import EngineProcess, LiveKitServer, LocalStack
 
-from .helpers import EngineClient
-from .test_engine_calls import read_events
-
 pytestmark = pytest.mark.e2e
 
-SEATS = "/api/v1/audio-rooms/{room}/seats"
 
 
 async def connect(token: dict[str, Any]) -> rtc.Room:

@@ -8,13 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from incoming_calls_support import IncomingCalls, ReconnectGate
 
+from tests._support.engine import APP_ID, APP_KEY, Local
+from tests._support.incoming_calls import IncomingCalls, ReconnectGate
+from tests._support.paths import CALLS
 from utd_stream_rx import UTDCallStatus, UTDStreamClient
-
-from .conftest import APP_ID, APP_KEY, Local
-
-CALLS = "/api/v1/calls"
 
 
 class Follower(IncomingCalls):

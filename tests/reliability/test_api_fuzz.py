@@ -25,9 +25,8 @@ from schemathesis.checks import (
 )
 from schemathesis.core.failures import FailureGroup
 
+from tests._support.figures import record
 from utd_stream_rx.testing import LocalStack
-
-from .conftest import record
 
 pytestmark = pytest.mark.e2e
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from utd_stream_rx import UTDStreamClient
-
-from .conftest import RawEngine, StackFactory, clients_of, record
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngine
+from utd_stream_rx.testing import ClientsOf, PrivateStackFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -21,12 +21,12 @@ MARGIN = 1.5  # seconds for the engine's own work on a loaded machine
 
 
 async def test_commands_are_answered_within_the_bound_while_livekit_is_hung(
-    private_stack: StackFactory,
-    created_clients: list[UTDStreamClient],
+    utd_private_stack: PrivateStackFactory,
+    clients_of: ClientsOf,
     raw_engine_of: Callable[..., RawEngine],
 ) -> None:
-    stack = await private_stack(["--livekit-timeout", str(LIVEKIT_TIMEOUT)])
-    make = clients_of(stack, created_clients)
+    stack = utd_private_stack(["--livekit-timeout", str(LIVEKIT_TIMEOUT)])
+    make = clients_of(stack)
     await make().join_audio_room("host", "den", as_host=True, seat_count=4)
     ann = await make().join_audio_room("ann", "den")
     await make().join_live_stream("star", "gig", as_host=True)

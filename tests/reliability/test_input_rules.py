@@ -17,14 +17,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests._support.answers import Answer
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngine
 from utd_stream_rx import UTDStreamClient
 from utd_stream_rx.devengine import EngineConfig
 from utd_stream_rx.devengine.__main__ import parse_args
 from utd_stream_rx.devengine.state import livekit_room_name, split_livekit_room_name
-from utd_stream_rx.testing import LocalStack
+from utd_stream_rx.testing import LocalStack, PrivateStackFactory
 from utd_stream_rx.testing.livekit_server import free_port
-
-from .conftest import Answer, RawEngine, StackFactory, record
 
 pytestmark = pytest.mark.e2e
 
@@ -118,7 +119,7 @@ async def _grid(raw: RawEngine, room: str, bearer: str) -> list[str | None]:
 
 
 async def test_tenants_stay_apart_end_to_end(
-    private_stack: StackFactory,
+    utd_private_stack: PrivateStackFactory,
     created_clients: list[UTDStreamClient],
     raw_engine_of: Callable[..., RawEngine],
 ) -> None:
@@ -131,7 +132,7 @@ async def test_tenants_stay_apart_end_to_end(
 
     # Two valid tenants whose names share a prefix, each with rooms "_lobby" and "x__lobby".
     acme, acme_x = ("acme", "a" * 32), ("acme-x", "b" * 32)
-    stack = await private_stack(["--app", ":".join(acme), "--app", ":".join(acme_x)])
+    stack = utd_private_stack(["--app", ":".join(acme), "--app", ":".join(acme_x)])
     seated: dict[tuple[str, str], str] = {}
     sessions = {}
     for (app_id, app_key), room in itertools.product((acme, acme_x), ("_lobby", "x__lobby")):

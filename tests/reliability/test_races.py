@@ -10,28 +10,20 @@ from typing import Any
 import pytest
 from livekit import api
 
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngine
+from tests._support.seats import holder_is
 from utd_stream_rx import (
     UTDCall,
     UTDCallStatus,
-    UTDSeatGrid,
     UTDStreamClient,
     UTDStreamException,
     UTDStreamType,
 )
-from utd_stream_rx.testing import LocalStack
-
-from .conftest import RawEngine, StackFactory, clients_of, record
+from utd_stream_rx.testing import ClientFactory, ClientsOf, LocalStack, PrivateStackFactory
 
 pytestmark = pytest.mark.e2e
 
-ClientFactory = Callable[[], UTDStreamClient]
-
-
-def _holder_is(index: int, identity: str | None) -> Callable[[UTDSeatGrid | None], bool]:
-    def check(grid: UTDSeatGrid | None) -> bool:
-        return grid is not None and grid.seats[index].identity == identity
-
-    return check
 
 
 @pytest.mark.slow
@@ -55,7 +47,7 @@ async def test_fifty_clients_race_for_one_seat(
     assert len(refusals) == 49 and all(e.status_code == 409 for e in refusals), refusals
     assert not [r for r in results if isinstance(r, BaseException) and r not in refusals]
     for session in [host, *racers]:
-        await session.seats.wait_for(_holder_is(3, winners[0]), timeout=20)
+        await session.seats.wait_for(holder_is(3, winners[0]), timeout=20)
     granted = [r.identity for r in racers if r.can_publish.value]
     assert granted == winners
     record("50-client seat race", f"1 holder, {len(refusals)} x 409 "
@@ -193,11 +185,11 @@ _OPEN = (UTDCallStatus.INITIATING, UTDCallStatus.RINGING)
 
 @pytest.mark.slow
 async def test_answer_races_end_in_one_outcome_seen_by_both_sides(
-    private_stack: StackFactory, created_clients: list[UTDStreamClient]
+    utd_private_stack: PrivateStackFactory, clients_of: ClientsOf
 ) -> None:
     ring_timeout = 0.8
-    stack = await private_stack(["--ring-timeout", str(ring_timeout)])
-    make = clients_of(stack, created_clients)
+    stack = utd_private_stack(["--ring-timeout", str(ring_timeout)])
+    make = clients_of(stack)
     caller, callee = make(), make()
     await caller.authenticate("alice")
     await callee.authenticate("bob")

@@ -23,11 +23,11 @@ import jwt
 import pytest
 from livekit import rtc
 
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngine
 from utd_stream_rx import UTDStreamClient, UTDStreamException, UTDStreamType, media
-from utd_stream_rx.testing import LocalStack
+from utd_stream_rx.testing import ClientsOf, LocalStack, PrivateStackFactory
 from utd_stream_rx.testing.engine import DEMO_APP_ID, DEMO_APP_KEY
-
-from .conftest import RawEngine, StackFactory, clients_of, record
 
 pytestmark = pytest.mark.e2e
 
@@ -213,15 +213,16 @@ def _bearer(identity: str, app_id: str, *, expires_in: float, secret: str = BEAR
 
 
 async def test_credentials_apps_bans_and_limits(
-    private_stack: StackFactory,
+    utd_private_stack: PrivateStackFactory,
     created_clients: list[UTDStreamClient],
+    clients_of: ClientsOf,
     raw_engine_of: Callable[..., RawEngine],
 ) -> None:
-    stack = await private_stack(
+    stack = utd_private_stack(
         ["--app", f"{DEMO_APP_ID}:{DEMO_APP_KEY}", "--app", ":".join(OTHER_APP),
          "--ban", "mallory", "--rate-limit", "3", "--user-token-secret", BEARER_SECRET]
     )
-    make = clients_of(stack, created_clients)
+    make = clients_of(stack)
     raw = raw_engine_of(stack)
     raw_other = raw_engine_of(stack, *OTHER_APP)
     checked = 0

@@ -17,12 +17,11 @@ from utd_stream_rx import (
     UTDStreamType,
     media,
 )
-from utd_stream_rx.testing import LocalStack
+from utd_stream_rx.testing import ClientFactory, LocalStack
 from utd_stream_rx.testing.media_probe import hear, see
 
 pytestmark = pytest.mark.e2e
 
-ClientFactory = Callable[[], UTDStreamClient]
 
 
 def _next_incoming(client: UTDStreamClient, status: UTDCallStatus) -> asyncio.Future[UTDCall]:

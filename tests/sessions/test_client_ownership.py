@@ -9,8 +9,7 @@ from collections.abc import Callable
 from livekit import rtc
 
 from utd_stream_rx import UTDStreamClient
-
-ClientFactory = Callable[[], UTDStreamClient]
+from utd_stream_rx.testing import ClientFactory
 
 
 def _connected_rooms(name_part: str) -> list[rtc.Room]:
