@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from utd_stream_rx import UTDSeatGrid
 
-__all__ = ["holder_is"]
+__all__ = ["grid_version_at_least", "holder_is"]
 
 
 def holder_is(index: int, identity: str | None) -> Callable[[UTDSeatGrid | None], bool]:
@@ -14,5 +14,14 @@ def holder_is(index: int, identity: str | None) -> Callable[[UTDSeatGrid | None]
 
     def check(grid: UTDSeatGrid | None) -> bool:
         return grid is not None and grid.seats[index].identity == identity
+
+    return check
+
+
+def grid_version_at_least(version: int) -> Callable[[UTDSeatGrid | None], bool]:
+    """True once the seat grid has reached ``version``."""
+
+    def check(grid: UTDSeatGrid | None) -> bool:
+        return grid is not None and grid.version >= version
 
     return check

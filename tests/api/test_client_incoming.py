@@ -149,7 +149,11 @@ async def test_a_raising_subscriber_is_isolated(
     client.incoming_calls.subscribe(broken, on_completed=broken_end)
     seen = _Seen(client)
     piped: list[str] = []
-    client.incoming_calls.pipe(ops.map(lambda call: call.call_id)).subscribe(piped.append)
+
+    def call_id(call: UTDCall) -> str:
+        return call.call_id
+
+    client.incoming_calls.pipe(ops.map(call_id)).subscribe(piped.append)
     session = client.call_session(UTDStreamType.AUDIO_CALL)
 
     with caplog.at_level(logging.ERROR, logger="utd_stream_rx"):

@@ -171,7 +171,7 @@ def test_origins_are_checked_and_normalized() -> None:
         with pytest.raises(ValueError):
             EngineConfig(cors_origins=[wrong])
     with pytest.raises(TypeError):
-        EngineConfig(cors_origins="https://app.example.com")  # type: ignore[arg-type]
+        EngineConfig(cors_origins="https://app.example.com")
 
 
 @pytest.mark.e2e

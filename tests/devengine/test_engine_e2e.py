@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 from livekit import api, rtc
+from livekit.rtc.room import EventTypes
 
 from tests._support.engine import EngineClient
 from tests._support.engine_calls import read_events
@@ -32,7 +33,7 @@ async def connect(token: dict[str, Any]) -> rtc.Room:
 
 
 def watch(
-    room: rtc.Room, event: str, match: Callable[..., bool]
+    room: rtc.Room, event: EventTypes, match: Callable[..., bool]
 ) -> asyncio.Future[tuple[Any, ...]]:
     """A future for the first ``event`` whose arguments satisfy ``match``."""
     future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from livekit import api
 from tests._support.figures import record
 from tests._support.raw_engine import RawEngine
 from tests._support.seats import holder_is
+from tests._support.views import is_value
 from utd_stream_rx import (
     UTDAudioRoomSession,
     UTDCallStatus,
@@ -37,6 +38,9 @@ from utd_stream_rx.testing import (
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).parents[2]
+
+Command = Callable[[], Awaitable[object]]
+"""One SDK command, not yet sent."""
 
 
 @pytest.mark.slow
@@ -105,6 +109,7 @@ async def test_engine_killed_mid_room_and_restarted_loses_nothing(
     await talking.end()
     await answering.status.wait_for(lambda s: s is UTDCallStatus.ENDED, timeout=10)
     # The ring timeout outlives the crash: the call rung before it still ends as missed.
+    assert call.created_at is not None
     left = call.created_at + ring_timeout + 5 - time.time()
     await ringing.status.wait_for(lambda s: s is UTDCallStatus.MISSED, timeout=max(left, 1))
     record("engine SIGKILL", "1 kill + restart on the same DB: 2 seats, 1 request, "
@@ -123,7 +128,7 @@ async def test_engine_down_gives_clear_network_errors_fast(
     seats, stage = host.seats.value, star.stage.value
     stack.engine.stop()
 
-    commands = {
+    commands: dict[str, Command] = {
         "take_seat": lambda: host.take_seat(1),
         "get_seats": host.get_seats,
         "lock_seat": lambda: host.lock_seat(0),
@@ -169,7 +174,7 @@ async def test_a_hung_engine_times_out_and_views_catch_up(
     assert pid is not None
     os.kill(pid, signal.SIGSTOP)  # alive, accepting connections, answering nothing
     try:
-        commands = {
+        commands: dict[str, tuple[Command, str]] = {
             "take_seat": (lambda: ann.take_seat(1), "POST"),
             "get_seats": (host.get_seats, "GET"),
             "kick_from_seat": (lambda: host.kick_from_seat(0), "POST"),
@@ -204,7 +209,7 @@ async def test_a_hung_engine_times_out_and_views_catch_up(
         await session.seats.wait_for(
             lambda g: g is not None and [s.identity for s in g.seats] == holders, timeout=10
         )
-    await ann.can_publish.wait_for(lambda g, want="ann" in holders: g is want, timeout=10)
+    await ann.can_publish.wait_for(is_value("ann" in holders), timeout=10)
     record("engine hung (SIGSTOP)", f"{len(commands)} commands timed out within bounds; "
                                     f"views caught up to holders {holders}")
 

@@ -230,6 +230,7 @@ async def test_malformed_requests_get_an_honest_4xx(
     asked = await raw.send("POST", f"{seats}/request", {}, bearer=asker_bearer)
     assert asked.status == 200, asked
     cases: list[tuple[str, str, object, str | None, int, str]] = []
+    body: object  # the request bodies of the cases differ in shape
     # Seat indexes: ASCII digits only, bounded, in range.
     for index in ("%C2%B2", "%D9%A3", "%EF%BC%91", LONG_DIGITS, "64", "-1", "0x1", "%201"):
         for action, body in (("lock", {"locked": True}), ("mute", {"muted": True}),
@@ -251,11 +252,13 @@ async def test_malformed_requests_get_an_honest_4xx(
                   {"identity": host, "room_name": room + "\n", "type": "audio_room"}, None,
                   400, "invalid_request"))
     # Deeply nested bodies: refused before they reach the parser's recursion limit.
-    nested = {"callee_identity": asker, "type": "audio_call", "metadata": {}}
-    inner: dict[str, object] = nested["metadata"]  # type: ignore[assignment]
+    metadata: dict[str, object] = {}
+    nested = {"callee_identity": asker, "type": "audio_call", "metadata": metadata}
+    inner = metadata
     for _ in range(40):
-        inner["x"] = {}
-        inner = inner["x"]  # type: ignore[assignment]
+        deeper: dict[str, object] = {}
+        inner["x"] = deeper
+        inner = deeper
     cases.append(("POST", "/api/v1/calls", nested, host_bearer, 400, "invalid_request"))
     for answer_case in cases:
         method, path, body, bearer, status, code = answer_case

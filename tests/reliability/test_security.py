@@ -230,6 +230,8 @@ async def test_credentials_apps_bans_and_limits(
     # 401: app credentials missing, wrong, or of an unknown app; bearers missing, forged,
     # signed with another key, expired, or minted for another app.
     alice_bearer = await raw.bearer("alice")
+    body: object  # the request bodies of the loops below differ in shape
+    bearer: str | None
     for headers in (
         {},
         {"X-UTD-App-Id": stack.app_id},
@@ -430,8 +432,10 @@ def _secret_defaults(source: str) -> list[str]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             args = node.args
             positional = args.posonlyargs + args.args
-            pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults,
-                             strict=True))
+            defaulted = positional[len(positional) - len(args.defaults):]
+            pairs: list[tuple[ast.arg, ast.expr | None]] = list(
+                zip(defaulted, args.defaults, strict=True)
+            )
             pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)]
             found += [f"parameter {a.arg}" for a, d in pairs
                       if _SECRET_NAME.search(a.arg) and literal(d)]

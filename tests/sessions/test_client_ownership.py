@@ -40,7 +40,7 @@ async def test_a_session_out_of_its_room_is_not_kept_alive_by_its_client(
     closed = await client.join_audio_room(unique("listener"), unique("den"))
     await left.leave()
     await closed.aclose()
-    gone = [weakref.ref(left), weakref.ref(closed)]
+    gone: list[Callable[[], object]] = [weakref.ref(left), weakref.ref(closed)]
     del left, closed
     gc.collect()
     # Nothing holds a room any more: the client lets both go (no growth over many calls).

@@ -35,7 +35,7 @@ async def _serve_call(request: web.Request) -> web.Response:
 def engine_url() -> Iterator[str]:
     """A tiny engine answering ``GET /api/v1/calls/{id}``, on its own thread and loop."""
     started = threading.Event()
-    stop: list[Callable[[], None]] = []
+    stop: list[Callable[[], object]] = []
     address: list[str] = []
 
     async def serve() -> None:
