@@ -7,6 +7,7 @@
 - ``raw_engine``: plain HTTP to an engine subprocess, past every check the SDK makes.
 - ``incoming_calls``: a recorder of ``incoming_calls`` and a gate that holds its reconnect.
 - ``seats``: predicates on a seat grid; ``views``: predicates on any view.
+- ``tokens``: the claims of a token, read unverified.
 - ``figures``: what the reliability suite measured, printed at the end of the run.
 - ``threads``: work run on a thread of its own (its own ``asyncio.run``).
 - ``participant_process``: a participant in a process of its own, for crash tests.

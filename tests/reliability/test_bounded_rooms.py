@@ -7,13 +7,12 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
 
 from livekit import api
 
 from tests._support.figures import record
 from tests._support.paths import SEATS
-from tests._support.raw_engine import RawEngine
+from tests._support.raw_engine import RawEngine, RawEngineOf
 from utd_stream_rx.testing import ClientsOf, LocalStack, PrivateStackFactory
 
 PENDING = 1000
@@ -56,7 +55,7 @@ async def livekit_metadata(stack: LocalStack, room: str) -> str:
 
 async def test_a_thousand_pending_requests_leave_seat_changes_as_fast(
     utd_private_stack: PrivateStackFactory,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     clients_of: ClientsOf,
 ) -> None:
     stack = utd_private_stack(["--rate-limit", "0", "--join-window", "600"])

@@ -5,13 +5,12 @@ runs again."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests._support.figures import record
-from tests._support.raw_engine import RawEngine
+from tests._support.raw_engine import RawEngineOf
 from utd_stream_rx.testing import ClientsOf, PrivateStackFactory
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +22,7 @@ MARGIN = 1.5  # seconds for the engine's own work on a loaded machine
 async def test_commands_are_answered_within_the_bound_while_livekit_is_hung(
     utd_private_stack: PrivateStackFactory,
     clients_of: ClientsOf,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
 ) -> None:
     stack = utd_private_stack(["--livekit-timeout", str(LIVEKIT_TIMEOUT)])
     make = clients_of(stack)

@@ -11,7 +11,7 @@ import pytest
 from livekit import api
 
 from tests._support.figures import record
-from tests._support.raw_engine import RawEngine
+from tests._support.raw_engine import RawEngineOf
 from tests._support.seats import grid_version_at_least, holder_is
 from tests._support.views import is_value
 from utd_stream_rx import (
@@ -68,7 +68,7 @@ async def test_concurrent_stage_commands_leave_no_ghosts(
     livekit_api: Any,
     utd_client_factory: ClientFactory,
     utd_unique: Callable[[str], str],
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
 ) -> None:
     show = utd_unique("show")
     star_id = utd_unique("star")

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from tests._support.answers import Answer
 from tests._support.figures import record
-from tests._support.raw_engine import RawEngine
+from tests._support.raw_engine import RawEngine, RawEngineOf
 from utd_stream_rx import UTDStreamClient
 from utd_stream_rx.devengine import EngineConfig
 from utd_stream_rx.devengine.__main__ import parse_args
@@ -121,7 +121,7 @@ async def _grid(raw: RawEngine, room: str, bearer: str) -> list[str | None]:
 async def test_tenants_stay_apart_end_to_end(
     utd_private_stack: PrivateStackFactory,
     created_clients: list[UTDStreamClient],
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
 ) -> None:
     # The real engine refuses, at start, an app id that could share LiveKit rooms.
     returncode, stderr = await _engine_cli(
@@ -178,7 +178,7 @@ async def test_tenants_stay_apart_end_to_end(
 
 async def test_a_call_and_its_room_are_shown_only_to_its_parties(
     utd_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     utd_unique: Callable[[str], str],
 ) -> None:
     raw = raw_engine_of(utd_stack)
@@ -219,7 +219,7 @@ LONG_DIGITS = "1" * 5000  # beyond int()'s 4,300-digit limit
 
 async def test_malformed_requests_get_an_honest_4xx(
     utd_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     utd_unique: Callable[[str], str],
 ) -> None:
     raw = raw_engine_of(utd_stack)
@@ -279,7 +279,7 @@ async def test_malformed_requests_get_an_honest_4xx(
 
 async def test_a_ban_cannot_be_dodged_with_a_trailing_newline(
     utd_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     utd_unique: Callable[[str], str],
 ) -> None:
     raw = raw_engine_of(utd_stack)

@@ -17,7 +17,8 @@ import pytest
 from livekit import rtc
 
 from tests._support.figures import record
-from tests._support.raw_engine import RawEngine
+from tests._support.raw_engine import RawEngineOf
+from tests._support.tokens import claims
 from utd_stream_rx import (
     UTDAudioRoomSession,
     UTDAuthState,
@@ -46,22 +47,17 @@ def secure_stack() -> Iterator[LocalStack]:
         stack.cleanup()
 
 
-def _claims(token: str) -> dict[str, Any]:
-    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    return claims
-
-
 def _forged_bearer(identity: str, secret: str, app_id: str) -> str:
     """An engine bearer as an outsider would forge it, signed with what an app holds."""
     now = int(time.time())
-    claims = {"iss": "utd-devengine", "app": app_id, "sub": identity, "iat": now,
+    payload = {"iss": "utd-devengine", "app": app_id, "sub": identity, "iat": now,
               "exp": now + 600}
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 async def test_only_the_apps_backend_vouches_for_an_identity(
     secure_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     clients_of: ClientsOf,
     utd_unique: Callable[[str], str],
 ) -> None:
@@ -110,7 +106,7 @@ async def test_only_the_apps_backend_vouches_for_an_identity(
     viewer = await raw.send("POST", "/api/v1/token", {
         "identity_token": stack.identity_token(eve), "room_name": room, "type": "live_stream"})
     assert viewer.status == 200 and viewer.body["identity"] == eve, viewer
-    assert _claims(viewer.body["token"])["video"]["canPublish"] is False
+    assert claims(viewer.body["token"])["video"]["canPublish"] is False
     invite = await raw.send("POST", f"/api/v1/live/{room}/stage/invite", {"identity": eve},
                             bearer=viewer.body["user_token"])
     assert (invite.status, invite.code) == (403, "forbidden"), invite
@@ -158,7 +154,7 @@ async def test_sessions_work_with_a_token_provider_and_are_heard(
 
 async def test_a_kick_or_a_ban_outlives_every_old_token(
     secure_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     clients_of: ClientsOf,
     utd_unique: Callable[[str], str],
 ) -> None:
@@ -177,7 +173,7 @@ async def test_a_kick_or_a_ban_outlives_every_old_token(
     assert taken.status == 200, taken
     seated = await raw.send("POST", "/api/v1/token", {
         "identity_token": stack.identity_token(kim_id), "room_name": room, "type": "audio_room"})
-    assert _claims(seated.body["token"])["attributes"]["utd.seat"] == "1"
+    assert claims(seated.body["token"])["attributes"]["utd.seat"] == "1"
     await host.kick_from_seat(1)
     # With the old token, straight to LiveKit: it may listen, never publish.
     lk = rtc.Room()

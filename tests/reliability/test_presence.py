@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from tests._support.figures import record
-from tests._support.raw_engine import RawEngine
+from tests._support.raw_engine import RawEngineOf
 from tests._support.seats import holder_is
 from utd_stream_rx import UTDStreamClient, media
 from utd_stream_rx.testing import LocalStack
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 async def test_a_bearer_outside_the_room_holds_nothing_and_a_session_inside_is_seated(
     utd_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     utd_client_factory: Callable[[], UTDStreamClient],
     utd_unique: Callable[[str], str],
 ) -> None:

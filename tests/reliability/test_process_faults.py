@@ -15,7 +15,7 @@ import pytest
 from livekit import api
 
 from tests._support.figures import record
-from tests._support.raw_engine import RawEngine
+from tests._support.raw_engine import RawEngineOf
 from tests._support.seats import holder_is
 from tests._support.views import is_value
 from utd_stream_rx import (
@@ -156,7 +156,7 @@ async def test_engine_down_gives_clear_network_errors_fast(
 async def test_a_hung_engine_times_out_and_views_catch_up(
     utd_private_stack: PrivateStackFactory,
     created_clients: list[UTDStreamClient],
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
 ) -> None:
     stack = utd_private_stack()
     timeout = 1.0
@@ -218,7 +218,7 @@ async def test_a_hung_engine_times_out_and_views_catch_up(
 async def test_livekit_server_restart_is_reported_and_state_comes_back(
     utd_private_stack: PrivateStackFactory,
     clients_of: ClientsOf,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
 ) -> None:
     stack = utd_private_stack()
     make = clients_of(stack)
@@ -376,7 +376,7 @@ async def test_a_holder_lost_in_a_livekit_restart_who_never_returns_is_released(
 async def test_who_left_while_the_engine_was_down_is_released_after_its_restart(
     utd_private_stack: PrivateStackFactory,
     clients_of: ClientsOf,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
 ) -> None:
     # LiveKit retries a webhook about 5 times over about 15 s, then drops it: nothing ever
     # tells the restarted engine that these two left. Its reconciliation with LiveKit's

@@ -19,7 +19,7 @@ import pytest
 
 from tests._support.answers import Answer
 from tests._support.figures import record
-from tests._support.raw_engine import RawEngine
+from tests._support.raw_engine import RawEngine, RawEngineOf
 from utd_stream_rx.testing import LocalStack, PrivateStackFactory
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +29,6 @@ pytestmark = pytest.mark.e2e
 WINDOW = 6.0
 OTHER_APP_ID = "app-other"
 OTHER_APP_KEY = "o" * 32
-RawFactory = Callable[..., RawEngine]
 
 
 @pytest.fixture
@@ -91,7 +90,7 @@ async def _wait_out(retry: int) -> None:
 
 
 async def test_tokens_per_identity_with_an_honest_retry_after(
-    utd_private_stack: PrivateStackFactory, raw_engine_of: RawFactory
+    utd_private_stack: PrivateStackFactory, raw_engine_of: RawEngineOf
 ) -> None:
     stack = await _stack(utd_private_stack, "--rate-limit", "3")
     raw = raw_engine_of(stack)
@@ -106,7 +105,7 @@ async def test_tokens_per_identity_with_an_honest_retry_after(
 
 async def test_many_identities_from_one_address_are_limited_per_address(
     utd_private_stack: PrivateStackFactory,
-    raw_engine_of: RawFactory,
+    raw_engine_of: RawEngineOf,
     from_address: Callable[[LocalStack, str], RawEngine],
 ) -> None:
     stack = await _stack(utd_private_stack, "--mint-limit-per-address", "5")
@@ -125,7 +124,7 @@ async def test_many_identities_from_one_address_are_limited_per_address(
 
 async def test_tokens_per_app_whatever_the_address(
     utd_private_stack: PrivateStackFactory,
-    raw_engine_of: RawFactory,
+    raw_engine_of: RawEngineOf,
     from_address: Callable[[LocalStack, str], RawEngine],
 ) -> None:
     stack = await _stack(utd_private_stack, "--mint-limit-per-app", "4")
@@ -143,7 +142,7 @@ async def test_tokens_per_app_whatever_the_address(
 
 async def test_new_rooms_are_limited_but_joining_rooms_is_not(
     utd_private_stack: PrivateStackFactory,
-    raw_engine_of: RawFactory,
+    raw_engine_of: RawEngineOf,
     from_address: Callable[[LocalStack, str], RawEngine],
 ) -> None:
     stack = await _stack(
@@ -175,7 +174,7 @@ async def test_new_rooms_are_limited_but_joining_rooms_is_not(
 
 
 async def test_calls_per_caller(
-    utd_private_stack: PrivateStackFactory, raw_engine_of: RawFactory
+    utd_private_stack: PrivateStackFactory, raw_engine_of: RawEngineOf
 ) -> None:
     stack = await _stack(utd_private_stack, "--call-limit-per-caller", "3")
     raw = raw_engine_of(stack)
@@ -190,7 +189,7 @@ async def test_calls_per_caller(
 
 
 async def test_many_callers_ringing_one_victim_are_limited_per_callee(
-    utd_private_stack: PrivateStackFactory, raw_engine_of: RawFactory
+    utd_private_stack: PrivateStackFactory, raw_engine_of: RawEngineOf
 ) -> None:
     stack = await _stack(utd_private_stack, "--call-limit-per-callee", "3")
     raw = raw_engine_of(stack)
@@ -225,7 +224,7 @@ async def _calls_in(
 
 @pytest.mark.slow
 async def test_one_bearer_cannot_ring_hundreds_of_times(
-    utd_private_stack: PrivateStackFactory, raw_engine_of: RawFactory
+    utd_private_stack: PrivateStackFactory, raw_engine_of: RawEngineOf
 ) -> None:
     # The production defaults (20 calls a minute per caller and per callee: a burst of 20,
     # then one every 3 s), against none.

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from tests._support.figures import record
-from tests._support.raw_engine import RawEngine
+from tests._support.raw_engine import RawEngine, RawEngineOf
 from utd_stream_rx import (
     UTDAudioRoomSession,
     UTDCallStatus,
@@ -119,7 +119,7 @@ async def _engine_status(raw: RawEngine, identity: str, call_id: str) -> str:
 async def test_a_call_nobody_could_join_is_ended_for_caller_and_callee(
     utd_private_stack: PrivateStackFactory,
     clients_of: ClientsOf,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
 ) -> None:
     stack = utd_private_stack()
     raw = raw_engine_of(stack)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import base64
-import json
 import re
 import subprocess
 import sys
@@ -17,14 +15,14 @@ import time
 import zipfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import jwt
 import pytest
 from livekit import rtc
 
 from tests._support.figures import record
-from tests._support.raw_engine import RawEngine
+from tests._support.raw_engine import RawEngineOf
+from tests._support.tokens import claims
 from utd_stream_rx import UTDStreamClient, UTDStreamException, UTDStreamType, media
 from utd_stream_rx.testing import ClientsOf, LocalStack, PrivateStackFactory
 from utd_stream_rx.testing.engine import DEMO_APP_ID, DEMO_APP_KEY
@@ -50,7 +48,7 @@ async def _refused(command: Awaitable[object], status: int, code: str | None = N
 
 async def test_audience_and_viewers_cannot_run_host_commands_at_the_engine(
     utd_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     utd_unique: Callable[[str], str],
 ) -> None:
     raw = raw_engine_of(utd_stack)
@@ -112,7 +110,7 @@ async def test_audience_and_viewers_cannot_run_host_commands_at_the_engine(
 
 async def test_the_bearer_is_the_actor_whatever_the_body_says(
     utd_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     utd_unique: Callable[[str], str],
 ) -> None:
     raw = raw_engine_of(utd_stack)
@@ -207,16 +205,16 @@ async def test_audience_sessions_cannot_run_host_commands(
 
 def _bearer(identity: str, app_id: str, *, expires_in: float, secret: str = BEARER_SECRET) -> str:
     now = time.time()
-    claims = {"iss": _ISSUER, "app": app_id, "sub": identity, "iat": int(now) - 60,
+    payload = {"iss": _ISSUER, "app": app_id, "sub": identity, "iat": int(now) - 60,
               "exp": now + expires_in}
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 async def test_credentials_apps_bans_and_limits(
     utd_private_stack: PrivateStackFactory,
     created_clients: list[UTDStreamClient],
     clients_of: ClientsOf,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
 ) -> None:
     stack = utd_private_stack(
         ["--app", f"{DEMO_APP_ID}:{DEMO_APP_KEY}", "--app", ":".join(OTHER_APP),
@@ -348,17 +346,10 @@ async def test_credentials_apps_bans_and_limits(
 # -- tokens and media ---------------------------------------------------------------------------
 
 
-def _claims(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
-    padded = payload + "=" * (-len(payload) % 4)
-    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(padded))
-    return decoded
-
-
 @pytest.mark.slow
 async def test_an_audience_token_cannot_publish_until_the_engine_grants_it(
     utd_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     utd_client_factory: Callable[[], UTDStreamClient],
     utd_unique: Callable[[str], str],
 ) -> None:
@@ -368,19 +359,19 @@ async def test_an_audience_token_cannot_publish_until_the_engine_grants_it(
         utd_unique("host"), room, as_host=True, seat_count=2
     )
     minted = await raw.room_token(listener, room, "audio_room", "audience")
-    grant = _claims(minted["token"])["video"]
+    grant = claims(minted["token"])["video"]
     assert grant["roomJoin"] and grant["canSubscribe"]
     assert not grant.get("canPublish") and not grant.get("canPublishSources"), grant
     assert not grant.get("canUpdateOwnMetadata") and not grant.get("roomAdmin"), grant
     # No room token carries the grant, not even a live-stream host's: it comes after joining.
     star = await raw.room_token(utd_unique("star"), utd_unique("gs"), "live_stream", "host")
-    assert _claims(star["token"])["video"]["canPublish"] is False
+    assert claims(star["token"])["video"]["canPublish"] is False
     # (The check is not vacuous: a call's token, which only its parties get, does carry it.)
     call = await raw.send(
         "POST", "/api/v1/calls", {"callee_identity": utd_unique("callee"), "type": "audio_call"},
         bearer=await raw.bearer(utd_unique("caller")),
     )
-    assert call.status == 201 and _claims(call.body["token"])["video"]["canPublish"] is True
+    assert call.status == 201 and claims(call.body["token"])["video"]["canPublish"] is True
 
     # Straight to LiveKit with that token, past every check the SDK makes: LiveKit refuses.
     lk = rtc.Room()

@@ -7,14 +7,14 @@ import asyncio
 import contextlib
 import resource
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
 import pytest
 
 from tests._support.figures import record
-from tests._support.raw_engine import RawEngine
+from tests._support.raw_engine import RawEngineOf
 from utd_stream_rx.devengine import EngineConfig, EngineServer
 from utd_stream_rx.devengine.config import DEMO_APP_ID, DEMO_APP_KEY
 from utd_stream_rx.testing import PrivateStackFactory
@@ -81,7 +81,7 @@ class SlowClient:
 
 
 async def test_slow_clients_are_capped_and_timed_out_while_a_real_client_is_served(
-    utd_private_stack: PrivateStackFactory, raw_engine_of: Callable[..., RawEngine]
+    utd_private_stack: PrivateStackFactory, raw_engine_of: RawEngineOf
 ) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < SLOW_CLIENTS + 500:

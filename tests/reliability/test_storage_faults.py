@@ -17,14 +17,14 @@ import resource
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests._support.answers import Answer
 from tests._support.figures import record
-from tests._support.raw_engine import RawEngine
+from tests._support.raw_engine import RawEngine, RawEngineOf
 from utd_stream_rx.testing import PrivateStackFactory
 from utd_stream_rx.testing.engine import EngineProcess
 
@@ -114,7 +114,7 @@ async def _next_write_succeeds(raw: RawEngine, ann: str) -> float:
 
 
 async def test_a_full_disk_is_503_and_the_engine_recovers_by_itself(
-    utd_private_stack: PrivateStackFactory, raw_engine_of: Callable[..., RawEngine]
+    utd_private_stack: PrivateStackFactory, raw_engine_of: RawEngineOf
 ) -> None:
     stack = utd_private_stack()
     raw = raw_engine_of(stack)
@@ -134,7 +134,7 @@ async def test_a_full_disk_is_503_and_the_engine_recovers_by_itself(
 
 
 async def test_a_read_only_database_is_503_and_the_engine_recovers_by_itself(
-    utd_private_stack: PrivateStackFactory, raw_engine_of: Callable[..., RawEngine]
+    utd_private_stack: PrivateStackFactory, raw_engine_of: RawEngineOf
 ) -> None:
     stack = utd_private_stack()
     raw = raw_engine_of(stack)

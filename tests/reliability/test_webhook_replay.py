@@ -13,7 +13,7 @@ import datetime
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -23,7 +23,7 @@ from aiohttp import web
 from livekit import api
 
 from tests._support.figures import record
-from tests._support.raw_engine import RawEngine
+from tests._support.raw_engine import RawEngine, RawEngineOf
 from utd_stream_rx.testing import ClientsOf, LocalStack
 from utd_stream_rx.testing.livekit_server import free_port
 
@@ -127,7 +127,7 @@ async def _seats(raw: RawEngine, room: str, bearer: str) -> tuple[int, list[str 
 
 async def test_a_captured_departure_replayed_frees_nothing(
     capturing_stack: CapturingStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     clients_of: ClientsOf,
 ) -> None:
     stack, sink = capturing_stack.stack, capturing_stack.sink
@@ -163,7 +163,7 @@ async def test_a_captured_departure_replayed_frees_nothing(
 
 async def test_an_old_departure_after_a_newer_join_frees_nothing(
     capturing_stack: CapturingStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     clients_of: ClientsOf,
 ) -> None:
     stack, sink = capturing_stack.stack, capturing_stack.sink
