@@ -10,6 +10,8 @@
 - ``tokens``: the claims of a token, read unverified.
 - ``figures``: what the reliability suite measured, printed at the end of the run.
 - ``threads``: work run on a thread of its own (its own ``asyncio.run``).
+- ``rooms``: the LiveKit rooms still connected in the process.
+- ``repeats``: what ``--repeat NODEID=N`` asks the run to repeat.
 - ``participant_process``: a participant in a process of its own, for crash tests.
 
 Fixtures stay in the ``conftest.py`` files (and the ``utd_`` ones in
