@@ -22,7 +22,6 @@ from utd_stream_rx import (
     UTDAudioRoomSession,
     UTDCallStatus,
     UTDLiveStreamSession,
-    UTDStreamClient,
     UTDStreamException,
     UTDStreamType,
 )
@@ -155,16 +154,13 @@ async def test_engine_down_gives_clear_network_errors_fast(
 
 async def test_a_hung_engine_times_out_and_views_catch_up(
     utd_private_stack: PrivateStackFactory,
-    created_clients: list[UTDStreamClient],
+    utd_clients_of: ClientsOf,
     raw_engine_of: RawEngineOf,
 ) -> None:
     stack = utd_private_stack()
     timeout = 1.0
 
-    def make() -> UTDStreamClient:
-        client = UTDStreamClient(stack.app_id, stack.app_key, stack.base_url, timeout=timeout)
-        created_clients.append(client)
-        return client
+    make = utd_clients_of(stack, timeout=timeout)
 
     host = await make().join_audio_room("host", "stuck", as_host=True, seat_count=3)
     ann = await make().join_audio_room("ann", "stuck")
