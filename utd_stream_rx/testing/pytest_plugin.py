@@ -11,13 +11,13 @@ with no configuration:
 - ``utd_unique``: names unique to the test (``utd_unique("lobby")``), so tests sharing the
   stack never meet.
 - ``utd_client_factory``: makes :class:`~utd_stream_rx.UTDStreamClient` objects for the
-  stack's engine; all are closed after the test (a :data:`ClientFactory`).
+  stack's engine; all are closed after the test (a :data:`~utd_stream_rx.testing.ClientFactory`).
 - ``utd_private_stack``: ``utd_private_stack(engine_args, secure=False)`` starts a stack of the
   test's own, one it may break (kill its engine, restart its livekit-server); each is stopped
-  after the test (a :data:`PrivateStackFactory`).
-- ``utd_clients_of``: ``utd_clients_of(stack, timeout=3.0)`` is a :data:`ClientFactory` for any
+  after the test (a :data:`~utd_stream_rx.testing.PrivateStackFactory`).
+- ``utd_clients_of``: ``utd_clients_of(stack, timeout=3.0)`` is a client factory for any
   stack (a private one too), with client options of the test's choosing; every client made is
-  closed after the test (a :data:`ClientsOf`).
+  closed after the test (a :data:`~utd_stream_rx.testing.ClientsOf`).
 - ``utd_participants``: synthetic participants that join with a tone of their own, so a test
   can tell who it hears (:class:`~utd_stream_rx.testing.SyntheticParticipants`).
 
