@@ -1,6 +1,8 @@
 """Helpers shared by the test suite, one module per thing they help with.
 
 - ``api``: constants, engine payloads and a mock transport for the REST facade tests.
+- ``answers``: one engine answer, and the app's request headers.
+- ``paths``: the engine paths the tests call.
 - ``openapi``: ``openapi.yaml`` loaded, and engine answers checked against it.
 - ``engine``: a spec-checking engine client, the in-process engine and its app credentials.
 - ``engine_calls`` / ``engine_seats``: calls and seated rooms set up on an in-process engine.
