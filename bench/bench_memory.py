@@ -103,7 +103,8 @@ def _measure(stack: LocalStack, side: str, room: str, count: int) -> float:
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        _child(sys.argv[2], *sys.argv[3:7], int(sys.argv[7]))
+        base_url, app_id, app_key, room = sys.argv[3:7]
+        _child(sys.argv[2], base_url, app_id, app_key, room, int(sys.argv[7]))
         return 0
     args = parser(__doc__.splitlines()[0], rounds=3).parse_args()
     rounds, count = (1, 10) if args.quick else (args.rounds, LISTENERS)

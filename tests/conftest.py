@@ -14,14 +14,14 @@ order and leftovers (``scripts/check --repeat tests/x.py::test_y=20``).
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from livekit import rtc
 
-from utd_stream_rx import UTDStreamClient
+from tests._support.repeats import repeat_counts
+from tests._support.rooms import connected_rooms
+from utd_stream_rx.testing import ClientFactory
 
 GRACE = 5.0  # seconds for a disconnect already under way to finish
 _REPEAT_FIXTURE = "_utd_repeat"
@@ -37,18 +37,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _repeats(config: pytest.Config) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for spec in config.getoption("repeat"):
-        nodeid, sep, count = spec.rpartition("=")
-        if not sep or not nodeid or not count.isdigit() or int(count) < 1:
-            raise pytest.UsageError(f"--repeat takes NODEID=N with N >= 1, not {spec!r}")
-        found[nodeid] = int(count)
-    return found
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    count = _repeats(metafunc.config).get(metafunc.definition.nodeid)
+    count = repeat_counts(metafunc.config).get(metafunc.definition.nodeid)
     if count is not None:
         metafunc.fixturenames.append(_REPEAT_FIXTURE)
         metafunc.parametrize(
@@ -58,7 +48,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # A mistyped --repeat must not pass as "repeated N times and never failed".
-    for nodeid in _repeats(config):
+    for nodeid in repeat_counts(config):
         if not any(item.nodeid.startswith(nodeid + "[") for item in items):
             raise pytest.UsageError(f"--repeat names {nodeid}, which was not collected")
 
@@ -82,7 +72,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @pytest.fixture
-def make_client(utd_client_factory: Callable[[], UTDStreamClient]) -> Callable[[], UTDStreamClient]:
+def make_client(utd_client_factory: ClientFactory) -> ClientFactory:
     """Clients of the local engine (the plugin's ``utd_client_factory``)."""
     return utd_client_factory
 
@@ -100,18 +90,14 @@ def _utd_repeat(request: pytest.FixtureRequest) -> int:
     return number
 
 
-def _open_rooms() -> set[rtc.Room]:
-    return {o for o in gc.get_objects() if isinstance(o, rtc.Room) and o.isconnected()}
-
-
 @pytest.fixture(autouse=True)
 async def _no_room_left_connected(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     # Rooms of wider-scoped fixtures are already open here and are not this test's doing.
-    before = _open_rooms()
+    before = connected_rooms()
     yield
     loop = asyncio.get_running_loop()
     deadline = loop.time() + GRACE
-    left = _open_rooms() - before
+    left = connected_rooms() - before
     while left and loop.time() < deadline:
         await asyncio.sleep(0.1)
         left = {room for room in left if room.isconnected()}
@@ -129,7 +115,7 @@ async def _no_room_left_connected(request: pytest.FixtureRequest) -> AsyncIterat
 async def _no_room_left_at_exit() -> AsyncIterator[None]:
     """The last word: rooms of session-wide fixtures, too, are closed before the run ends."""
     yield
-    left = _open_rooms()
+    left = connected_rooms()
     for room in left:
         await room.disconnect()
     assert not left, f"{len(left)} room(s) were still connected when the run ended"

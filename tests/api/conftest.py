@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aioresponses import aioresponses
-from apitest_support import APP_ID, APP_KEY, BASE, BEARER, TOKENS, MockTransport
 
+from tests._support.api import APP_ID, APP_KEY, BASE, BEARER, TOKENS, MockTransport
 from utd_stream_rx.api import UTDApiClient
 
 

@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aioresponses import aioresponses
-from apitest_support import APP_ID, APP_KEY, BASE, BEARER, TOKENS, call_json, room_json, sent
 
+from tests._support.api import APP_ID, APP_KEY, BASE, BEARER, TOKENS, call_json, room_json, sent
 from utd_stream_rx import UTDStreamException, UTDStreamType
 from utd_stream_rx._http import fallback_code, parse_retry_after
 from utd_stream_rx.api import UTDApiClient

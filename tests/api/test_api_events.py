@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aioresponses import aioresponses
-from apitest_support import APP_ID, APP_KEY, BASE, BEARER, call_json, sent
 
+from tests._support.api import APP_ID, APP_KEY, BASE, BEARER, call_json, sent
 from utd_stream_rx import UTDCallStatus, UTDStreamException
 from utd_stream_rx._sse import SSEDecoder, SSEEvent, SSETooLarge
 from utd_stream_rx.api import UTDApiClient

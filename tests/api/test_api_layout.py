@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from aioresponses import aioresponses
-from apitest_support import APP_ID, APP_KEY, BASE, BEARER, TOKENS, call_json, room_json, sent
 
+from tests._support.api import APP_ID, APP_KEY, BASE, BEARER, TOKENS, call_json, room_json, sent
 from utd_stream_rx.api import UTDApiClient
 from utd_stream_rx.errors import UTDStreamException
 

@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 from aioresponses import aioresponses
-from apitest_support import APP_ID, APP_KEY, BASE, BEARER, room_json, sent
 
+from tests._support.api import APP_ID, APP_KEY, BASE, BEARER, room_json, sent
 from utd_stream_rx import UTDStreamException
 from utd_stream_rx.api import UTDApiClient
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 from aioresponses import aioresponses
-from apitest_support import APP_ID, APP_KEY, BASE, TOKENS, room_json
 
+from tests._support.api import APP_ID, APP_KEY, BASE, TOKENS, room_json
 from utd_stream_rx._credentials import Credential
 from utd_stream_rx.api import UTDApiClient
 from utd_stream_rx.errors import UTDStreamException

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from aioresponses import aioresponses
-from apitest_support import (
+from yarl import URL
+
+from tests._support.api import (
     APP_ID,
     APP_KEY,
     BASE,
@@ -19,8 +21,6 @@ from apitest_support import (
     room_json,
     sent,
 )
-from yarl import URL
-
 from utd_stream_rx import (
     UTDCall,
     UTDCallStatus,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from aioresponses import aioresponses
-from apitest_support import APP_ID, APP_KEY, BASE, sent
 
+from tests._support.api import APP_ID, APP_KEY, BASE, sent
 from utd_stream_rx import UTDStreamType
 from utd_stream_rx.api import UTDApiClient
 

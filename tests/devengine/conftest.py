@@ -6,48 +6,24 @@ it would tell LiveKit; e2e tests use the session's real stack (``utd_stack``).
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests._support.engine import (
+    APP_ID,
+    APP_KEY,
+    APP_SECRET,
+    OTHER_APP_ID,
+    OTHER_APP_KEY,
+    EngineClient,
+    Local,
+    LocalFactory,
+)
 from utd_stream_rx.devengine import EngineConfig, NullBridge, create_app
-from utd_stream_rx.devengine.common import ENGINE
-from utd_stream_rx.devengine.core import Engine
 from utd_stream_rx.testing import LocalStack
-
-from .helpers import EngineClient
-
-APP_ID = "app-one"
-APP_KEY = "k" * 32
-OTHER_APP_ID = "app-two"
-OTHER_APP_KEY = "q" * 32
-APP_SECRET = "s" * 40
-
-
-class Local:
-    """An in-process engine with a recording bridge."""
-
-    def __init__(self, app: web.Application, server: TestServer, bridge: NullBridge) -> None:
-        self.app = app
-        self.server = server
-        self.bridge = bridge
-        base = str(server.make_url("")).rstrip("/")
-        self.client = EngineClient(base, APP_ID, APP_KEY)
-        self.other = EngineClient(base, OTHER_APP_ID, OTHER_APP_KEY)
-
-    @property
-    def engine(self) -> Engine:
-        return self.app[ENGINE]
-
-    def ops(self, kind: str) -> list[tuple[Any, ...]]:
-        return [op for op in self.bridge.operations if op[0] == kind]
-
-
-LocalFactory = Callable[..., Awaitable[Local]]
 
 
 @pytest.fixture
@@ -85,13 +61,6 @@ async def make_local() -> AsyncIterator[LocalFactory]:
 async def local(make_local: LocalFactory) -> Local:
     """An in-process engine with default settings."""
     return await make_local()
-
-
-@pytest.fixture
-def unique() -> Callable[[str], str]:
-    """Unique names, so tests sharing one stack never meet."""
-    suffix = uuid.uuid4().hex[:8]
-    return lambda name: f"{name}-{suffix}"
 
 
 @pytest.fixture

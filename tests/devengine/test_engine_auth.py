@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 import jwt
 
-from .conftest import APP_ID, APP_KEY, Local, LocalFactory
+from tests._support.engine import APP_ID, APP_KEY, Local, LocalFactory
 
 
 async def test_healthz_needs_no_credentials(local: Local) -> None:

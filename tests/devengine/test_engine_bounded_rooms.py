@@ -8,14 +8,11 @@ import json
 import sqlite3
 from typing import Any
 
+from tests._support.engine import APP_ID, EngineClient, Local, LocalFactory, post_webhook
+from tests._support.paths import SEATS, STAGE
 from utd_stream_rx.devengine.state import MAX_NAMES, METADATA_REQUESTS, dump_record
 from utd_stream_rx.devengine.storage import SQLiteStorage
 
-from .conftest import APP_ID, Local, LocalFactory
-from .helpers import EngineClient, post_webhook
-
-SEATS = "/api/v1/audio-rooms/{room}/seats"
-STAGE = "/api/v1/live/{room}/stage"
 # Hundreds of listeners mint from one address here: no limit on tokens gets in the way.
 NO_TOKEN_LIMITS = {"rate_limit": 0, "mint_limit_per_address": 0, "mint_limit_per_app": 0}
 

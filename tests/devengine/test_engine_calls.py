@@ -7,34 +7,18 @@ import contextlib
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
-import aiohttp
 import jwt
 import pytest
 
+from tests._support.engine import APP_ID, Local, LocalFactory, post_webhook
+from tests._support.engine_calls import read_events, start_call
+from tests._support.paths import CALLS
 from utd_stream_rx.devengine import calls as calls_module
 from utd_stream_rx.devengine.state import CallRecord, dump_record
 from utd_stream_rx.devengine.storage import SQLiteStorage
-from utd_stream_rx.models import UTDCall, UTDCallStatus, UTDRoomState, UTDStreamType, structure
-
-from .conftest import APP_ID, Local, LocalFactory
-from .helpers import post_webhook
-
-CALLS = "/api/v1/calls"
-
-
-async def start_call(local: Local, kind: str = "video_call") -> tuple[dict[str, Any], str, str]:
-    caller = await local.client.user("caller", name="Carol")
-    callee = await local.client.user("callee")
-    created = await local.client.post(
-        CALLS,
-        {"callee_identity": "callee", "callee_name": "Cal", "type": kind, "metadata": {"k": 1}},
-        bearer=caller,
-    )
-    assert created.status == 201, created
-    return created.body, caller, callee
+from utd_stream_rx.models import UTDCallStatus, UTDRoomState, UTDStreamType, structure
 
 
 async def test_call_happy_path(local: Local) -> None:
@@ -141,18 +125,6 @@ async def test_ring_timeout_makes_the_call_missed(make_local: LocalFactory) -> N
     assert answer.body["status"] == "missed"
     late = await local.client.post(f"{CALLS}/{call['call_id']}/accept", bearer=callee)
     assert (late.status, late.code) == (409, "call_ended")
-
-
-async def read_events(resp: aiohttp.ClientResponse, count: int) -> list[UTDCall]:
-    calls: list[UTDCall] = []
-    event = None
-    while len(calls) < count:
-        line = (await resp.content.readline()).decode().rstrip("\n")
-        if line.startswith("event:"):
-            event = line.split(":", 1)[1].strip()
-        elif line.startswith("data:") and event == "call":
-            calls.append(structure(json.loads(line[5:]), UTDCall))
-    return calls
 
 
 async def test_event_stream_delivers_call_changes(local: Local) -> None:

@@ -11,12 +11,10 @@ import aiohttp
 import pytest
 from multidict import CIMultiDictProxy
 
+from tests._support.engine import APP_ID, APP_KEY, Local, LocalFactory, post_webhook
 from utd_stream_rx.devengine import EngineConfig
 from utd_stream_rx.devengine.cors import ALLOWED_HEADERS
 from utd_stream_rx.testing import EngineProcess
-
-from .conftest import APP_ID, APP_KEY, Local, LocalFactory
-from .helpers import post_webhook
 
 APP = "https://app.example.com"
 APP_HEADERS = {"X-UTD-App-Id": APP_ID, "X-UTD-App-Key": APP_KEY}
@@ -173,7 +171,7 @@ def test_origins_are_checked_and_normalized() -> None:
         with pytest.raises(ValueError):
             EngineConfig(cors_origins=[wrong])
     with pytest.raises(TypeError):
-        EngineConfig(cors_origins="https://app.example.com")  # type: ignore[arg-type]
+        EngineConfig(cors_origins="https://app.example.com")
 
 
 @pytest.mark.e2e

@@ -13,12 +13,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from .conftest import APP_ID, Local, LocalFactory
-from .helpers import post_webhook
-from .test_engine_calls import CALLS, start_call
-
-GRACE = 0.4  # seconds; the sweeper runs at least once a second
-SEATS = "/api/v1/audio-rooms/{room}/seats"
+from tests._support.engine import APP_ID, Local, LocalFactory, post_webhook
+from tests._support.engine_calls import start_call
+from tests._support.engine_seats import GRACE, seat_room, seated, wait_until_freed
+from tests._support.paths import CALLS
 
 
 def departure(room: str, identity: str, sid: str, reason: str) -> dict[str, Any]:
@@ -35,34 +33,6 @@ def arrival(room: str, identity: str, sid: str) -> dict[str, Any]:
         "room": {"name": f"{APP_ID}__{room}"},
         "participant": {"identity": identity, "sid": sid},
     }
-
-
-async def seated(local: Local, room: str, bearer: str) -> dict[int, str | None]:
-    state = (await local.client.get(f"/api/v1/rooms/{room}", bearer=bearer)).body
-    return {seat["index"]: seat["identity"] for seat in state["seats"]["seats"]}
-
-
-async def seat_room(local: Local, room: str, *users: str) -> dict[str, str]:
-    """A host and users each seated in order (seat 1, 2, ...); identity -> bearer."""
-    bearers = {"host": (await local.client.token("host", room, "audio_room", role="host"))}
-    for index, user in enumerate(users, start=1):
-        bearers[user] = await local.client.token(user, room, "audio_room")
-        taken = await local.client.post(
-            SEATS.format(room=room) + "/take",
-            {"seat_index": index},
-            bearer=bearers[user]["user_token"],
-        )
-        assert taken.status == 200, taken
-    return {identity: answer["user_token"] for identity, answer in bearers.items()}
-
-
-async def wait_until_freed(local: Local, room: str, bearer: str, index: int) -> float:
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    while (await seated(local, room, bearer))[index] is not None:
-        assert loop.time() - started < 5, f"seat {index} was never released"
-        await asyncio.sleep(0.05)
-    return loop.time() - started
 
 
 async def test_only_the_current_connection_leaving_frees_its_seat(local: Local) -> None:

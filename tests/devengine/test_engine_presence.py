@@ -12,11 +12,10 @@ import time
 import uuid
 from typing import Any
 
-from .conftest import APP_ID, Local, LocalFactory
-from .helpers import post_webhook
-from .test_engine_departures import seated
+from tests._support.engine import APP_ID, Local, LocalFactory, post_webhook
+from tests._support.engine_seats import seated
+from tests._support.paths import SEATS
 
-SEATS = "/api/v1/audio-rooms/{room}/seats"
 WINDOW = 0.5  # join_window for the tests that wait for it to end
 
 

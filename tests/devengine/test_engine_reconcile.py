@@ -12,14 +12,13 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+from tests._support.engine import APP_ID, Local, LocalFactory, post_webhook
+from tests._support.engine_calls import start_call
+from tests._support.engine_seats import GRACE, seat_room, seated, wait_until_freed
+from tests._support.paths import CALLS
 from utd_stream_rx.devengine import NullBridge, ParticipantPresence, SQLiteStorage
 from utd_stream_rx.devengine.state import RoomRecord
 from utd_stream_rx.models import UTDStageMember, UTDStreamType
-
-from .conftest import APP_ID, Local, LocalFactory
-from .helpers import post_webhook
-from .test_engine_calls import CALLS, start_call
-from .test_engine_departures import GRACE, seat_room, seated, wait_until_freed
 
 NEVER = 0  # reconcile_interval: no periodic pass, only the ones a test asks for
 

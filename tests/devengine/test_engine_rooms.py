@@ -6,21 +6,11 @@ import asyncio
 import json
 from typing import Any
 
-import jwt
-
+from tests._support.engine import APP_ID, EngineClient, Local, post_webhook
+from tests._support.paths import SEATS, STAGE
+from tests._support.tokens import claims
 from utd_stream_rx.devengine.state import Grant
 from utd_stream_rx.models import UTDRoomState, structure
-
-from .conftest import APP_ID, Local
-from .helpers import EngineClient, post_webhook
-
-SEATS = "/api/v1/audio-rooms/{room}/seats"
-STAGE = "/api/v1/live/{room}/stage"
-
-
-def claims(token: str) -> dict[str, Any]:
-    data: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    return data
 
 
 async def audio_room(client: EngineClient, room: str, *users: str) -> dict[str, str]:

@@ -8,13 +8,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from incoming_calls_support import IncomingCalls, ReconnectGate
 
+from tests._support.engine import APP_ID, APP_KEY, Local
+from tests._support.incoming_calls import IncomingCalls, ReconnectGate
+from tests._support.paths import CALLS
 from utd_stream_rx import UTDCallStatus, UTDStreamClient
-
-from .conftest import APP_ID, APP_KEY, Local
-
-CALLS = "/api/v1/calls"
+from utd_stream_rx.devengine.storage import SQLiteStorage
 
 
 class Follower(IncomingCalls):
@@ -103,7 +102,9 @@ async def test_a_ringing_call_the_engine_lost_ends_after_the_reconnect(
 
     await _drop_streams(local, follower)
     # The engine forgets the call (think: a new, empty database).
-    local.engine.storage._db.execute("DELETE FROM calls WHERE call_id = ?", (lost["call_id"],))
+    storage = local.engine.storage
+    assert isinstance(storage, SQLiteStorage)
+    storage._db.execute("DELETE FROM calls WHERE call_id = ?", (lost["call_id"],))
     follower.gate.release()
 
     await follower.until(lambda: len(follower.versions(lost["call_id"])) == 2)

@@ -62,8 +62,13 @@ async def test_list_and_remove_participants(
         await bridge.apply_grant(name, "ann", SPEAKER, 2)
         await listed_until(bridge, name, lambda f: bool(f and f["ann"].can_publish))
 
-        gone = asyncio.get_running_loop().create_future()
-        member.on("disconnected", lambda *_: gone.done() or gone.set_result(None))
+        gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_disconnected(*_: object) -> None:
+            if not gone.done():
+                gone.set_result(None)
+
+        member.on("disconnected", on_disconnected)
         await bridge.remove_participant(name, "ann")
         await asyncio.wait_for(gone, 10)
         await listed_until(bridge, name, lambda f: f is not None and "ann" not in f)

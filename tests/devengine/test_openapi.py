@@ -6,9 +6,8 @@ import re
 
 from openapi_spec_validator import validate
 
+from tests._support.openapi import SPEC_PATH, load_spec
 from utd_stream_rx.devengine import EngineConfig, NullBridge, create_app
-
-from .helpers import SPEC_PATH, load_spec
 
 
 def test_spec_is_valid_openapi_31() -> None:

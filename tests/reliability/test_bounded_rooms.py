@@ -7,18 +7,16 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
 
 from livekit import api
 
-from utd_stream_rx import UTDStreamClient
-from utd_stream_rx.testing import LocalStack
-
-from .conftest import RawEngine, StackFactory, clients_of, record
+from tests._support.figures import record
+from tests._support.paths import SEATS
+from tests._support.raw_engine import RawEngine, RawEngineOf
+from utd_stream_rx.testing import ClientsOf, LocalStack, PrivateStackFactory
 
 PENDING = 1000
 PAIRS = 25
-SEATS = "/api/v1/audio-rooms/{room}/seats"
 
 
 async def fill_with_requests(raw: RawEngine, room: str, count: int) -> None:
@@ -56,13 +54,13 @@ async def livekit_metadata(stack: LocalStack, room: str) -> str:
 
 
 async def test_a_thousand_pending_requests_leave_seat_changes_as_fast(
-    private_stack: StackFactory,
-    raw_engine_of: Callable[..., RawEngine],
-    created_clients: list[UTDStreamClient],
+    utd_private_stack: PrivateStackFactory,
+    raw_engine_of: RawEngineOf,
+    clients_of: ClientsOf,
 ) -> None:
-    stack = await private_stack(["--rate-limit", "0", "--join-window", "600"])
+    stack = utd_private_stack(["--rate-limit", "0", "--join-window", "600"])
     raw = raw_engine_of(stack)
-    make = clients_of(stack, created_clients)
+    make = clients_of(stack)
     busy, empty = "busy-room", "empty-room"
     bearers: dict[str, str] = {}
     for room in (busy, empty):

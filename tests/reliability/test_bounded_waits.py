@@ -5,14 +5,13 @@ runs again."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from utd_stream_rx import UTDStreamClient
-
-from .conftest import RawEngine, StackFactory, clients_of, record
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngineOf
+from utd_stream_rx.testing import ClientsOf, PrivateStackFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -21,12 +20,12 @@ MARGIN = 1.5  # seconds for the engine's own work on a loaded machine
 
 
 async def test_commands_are_answered_within_the_bound_while_livekit_is_hung(
-    private_stack: StackFactory,
-    created_clients: list[UTDStreamClient],
-    raw_engine_of: Callable[..., RawEngine],
+    utd_private_stack: PrivateStackFactory,
+    clients_of: ClientsOf,
+    raw_engine_of: RawEngineOf,
 ) -> None:
-    stack = await private_stack(["--livekit-timeout", str(LIVEKIT_TIMEOUT)])
-    make = clients_of(stack, created_clients)
+    stack = utd_private_stack(["--livekit-timeout", str(LIVEKIT_TIMEOUT)])
+    make = clients_of(stack)
     await make().join_audio_room("host", "den", as_host=True, seat_count=4)
     ann = await make().join_audio_room("ann", "den")
     await make().join_live_stream("star", "gig", as_host=True)

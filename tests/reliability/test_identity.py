@@ -16,6 +16,9 @@ import jwt
 import pytest
 from livekit import rtc
 
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngineOf
+from tests._support.tokens import claims
 from utd_stream_rx import (
     UTDAudioRoomSession,
     UTDAuthState,
@@ -26,10 +29,8 @@ from utd_stream_rx import (
     media,
 )
 from utd_stream_rx.devengine.identity import sign_identity_token
-from utd_stream_rx.testing import LocalStack
+from utd_stream_rx.testing import ClientsOf, LocalStack, PrivateStackFactory
 from utd_stream_rx.testing.media_probe import hear
-
-from .conftest import RawEngine, StackFactory, clients_of, record
 
 pytestmark = pytest.mark.e2e
 
@@ -46,30 +47,25 @@ def secure_stack() -> Iterator[LocalStack]:
         stack.cleanup()
 
 
-def _claims(token: str) -> dict[str, Any]:
-    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    return claims
-
-
 def _forged_bearer(identity: str, secret: str, app_id: str) -> str:
     """An engine bearer as an outsider would forge it, signed with what an app holds."""
     now = int(time.time())
-    claims = {"iss": "utd-devengine", "app": app_id, "sub": identity, "iat": now,
+    payload = {"iss": "utd-devengine", "app": app_id, "sub": identity, "iat": now,
               "exp": now + 600}
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 async def test_only_the_apps_backend_vouches_for_an_identity(
     secure_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
-    created_clients: list[UTDStreamClient],
+    raw_engine_of: RawEngineOf,
+    clients_of: ClientsOf,
     utd_unique: Callable[[str], str],
 ) -> None:
     unique = utd_unique
     stack = secure_stack
     raw = raw_engine_of(stack)
     owner, room = unique("owner"), unique("show")
-    host = await clients_of(stack, created_clients)().join_live_stream(owner, room, as_host=True)
+    host = await clients_of(stack)().join_live_stream(owner, room, as_host=True)
     host_token = {"identity": owner, "room_name": room, "type": "live_stream", "role": "host"}
     unsigned = jwt.encode({"sub": owner, "exp": int(time.time()) + 600}, key="",
                           algorithm="none")
@@ -110,7 +106,7 @@ async def test_only_the_apps_backend_vouches_for_an_identity(
     viewer = await raw.send("POST", "/api/v1/token", {
         "identity_token": stack.identity_token(eve), "room_name": room, "type": "live_stream"})
     assert viewer.status == 200 and viewer.body["identity"] == eve, viewer
-    assert _claims(viewer.body["token"])["video"]["canPublish"] is False
+    assert claims(viewer.body["token"])["video"]["canPublish"] is False
     invite = await raw.send("POST", f"/api/v1/live/{room}/stage/invite", {"identity": eve},
                             bearer=viewer.body["user_token"])
     assert (invite.status, invite.code) == (403, "forbidden"), invite
@@ -130,10 +126,11 @@ async def test_only_the_apps_backend_vouches_for_an_identity(
 async def test_sessions_work_with_a_token_provider_and_are_heard(
     secure_stack: LocalStack,
     created_clients: list[UTDStreamClient],
+    clients_of: ClientsOf,
     utd_unique: Callable[[str], str],
 ) -> None:
     unique = utd_unique
-    make = clients_of(secure_stack, created_clients)
+    make = clients_of(secure_stack)
     room, host_id, ann_id = unique("talk"), unique("host"), unique("ann")
     host = await make().join_audio_room(host_id, room, as_host=True, seat_count=2)
     ann = await make().join_audio_room(ann_id, room, audio_source=media.tone(610.0))
@@ -157,14 +154,14 @@ async def test_sessions_work_with_a_token_provider_and_are_heard(
 
 async def test_a_kick_or_a_ban_outlives_every_old_token(
     secure_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
-    created_clients: list[UTDStreamClient],
+    raw_engine_of: RawEngineOf,
+    clients_of: ClientsOf,
     utd_unique: Callable[[str], str],
 ) -> None:
     unique = utd_unique
     stack = secure_stack
     raw = raw_engine_of(stack)
-    make = clients_of(stack, created_clients)
+    make = clients_of(stack)
     room, host_id, kim_id, bo_id = unique("r"), unique("host"), unique("kim"), unique("bo")
     host = await make().join_audio_room(host_id, room, as_host=True, seat_count=3)
 
@@ -176,7 +173,7 @@ async def test_a_kick_or_a_ban_outlives_every_old_token(
     assert taken.status == 200, taken
     seated = await raw.send("POST", "/api/v1/token", {
         "identity_token": stack.identity_token(kim_id), "room_name": room, "type": "audio_room"})
-    assert _claims(seated.body["token"])["attributes"]["utd.seat"] == "1"
+    assert claims(seated.body["token"])["attributes"]["utd.seat"] == "1"
     await host.kick_from_seat(1)
     # With the old token, straight to LiveKit: it may listen, never publish.
     lk = rtc.Room()
@@ -229,14 +226,14 @@ async def test_a_kick_or_a_ban_outlives_every_old_token(
 
 @pytest.mark.slow
 async def test_bearers_renew_and_every_command_works_after_expiry(
-    private_stack: StackFactory,
-    created_clients: list[UTDStreamClient],
+    utd_private_stack: PrivateStackFactory,
+    clients_of: ClientsOf,
     utd_unique: Callable[[str], str],
 ) -> None:
     unique = utd_unique
     ttl = 3.0
-    stack = await private_stack(["--user-token-ttl", str(ttl)], secure=True)
-    make = clients_of(stack, created_clients)
+    stack = utd_private_stack(["--user-token-ttl", str(ttl)], secure=True)
+    make = clients_of(stack)
     alice_client, bob_client, host_client = make(), make(), make()
     states: list[UTDAuthState] = []
     bob_client.auth_state.subscribe(states.append)

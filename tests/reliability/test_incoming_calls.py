@@ -7,21 +7,21 @@ import asyncio
 import time
 
 import pytest
-from incoming_calls_support import IncomingCalls, ReconnectGate
 
-from utd_stream_rx import UTDCallStatus, UTDStreamClient, UTDStreamType
-
-from .conftest import StackFactory, clients_of, record
+from tests._support.figures import record
+from tests._support.incoming_calls import IncomingCalls, ReconnectGate
+from utd_stream_rx import UTDCallStatus, UTDStreamType
+from utd_stream_rx.testing import ClientsOf, PrivateStackFactory
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.mark.parametrize("window", ["held", "racing"])
 async def test_a_call_ended_while_the_engine_was_down_arrives_ended_once(
-    private_stack: StackFactory, created_clients: list[UTDStreamClient], window: str
+    utd_private_stack: PrivateStackFactory, clients_of: ClientsOf, window: str
 ) -> None:
-    stack = await private_stack()
-    make = clients_of(stack, created_clients)
+    stack = utd_private_stack()
+    make = clients_of(stack)
     caller, callee = make(), make()
     incoming = IncomingCalls(callee)
     gate = ReconnectGate(callee)
@@ -60,11 +60,11 @@ async def test_a_call_ended_while_the_engine_was_down_arrives_ended_once(
 
 
 async def test_the_missed_call_arrives_once_even_across_an_engine_restart(
-    private_stack: StackFactory, created_clients: list[UTDStreamClient]
+    utd_private_stack: PrivateStackFactory, clients_of: ClientsOf
 ) -> None:
     ring_timeout = 1.5
-    stack = await private_stack(["--ring-timeout", str(ring_timeout)])
-    make = clients_of(stack, created_clients)
+    stack = utd_private_stack(["--ring-timeout", str(ring_timeout)])
+    make = clients_of(stack)
     caller, callee = make(), make()
     incoming = IncomingCalls(callee)
     await caller.authenticate("carol")

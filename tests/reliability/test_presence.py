@@ -8,24 +8,18 @@ from collections.abc import Callable
 
 import pytest
 
-from utd_stream_rx import UTDSeatGrid, UTDStreamClient, media
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngineOf
+from tests._support.seats import holder_is
+from utd_stream_rx import UTDStreamClient, media
 from utd_stream_rx.testing import LocalStack
-
-from .conftest import RawEngine, record
 
 pytestmark = pytest.mark.e2e
 
 
-def _holder_is(index: int, identity: str | None) -> Callable[[UTDSeatGrid | None], bool]:
-    def check(grid: UTDSeatGrid | None) -> bool:
-        return grid is not None and grid.seats[index].identity == identity
-
-    return check
-
-
 async def test_a_bearer_outside_the_room_holds_nothing_and_a_session_inside_is_seated(
     utd_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     utd_client_factory: Callable[[], UTDStreamClient],
     utd_unique: Callable[[str], str],
 ) -> None:
@@ -66,5 +60,5 @@ async def test_a_bearer_outside_the_room_holds_nothing_and_a_session_inside_is_s
     await ann.take_seat(1)
     seated_after = loop.time() - started
     assert ann.can_publish.value
-    await host.seats.wait_for(_holder_is(1, ann_id), timeout=10)
+    await host.seats.wait_for(holder_is(1, ann_id), timeout=10)
     record("join then take a seat", f"{seated_after * 1e3:.0f} ms from join to seated")

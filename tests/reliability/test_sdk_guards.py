@@ -16,6 +16,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngine, RawEngineOf
 from utd_stream_rx import (
     UTDAudioRoomSession,
     UTDCallStatus,
@@ -24,9 +26,7 @@ from utd_stream_rx import (
     UTDStreamException,
     UTDStreamType,
 )
-from utd_stream_rx.testing import LocalStack
-
-from .conftest import RawEngine, StackFactory, clients_of, record
+from utd_stream_rx.testing import ClientsOf, LocalStack, PrivateStackFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -117,13 +117,13 @@ async def _engine_status(raw: RawEngine, identity: str, call_id: str) -> str:
 
 
 async def test_a_call_nobody_could_join_is_ended_for_caller_and_callee(
-    private_stack: StackFactory,
-    created_clients: list[UTDStreamClient],
-    raw_engine_of: Callable[..., RawEngine],
+    utd_private_stack: PrivateStackFactory,
+    clients_of: ClientsOf,
+    raw_engine_of: RawEngineOf,
 ) -> None:
-    stack = await private_stack()
+    stack = utd_private_stack()
     raw = raw_engine_of(stack)
-    make = clients_of(stack, created_clients)
+    make = clients_of(stack)
     caller, callee = make(), make()
     await caller.authenticate("carol")
     await callee.authenticate("dave")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import base64
-import json
 import re
 import subprocess
 import sys
@@ -17,17 +15,17 @@ import time
 import zipfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import jwt
 import pytest
 from livekit import rtc
 
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngineOf
+from tests._support.tokens import claims
 from utd_stream_rx import UTDStreamClient, UTDStreamException, UTDStreamType, media
-from utd_stream_rx.testing import LocalStack
+from utd_stream_rx.testing import ClientsOf, LocalStack, PrivateStackFactory
 from utd_stream_rx.testing.engine import DEMO_APP_ID, DEMO_APP_KEY
-
-from .conftest import RawEngine, StackFactory, clients_of, record
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +48,7 @@ async def _refused(command: Awaitable[object], status: int, code: str | None = N
 
 async def test_audience_and_viewers_cannot_run_host_commands_at_the_engine(
     utd_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     utd_unique: Callable[[str], str],
 ) -> None:
     raw = raw_engine_of(utd_stack)
@@ -112,7 +110,7 @@ async def test_audience_and_viewers_cannot_run_host_commands_at_the_engine(
 
 async def test_the_bearer_is_the_actor_whatever_the_body_says(
     utd_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     utd_unique: Callable[[str], str],
 ) -> None:
     raw = raw_engine_of(utd_stack)
@@ -207,21 +205,22 @@ async def test_audience_sessions_cannot_run_host_commands(
 
 def _bearer(identity: str, app_id: str, *, expires_in: float, secret: str = BEARER_SECRET) -> str:
     now = time.time()
-    claims = {"iss": _ISSUER, "app": app_id, "sub": identity, "iat": int(now) - 60,
+    payload = {"iss": _ISSUER, "app": app_id, "sub": identity, "iat": int(now) - 60,
               "exp": now + expires_in}
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 async def test_credentials_apps_bans_and_limits(
-    private_stack: StackFactory,
+    utd_private_stack: PrivateStackFactory,
     created_clients: list[UTDStreamClient],
-    raw_engine_of: Callable[..., RawEngine],
+    clients_of: ClientsOf,
+    raw_engine_of: RawEngineOf,
 ) -> None:
-    stack = await private_stack(
+    stack = utd_private_stack(
         ["--app", f"{DEMO_APP_ID}:{DEMO_APP_KEY}", "--app", ":".join(OTHER_APP),
          "--ban", "mallory", "--rate-limit", "3", "--user-token-secret", BEARER_SECRET]
     )
-    make = clients_of(stack, created_clients)
+    make = clients_of(stack)
     raw = raw_engine_of(stack)
     raw_other = raw_engine_of(stack, *OTHER_APP)
     checked = 0
@@ -229,6 +228,8 @@ async def test_credentials_apps_bans_and_limits(
     # 401: app credentials missing, wrong, or of an unknown app; bearers missing, forged,
     # signed with another key, expired, or minted for another app.
     alice_bearer = await raw.bearer("alice")
+    body: object  # the request bodies of the loops below differ in shape
+    bearer: str | None
     for headers in (
         {},
         {"X-UTD-App-Id": stack.app_id},
@@ -346,17 +347,10 @@ async def test_credentials_apps_bans_and_limits(
 # -- tokens and media ---------------------------------------------------------------------------
 
 
-def _claims(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
-    padded = payload + "=" * (-len(payload) % 4)
-    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(padded))
-    return decoded
-
-
 @pytest.mark.slow
 async def test_an_audience_token_cannot_publish_until_the_engine_grants_it(
     utd_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     utd_client_factory: Callable[[], UTDStreamClient],
     utd_unique: Callable[[str], str],
 ) -> None:
@@ -366,19 +360,19 @@ async def test_an_audience_token_cannot_publish_until_the_engine_grants_it(
         utd_unique("host"), room, as_host=True, seat_count=2
     )
     minted = await raw.room_token(listener, room, "audio_room", "audience")
-    grant = _claims(minted["token"])["video"]
+    grant = claims(minted["token"])["video"]
     assert grant["roomJoin"] and grant["canSubscribe"]
     assert not grant.get("canPublish") and not grant.get("canPublishSources"), grant
     assert not grant.get("canUpdateOwnMetadata") and not grant.get("roomAdmin"), grant
     # No room token carries the grant, not even a live-stream host's: it comes after joining.
     star = await raw.room_token(utd_unique("star"), utd_unique("gs"), "live_stream", "host")
-    assert _claims(star["token"])["video"]["canPublish"] is False
+    assert claims(star["token"])["video"]["canPublish"] is False
     # (The check is not vacuous: a call's token, which only its parties get, does carry it.)
     call = await raw.send(
         "POST", "/api/v1/calls", {"callee_identity": utd_unique("callee"), "type": "audio_call"},
         bearer=await raw.bearer(utd_unique("caller")),
     )
-    assert call.status == 201 and _claims(call.body["token"])["video"]["canPublish"] is True
+    assert call.status == 201 and claims(call.body["token"])["video"]["canPublish"] is True
 
     # Straight to LiveKit with that token, past every check the SDK makes: LiveKit refuses.
     lk = rtc.Room()
@@ -430,8 +424,10 @@ def _secret_defaults(source: str) -> list[str]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             args = node.args
             positional = args.posonlyargs + args.args
-            pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults,
-                             strict=True))
+            defaulted = positional[len(positional) - len(args.defaults):]
+            pairs: list[tuple[ast.arg, ast.expr | None]] = list(
+                zip(defaulted, args.defaults, strict=True)
+            )
             pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)]
             found += [f"parameter {a.arg}" for a, d in pairs
                       if _SECRET_NAME.search(a.arg) and literal(d)]

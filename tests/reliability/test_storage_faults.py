@@ -17,14 +17,16 @@ import resource
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests._support.answers import Answer
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngine, RawEngineOf
+from utd_stream_rx.testing import PrivateStackFactory
 from utd_stream_rx.testing.engine import EngineProcess
-
-from .conftest import Answer, RawEngine, StackFactory, record
 
 pytestmark = pytest.mark.e2e
 
@@ -112,9 +114,9 @@ async def _next_write_succeeds(raw: RawEngine, ann: str) -> float:
 
 
 async def test_a_full_disk_is_503_and_the_engine_recovers_by_itself(
-    private_stack: StackFactory, raw_engine_of: Callable[..., RawEngine]
+    utd_private_stack: PrivateStackFactory, raw_engine_of: RawEngineOf
 ) -> None:
-    stack = await private_stack()
+    stack = utd_private_stack()
     raw = raw_engine_of(stack)
     host, ann = await _room_with_a_host(raw)
     pid = stack.engine.pid
@@ -132,9 +134,9 @@ async def test_a_full_disk_is_503_and_the_engine_recovers_by_itself(
 
 
 async def test_a_read_only_database_is_503_and_the_engine_recovers_by_itself(
-    private_stack: StackFactory, raw_engine_of: Callable[..., RawEngine]
+    utd_private_stack: PrivateStackFactory, raw_engine_of: RawEngineOf
 ) -> None:
-    stack = await private_stack()
+    stack = utd_private_stack()
     raw = raw_engine_of(stack)
     host, ann = await _room_with_a_host(raw)
     pid = stack.engine.pid

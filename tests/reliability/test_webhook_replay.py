@@ -13,7 +13,7 @@ import datetime
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -22,11 +22,10 @@ import pytest
 from aiohttp import web
 from livekit import api
 
-from utd_stream_rx import UTDStreamClient
-from utd_stream_rx.testing import LocalStack
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngine, RawEngineOf
+from utd_stream_rx.testing import ClientsOf, LocalStack
 from utd_stream_rx.testing.livekit_server import free_port
-
-from .conftest import RawEngine, clients_of, record
 
 pytestmark = pytest.mark.e2e
 
@@ -128,12 +127,12 @@ async def _seats(raw: RawEngine, room: str, bearer: str) -> tuple[int, list[str 
 
 async def test_a_captured_departure_replayed_frees_nothing(
     capturing_stack: CapturingStack,
-    raw_engine_of: Callable[..., RawEngine],
-    created_clients: list[UTDStreamClient],
+    raw_engine_of: RawEngineOf,
+    clients_of: ClientsOf,
 ) -> None:
     stack, sink = capturing_stack.stack, capturing_stack.sink
     raw = raw_engine_of(stack)
-    make = clients_of(stack, created_clients)
+    make = clients_of(stack)
     room = "replay"
     ann = await make().join_audio_room("ann", room)
     await ann.take_seat(1)
@@ -164,13 +163,13 @@ async def test_a_captured_departure_replayed_frees_nothing(
 
 async def test_an_old_departure_after_a_newer_join_frees_nothing(
     capturing_stack: CapturingStack,
-    raw_engine_of: Callable[..., RawEngine],
-    created_clients: list[UTDStreamClient],
+    raw_engine_of: RawEngineOf,
+    clients_of: ClientsOf,
 ) -> None:
     stack, sink = capturing_stack.stack, capturing_stack.sink
     raw = raw_engine_of(stack)
     room = "late"
-    bob = await clients_of(stack, created_clients)().join_audio_room("bob", room)
+    bob = await clients_of(stack)().join_audio_room("bob", room)
     await bob.take_seat(2)
     joined = (await sink.wait_for("participant_joined", "bob")).event
     # The engine got that very delivery too; make sure it was applied before going on.

@@ -6,26 +6,19 @@ from collections.abc import Callable, Mapping
 
 import pytest
 
+from tests._support.seats import holder_is
 from utd_stream_rx import (
     UTDAudioRoomSession,
-    UTDSeatGrid,
     UTDStreamClient,
     UTDStreamException,
     media,
 )
 from utd_stream_rx.state import ParticipantSnapshot
+from utd_stream_rx.testing import ClientFactory
 from utd_stream_rx.testing.media_probe import hear
 
 pytestmark = pytest.mark.e2e
 
-ClientFactory = Callable[[], UTDStreamClient]
-
-
-def _holder(index: int, identity: str | None) -> Callable[[UTDSeatGrid | None], bool]:
-    def check(grid: UTDSeatGrid | None) -> bool:
-        return grid is not None and grid.seats[index].identity == identity
-
-    return check
 
 
 def _mic_muted(
@@ -83,7 +76,7 @@ async def test_free_seats_speak_and_everyone_converges(
     await ann.can_publish.wait_for(lambda p: not p, timeout=10)
     await ben.take_seat(2)
     for session in (host, ann, ben):
-        await session.seats.wait_for(_holder(2, ben_id), timeout=10)
+        await session.seats.wait_for(holder_is(2, ben_id), timeout=10)
     versions = {s.seats.value.version for s in (host, ann, ben) if s.seats.value}
     assert len(versions) == 1
     with pytest.raises(UTDStreamException) as audio_only:
@@ -116,7 +109,7 @@ async def test_request_mode_approve_and_invite(
     await host.invite_to_speak(dan_id, seat_index=3)
     await dan.invitations.wait_for(lambda inv: any(i.identity == dan_id for i in inv), timeout=10)
     await dan.accept_invitation()
-    await host.seats.wait_for(_holder(3, dan_id), timeout=10)
+    await host.seats.wait_for(holder_is(3, dan_id), timeout=10)
     heard = await hear(cat, dan_id)
     assert abs(heard.dominant_hz - 800.0) < 15, heard
 
@@ -136,14 +129,14 @@ async def test_abrupt_disconnect_frees_the_seat(
     eve_id = unique("eve")
     eve = await _join(make_client, eve_id, room)
     await eve.take_seat(1)
-    await host.seats.wait_for(_holder(1, eve_id), timeout=10)
+    await host.seats.wait_for(holder_is(1, eve_id), timeout=10)
     await eve.room.disconnect()  # no leave_seat: the engine learns it from LiveKit's webhook
-    await host.seats.wait_for(_holder(1, None), timeout=20)
+    await host.seats.wait_for(holder_is(1, None), timeout=20)
 
 
 async def test_flutter_quickstart_translated(utd_stack: object) -> None:
     """The Flutter SDK's quickstart, line by line, against the local stack."""
-    from utd_stream_rx import UTDStreamClient, UTDStreamType
+    from utd_stream_rx import UTDStreamType
 
     client = UTDStreamClient(
         app_id="1234567890",
@@ -186,7 +179,7 @@ async def test_decline_mute_unlock_and_errors_change_nothing(
     await gus.invitations.wait_for(lambda inv: any(i.identity == gus_id for i in inv), timeout=10)
     await gus.decline_invitation()
     await gus.invitations.wait_for(lambda inv: not inv, timeout=10)
-    await host.seats.wait_for(_holder(1, None), timeout=10)
+    await host.seats.wait_for(holder_is(1, None), timeout=10)
     assert not gus.can_publish.value
 
     # The engine owns invitations: an invitee accepts as soon as the host's invite returned,
@@ -228,6 +221,6 @@ async def test_decline_mute_unlock_and_errors_change_nothing(
     requests = await host.speak_requests.wait_for(bool, timeout=10)
     await host.approve_speaker(requests[0].request_id)
     await gus.can_publish.wait_for(bool, timeout=10)
-    await fay.seats.wait_for(_holder(0, gus_id), timeout=10)
+    await fay.seats.wait_for(holder_is(0, gus_id), timeout=10)
     heard = await hear(fay, gus_id)
     assert abs(heard.dominant_hz - 730.0) < 15, heard

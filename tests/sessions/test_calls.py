@@ -10,6 +10,7 @@ from livekit import api as lk_api
 
 from utd_stream_rx import (
     UTDCall,
+    UTDCallSession,
     UTDCallStatus,
     UTDRoom,
     UTDStreamClient,
@@ -18,12 +19,11 @@ from utd_stream_rx import (
     media,
 )
 from utd_stream_rx.state.view_specs import CONNECTED
-from utd_stream_rx.testing import LocalStack
+from utd_stream_rx.testing import ClientFactory, LocalStack
 from utd_stream_rx.testing.media_probe import hear, see
 
 pytestmark = pytest.mark.e2e
 
-ClientFactory = Callable[[], UTDStreamClient]
 
 
 def _next_incoming(client: UTDStreamClient, status: UTDCallStatus) -> asyncio.Future[UTDCall]:
@@ -39,6 +39,11 @@ def _next_incoming(client: UTDStreamClient, status: UTDCallStatus) -> asyncio.Fu
 
 def _is(status: UTDCallStatus) -> Callable[[UTDCallStatus | None], bool]:
     return lambda value: value is status
+
+
+def _status_now(session: UTDCallSession) -> UTDCallStatus | None:
+    """The session's status as it is now (a call, so no earlier check narrows it)."""
+    return session.status.value
 
 
 async def _ring(
@@ -82,7 +87,7 @@ async def test_call_connects_both_ways_and_ends(
         assert seen_by_alice.frames >= 5 and seen_by_alice.width > 0
 
     await b.end()
-    assert b.status.value is UTDCallStatus.ENDED
+    assert _status_now(b) is UTDCallStatus.ENDED
     await a.status.wait_for(_is(UTDCallStatus.ENDED), timeout=10)
     await a.connected.wait_for(lambda c: not c, timeout=10)
     await a.end()  # a second end, and an end on the other side: harmless

@@ -6,18 +6,9 @@ import gc
 import weakref
 from collections.abc import Callable
 
-from livekit import rtc
-
+from tests._support.rooms import connected_rooms
 from utd_stream_rx import UTDStreamClient
-
-ClientFactory = Callable[[], UTDStreamClient]
-
-
-def _connected_rooms(name_part: str) -> list[rtc.Room]:
-    return [
-        o for o in gc.get_objects()
-        if isinstance(o, rtc.Room) and o.isconnected() and name_part in o.name
-    ]
+from utd_stream_rx.testing import ClientFactory
 
 
 async def test_aclose_closes_sessions_the_app_dropped(
@@ -28,9 +19,9 @@ async def test_aclose_closes_sessions_the_app_dropped(
     await client.join_live_stream(unique("viewer"), room)  # the session is not kept
     await client.join_audio_room(unique("listener"), unique("dropped-den"))
     gc.collect()
-    assert len(_connected_rooms("dropped")) == 2  # still connected: nobody closed them
+    assert len(connected_rooms("dropped")) == 2  # still connected: nobody closed them
     await client.aclose()
-    assert _connected_rooms("dropped") == []
+    assert connected_rooms("dropped") == set()
 
 
 async def test_a_session_out_of_its_room_is_not_kept_alive_by_its_client(
@@ -41,7 +32,7 @@ async def test_a_session_out_of_its_room_is_not_kept_alive_by_its_client(
     closed = await client.join_audio_room(unique("listener"), unique("den"))
     await left.leave()
     await closed.aclose()
-    gone = [weakref.ref(left), weakref.ref(closed)]
+    gone: list[Callable[[], object]] = [weakref.ref(left), weakref.ref(closed)]
     del left, closed
     gc.collect()
     # Nothing holds a room any more: the client lets both go (no growth over many calls).

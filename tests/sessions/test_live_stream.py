@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 import pytest
 
-from utd_stream_rx import UTDLiveStreamSession, UTDStreamClient, UTDStreamException, media
+from utd_stream_rx import UTDLiveStreamSession, UTDStreamException, media
+from utd_stream_rx.testing import ClientFactory
 from utd_stream_rx.testing.media_probe import hear, remote_track, see
 
 pytestmark = pytest.mark.e2e
 
-ClientFactory = Callable[[], UTDStreamClient]
 
 
 def _on_stage(identity: str) -> Callable[[tuple[object, ...]], bool]:

@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
+from tests._support.seats import holder_is
 from utd_stream_rx import (
-    UTDSeatGrid,
-    UTDStreamClient,
     UTDStreamException,
     UTDStreamType,
     media,
 )
 from utd_stream_rx.state import ConnectionState
 from utd_stream_rx.state.view_specs import CONNECTION_STATE
-from utd_stream_rx.testing import LocalStack, back_in_room
+from utd_stream_rx.testing import (
+    ClientFactory,
+    ClientsOf,
+    LocalStack,
+    PrivateStackFactory,
+    back_in_room,
+)
 from utd_stream_rx.testing.media_probe import hear
 
 pytestmark = pytest.mark.e2e
 
-ClientFactory = Callable[[], UTDStreamClient]
-
-
-def _holder(index: int, identity: str | None) -> Callable[[UTDSeatGrid | None], bool]:
-    def check(grid: UTDSeatGrid | None) -> bool:
-        return grid is not None and grid.seats[index].identity == identity
-
-    return check
 
 
 async def test_leave_then_rejoin_resyncs_from_the_engine(
@@ -40,7 +37,7 @@ async def test_leave_then_rejoin_resyncs_from_the_engine(
 
     await ann.leave()  # leaving the room gives the seat back (the engine hears it from LiveKit)
     assert not ann.connected.value and not ann.can_publish.value
-    await host.seats.wait_for(_holder(1, None), timeout=15)
+    await host.seats.wait_for(holder_is(1, None), timeout=15)
     assert ann.seats.value is not None and ann.seats.value.seats[1].identity == ann_id  # stale
 
     await ann.rejoin()  # a fresh token, connected, and the seat grid re-synced from the engine
@@ -63,29 +60,15 @@ async def test_leave_then_rejoin_resyncs_from_the_engine(
 
 
 @pytest.fixture
-def private_stack() -> Iterator[LocalStack]:
+def private_stack(utd_private_stack: PrivateStackFactory) -> LocalStack:
     """A stack of this test's own, since the test restarts its livekit-server."""
-    stack = LocalStack().start()
-    try:
-        yield stack
-    finally:
-        stack.cleanup()
+    return utd_private_stack()
 
 
 @pytest.fixture
-async def private_clients(private_stack: LocalStack) -> AsyncIterator[ClientFactory]:
-    clients: list[UTDStreamClient] = []
-
-    def make() -> UTDStreamClient:
-        client = UTDStreamClient(
-            private_stack.app_id, private_stack.app_key, private_stack.base_url
-        )
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.aclose()
+def private_clients(private_stack: LocalStack, utd_clients_of: ClientsOf) -> ClientFactory:
+    """Clients of :func:`private_stack`, closed after the test (before the stack stops)."""
+    return utd_clients_of(private_stack)
 
 
 @pytest.mark.slow
@@ -109,6 +92,6 @@ async def test_livekit_server_restart_is_reported_and_recovered(
     # State comes back from the engine: ann still holds seat 2, may publish, and is heard.
     await ann.can_publish.wait_for(bool, timeout=15)
     for session in (host, ann):
-        await session.seats.wait_for(_holder(2, "ann"), timeout=10)
+        await session.seats.wait_for(holder_is(2, "ann"), timeout=10)
     heard = await hear(host, "ann", timeout=15)
     assert abs(heard.dominant_hz - 700.0) < 15, heard

@@ -9,12 +9,12 @@ import gc
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 
+from tests._support.threads import in_a_thread
 from utd_stream_rx import UTDStreamException
 from utd_stream_rx.api import UTDApiClient
 
@@ -35,7 +35,7 @@ async def _serve_call(request: web.Request) -> web.Response:
 def engine_url() -> Iterator[str]:
     """A tiny engine answering ``GET /api/v1/calls/{id}``, on its own thread and loop."""
     started = threading.Event()
-    stop: list[Callable[[], None]] = []
+    stop: list[Callable[[], object]] = []
     address: list[str] = []
 
     async def serve() -> None:
@@ -62,23 +62,6 @@ def engine_url() -> Iterator[str]:
     thread.join(10)
 
 
-def _in_a_thread(work: Callable[[], Any]) -> Any:
-    """Run ``work`` on a fresh thread (its own ``asyncio.run`` calls); return or raise."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = work()
-        except BaseException as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(20)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
 
 def test_one_client_one_asyncio_run_after_another(engine_url: str) -> None:
     api = UTDApiClient("app-1", "pk_app_key_1", engine_url, user_token="bearer-1")
@@ -99,7 +82,7 @@ def test_one_client_one_asyncio_run_after_another(engine_url: str) -> None:
             gc.collect()
         return statuses, [str(w.message) for w in caught if "nclosed" in str(w.message)]
 
-    statuses, leaks = _in_a_thread(three_runs)
+    statuses, leaks = in_a_thread(three_runs)
     assert statuses == ["ringing"] * 3
     assert leaks == []
 
@@ -127,5 +110,5 @@ def test_a_callers_session_used_from_another_loop_is_refused(engine_url: str) ->
         asyncio.run(first())
         return asyncio.run(second())
 
-    refusal = _in_a_thread(two_runs)
+    refusal = in_a_thread(two_runs)
     assert refusal.code == "wrong_loop"

@@ -20,7 +20,8 @@ CONTRACT = PACKAGE.parent / "docs" / "engine-contract.md"
 def test_a_known_code_becomes_a_member_that_still_equals_its_string() -> None:
     exc = UTDStreamException("taken", 409, "seat_taken")
     assert exc.code is ErrorCode.SEAT_TAKEN
-    assert exc.code == "seat_taken"
+    plain: str = "seat_taken"
+    assert exc.code == plain
     assert exc.code in ("seat_taken", "seat_locked")
     assert {"seat_taken": 1}[exc.code] == 1
     assert "code=seat_taken" in str(exc)

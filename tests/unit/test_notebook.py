@@ -48,6 +48,7 @@ async def api() -> AsyncIterator[UTDApiClient]:
 
 
 def _html(shell: InteractiveShell, obj: object) -> str | None:
+    assert shell.display_formatter is not None
     html: str | None = shell.display_formatter.formatters["text/html"](obj)
     return html
 

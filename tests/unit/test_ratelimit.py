@@ -4,6 +4,7 @@ all-or-none charging of a request's limits."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -102,7 +103,7 @@ def test_the_number_of_keys_is_capped() -> None:
 
 
 def _limits(clock: Clock, **settings: int) -> RateLimits:
-    unlimited = {
+    unlimited: dict[str, Any] = {
         "rate_limit": 0,
         "mint_limit_per_address": 0,
         "mint_limit_per_app": 0,

@@ -75,7 +75,8 @@ def test_connect_takes_the_snapshots() -> None:
     assert state.local_identity == "me"
     assert state.can_publish is True
     assert list(state.remote_participants) == ["bob"]  # never lists itself
-    assert SEATS.read(state) is not None and SEATS.read(state).holders == ("bob",)
+    grid = SEATS.read(state)
+    assert grid is not None and grid.holders == ("bob",)
 
 
 def test_connecting_then_failure_ends_disconnected() -> None:
@@ -218,9 +219,11 @@ def test_metadata_and_rest_merge_by_version() -> None:
         state=connected(),
     )
     assert state.room_state is not None and state.room_state.version == 5
-    assert SEATS.read(state) is not None and SEATS.read(state).holders == ("bob",)
+    grid = SEATS.read(state)
+    assert grid is not None and grid.holders == ("bob",)
     state = reduce(state, ev.RoomStateReceived(room(6, None)))
-    assert SEATS.read(state) is not None and SEATS.read(state).holders == ()
+    grid = SEATS.read(state)
+    assert grid is not None and grid.holders == ()
 
 
 def test_equal_room_state_keeps_the_state() -> None:

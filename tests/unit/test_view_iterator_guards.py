@@ -4,10 +4,8 @@ dropped at the next change (as a failing subscriber is logged and the others go 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable
-from typing import Any
 
+from tests._support.threads import in_a_thread
 from utd_stream_rx.state import events as ev
 from utd_stream_rx.state.reducers import SessionState
 from utd_stream_rx.state.store import Store
@@ -19,22 +17,6 @@ def _grant(can_publish: bool) -> ev.PermissionsChanged:
     return ev.PermissionsChanged("me", can_publish, is_local=True)
 
 
-def _in_a_thread(work: Callable[[], Any]) -> None:
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            work()
-        except BaseException as exc:
-            failures.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=10)
-    assert not thread.is_alive()
-    if failures:
-        raise failures[0]
-
 
 def _iterator_left_on_an_ended_loop(store: Store) -> ViewIterator[bool]:
     """An ``async for`` over ``can_publish`` whose loop ended (another thread's asyncio.run)."""
@@ -45,7 +27,7 @@ def _iterator_left_on_an_ended_loop(store: Store) -> ViewIterator[bool]:
         assert await iterator.__anext__() is False
         left.append(iterator)
 
-    _in_a_thread(lambda: asyncio.run(start()))
+    in_a_thread(lambda: asyncio.run(start()))
     return left[0]
 
 
@@ -93,6 +75,6 @@ def test_an_iterator_of_an_earlier_asyncio_run_is_dropped_at_the_next_change() -
         asyncio.run(iterate_once())
         asyncio.run(change())
 
-    _in_a_thread(two_runs)
+    in_a_thread(two_runs)
     assert counts["after"] == counts["during"] - 1
     assert kept[0]._subscription is None

@@ -112,8 +112,14 @@ def test_the_store_follows_every_spec_through_changes() -> None:
             assert store.view(spec).value == spec.read(store.state), (spec, event)
 
 
+def _whole(state: SessionState) -> SessionState:
+    return state
+
+
 def test_a_spec_outside_the_table_is_refused() -> None:
-    stray = ViewSpec(name="stray", parent=None, select=lambda state: state, doc="not listed")
+    stray: ViewSpec[SessionState, SessionState] = ViewSpec(
+        name="stray", parent=None, select=_whole, doc="not listed"
+    )
     with pytest.raises(KeyError, match="stray"):
         Store().view(stray)
 
@@ -168,5 +174,5 @@ async def test_a_session_attribute_is_its_stores_view_and_read_only(api: UTDApiC
         for name, declared in session_views(type(session)).items():
             assert getattr(session, name) is session.room.store.view(declared.spec)
         with pytest.raises(AttributeError, match="read-only"):
-            session.connected = None  # type: ignore[misc, assignment]
+            session.connected = None  # type: ignore[assignment]
         await session.aclose()

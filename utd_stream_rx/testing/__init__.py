@@ -1,6 +1,7 @@
 """Tools for testing apps built on utd_stream_rx: a real local stack and reusable fixtures."""
 
 from .engine import EngineError, EngineProcess, LocalStack
+from .factories import ClientFactory, ClientsOf, PrivateStackFactory
 from .livekit_server import (
     LIVEKIT_SERVER_VERSION,
     LiveKitServer,
@@ -13,11 +14,14 @@ from .recovery import back_in_room
 
 __all__ = [
     "LIVEKIT_SERVER_VERSION",
+    "ClientFactory",
+    "ClientsOf",
     "EngineError",
     "EngineProcess",
     "LiveKitServer",
     "LiveKitServerError",
     "LocalStack",
+    "PrivateStackFactory",
     "SyntheticParticipants",
     "assert_view_marbles",
     "back_in_room",

@@ -11,7 +11,13 @@ with no configuration:
 - ``utd_unique``: names unique to the test (``utd_unique("lobby")``), so tests sharing the
   stack never meet.
 - ``utd_client_factory``: makes :class:`~utd_stream_rx.UTDStreamClient` objects for the
-  stack's engine; all are closed after the test.
+  stack's engine; all are closed after the test (a :data:`~utd_stream_rx.testing.ClientFactory`).
+- ``utd_private_stack``: ``utd_private_stack(engine_args, secure=False)`` starts a stack of the
+  test's own, one it may break (kill its engine, restart its livekit-server); each is stopped
+  after the test (a :data:`~utd_stream_rx.testing.PrivateStackFactory`).
+- ``utd_clients_of``: ``utd_clients_of(stack, timeout=3.0)`` is a client factory for any
+  stack (a private one too), with client options of the test's choosing; every client made is
+  closed after the test (a :data:`~utd_stream_rx.testing.ClientsOf`).
 - ``utd_participants``: synthetic participants that join with a tone of their own, so a test
   can tell who it hears (:class:`~utd_stream_rx.testing.SyntheticParticipants`).
 
@@ -27,12 +33,14 @@ default is the engine's INSECURE dev mode, where clients assert their identity.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any
 
 import pytest
 
 from ..client import UTDStreamClient
 from .engine import EngineProcess, LocalStack
+from .factories import ClientFactory, ClientsOf, PrivateStackFactory
 from .livekit_server import LiveKitServer
 from .participants import SyntheticParticipants
 
@@ -112,28 +120,59 @@ def utd_unique() -> Callable[[str], str]:
 
 
 @_async_fixture
-async def utd_client_factory(utd_stack: LocalStack) -> AsyncIterator[Callable[[], UTDStreamClient]]:
-    """``utd_client_factory()`` -> a new client of the stack's engine (closed after the test)."""
+async def utd_clients_of() -> AsyncIterator[ClientsOf]:
+    """``utd_clients_of(stack, **client_options)`` -> a client factory for ``stack``; every
+    client made is closed after the test."""
     clients: list[UTDStreamClient] = []
 
-    def make() -> UTDStreamClient:
-        provider = utd_stack.token_provider if utd_stack.secure else None
-        client = UTDStreamClient(
-            utd_stack.app_id, utd_stack.app_key, utd_stack.base_url, token_provider=provider
-        )
-        clients.append(client)
-        return client
+    def clients_of(stack: LocalStack, **client_options: Any) -> ClientFactory:
+        def make() -> UTDStreamClient:
+            provider = stack.token_provider if stack.secure else None
+            client = UTDStreamClient(
+                stack.app_id, stack.app_key, stack.base_url, token_provider=provider,
+                **client_options,
+            )
+            clients.append(client)
+            return client
+
+        return make
 
     try:
-        yield make
+        yield clients_of
     finally:
         for client in clients:
             await client.aclose()
 
 
+@pytest.fixture
+def utd_client_factory(utd_stack: LocalStack, utd_clients_of: ClientsOf) -> ClientFactory:
+    """``utd_client_factory()`` -> a new client of the stack's engine (closed after the test)."""
+    return utd_clients_of(utd_stack)
+
+
+@pytest.fixture
+def utd_private_stack() -> Iterator[PrivateStackFactory]:
+    """``utd_private_stack(engine_args, secure=False)`` -> a started stack of the test's own,
+    one it may break; each is stopped after the test."""
+    stacks: list[LocalStack] = []
+
+    def start(engine_args: Sequence[str] = (), *, secure: bool = False) -> LocalStack:
+        stack = LocalStack(engine_args=list(engine_args), secure=secure)
+        stacks.append(stack)
+        return stack.start()
+
+    try:
+        yield start
+    finally:
+        for stack in stacks:
+            stack.engine.stop()
+            stack.livekit.kill()  # a graceful stop waits for rooms to drain; nothing here needs it
+            stack.cleanup()
+
+
 @_async_fixture
 async def utd_participants(
-    utd_client_factory: Callable[[], UTDStreamClient],
+    utd_client_factory: ClientFactory,
 ) -> AsyncIterator[SyntheticParticipants]:
     """Synthetic participants with distinct tones on the stack (all left after the test)."""
     participants = SyntheticParticipants(utd_client_factory)

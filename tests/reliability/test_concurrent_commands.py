@@ -10,28 +10,21 @@ from typing import Any
 import pytest
 from livekit import api
 
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngineOf
+from tests._support.seats import grid_version_at_least, holder_is
+from tests._support.views import is_value
 from utd_stream_rx import (
     UTDCall,
     UTDCallStatus,
-    UTDSeatGrid,
     UTDStreamClient,
     UTDStreamException,
     UTDStreamType,
 )
-from utd_stream_rx.testing import LocalStack
-
-from .conftest import RawEngine, StackFactory, clients_of, record
+from utd_stream_rx.testing import ClientFactory, ClientsOf, LocalStack, PrivateStackFactory
 
 pytestmark = pytest.mark.e2e
 
-ClientFactory = Callable[[], UTDStreamClient]
-
-
-def _holder_is(index: int, identity: str | None) -> Callable[[UTDSeatGrid | None], bool]:
-    def check(grid: UTDSeatGrid | None) -> bool:
-        return grid is not None and grid.seats[index].identity == identity
-
-    return check
 
 
 @pytest.mark.slow
@@ -55,11 +48,11 @@ async def test_fifty_clients_race_for_one_seat(
     assert len(refusals) == 49 and all(e.status_code == 409 for e in refusals), refusals
     assert not [r for r in results if isinstance(r, BaseException) and r not in refusals]
     for session in [host, *racers]:
-        await session.seats.wait_for(_holder_is(3, winners[0]), timeout=20)
+        await session.seats.wait_for(holder_is(3, winners[0]), timeout=20)
     granted = [r.identity for r in racers if r.can_publish.value]
     assert granted == winners
     record("50-client seat race", f"1 holder, {len(refusals)} x 409 "
-                                  f"({sorted({e.code for e in refusals})})")
+                                  f"({sorted({str(e.code) for e in refusals})})")
 
 
 async def _livekit_grants(livekit_api: Any, app_id: str, room: str) -> dict[str, Any]:
@@ -75,7 +68,7 @@ async def test_concurrent_stage_commands_leave_no_ghosts(
     livekit_api: Any,
     utd_client_factory: ClientFactory,
     utd_unique: Callable[[str], str],
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
 ) -> None:
     show = utd_unique("show")
     star_id = utd_unique("star")
@@ -113,7 +106,7 @@ async def test_concurrent_stage_commands_leave_no_ghosts(
         )
     for viewer in viewers:
         on_stage = viewer.identity in stage
-        await viewer.can_publish.wait_for(lambda g, want=on_stage: g is want, timeout=10)
+        await viewer.can_publish.wait_for(is_value(on_stage), timeout=10)
     # And LiveKit holds the matching grants: no ghost publisher, no member left without one.
     held = await _livekit_grants(livekit_api, utd_stack.app_id, show)
     for identity in ids:
@@ -162,11 +155,11 @@ async def test_concurrent_seat_commands_leave_no_duplicates(
     waiting = {r.identity for r in state.speak_requests} | {i.identity for i in state.invitations}
     assert not waiting & set(holders), (holders, waiting)
     for member in [host, *members]:
-        await member.seats.wait_for(lambda g, v=grid.version: g is not None and g.version >= v, 10)
+        await member.seats.wait_for(grid_version_at_least(grid.version), 10)
         assert member.seats.value == grid
     for member in members:
         seated = member.identity in holders
-        await member.can_publish.wait_for(lambda g, want=seated: g is want, timeout=10)
+        await member.can_publish.wait_for(is_value(seated), timeout=10)
     held = await _livekit_grants(livekit_api, utd_stack.app_id, lobby)
     for identity in people:
         seat = next((s.index for s in grid.seats if s.identity == identity), None)
@@ -193,11 +186,11 @@ _OPEN = (UTDCallStatus.INITIATING, UTDCallStatus.RINGING)
 
 @pytest.mark.slow
 async def test_answer_races_end_in_one_outcome_seen_by_both_sides(
-    private_stack: StackFactory, created_clients: list[UTDStreamClient]
+    utd_private_stack: PrivateStackFactory, clients_of: ClientsOf
 ) -> None:
     ring_timeout = 0.8
-    stack = await private_stack(["--ring-timeout", str(ring_timeout)])
-    make = clients_of(stack, created_clients)
+    stack = utd_private_stack(["--ring-timeout", str(ring_timeout)])
+    make = clients_of(stack)
     caller, callee = make(), make()
     await caller.authenticate("alice")
     await callee.authenticate("bob")
@@ -213,6 +206,7 @@ async def test_answer_races_end_in_one_outcome_seen_by_both_sides(
         # well before it to well after it, from one device or from both in opposite ways.
         delay = ring_timeout * (0.7 + 0.08 * (round_ % 10))
         loop = asyncio.get_running_loop()
+        assert call.created_at is not None
         await asyncio.sleep(max(0.0, call.created_at + delay - time.time()))
         plan = round_ % 3
         answers: list[Awaitable[object]] = []
@@ -241,10 +235,10 @@ async def test_answer_races_end_in_one_outcome_seen_by_both_sides(
             assert all(e.status_code == 409 and e.code == "call_ended" for e in refused), refused
         # Both sides see the same outcome: the caller's session, the answering devices, and
         # the event streams of both users (which never show a status after a terminal one).
-        await a.status.wait_for(lambda s, want=final.status: s is want, timeout=10)
+        await a.status.wait_for(is_value(final.status), timeout=10)
         for device in (b1, b2):
             if device.call_id.value == call.call_id and device.status.value is not None:
-                await device.status.wait_for(lambda s, want=final.status: s is want, timeout=10)
+                await device.status.wait_for(is_value(final.status), timeout=10)
         for log in (caller_log, callee_log):
             for _ in range(100):
                 if log.get(call.call_id, [None])[-1] is final.status:

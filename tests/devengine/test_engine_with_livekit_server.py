@@ -14,16 +14,16 @@ from typing import Any
 import aiohttp
 import pytest
 from livekit import api, rtc
+from livekit.rtc.room import EventTypes
 
+from tests._support.engine import EngineClient
+from tests._support.engine_calls import read_events
+from tests._support.paths import SEATS
 from utd_stream_rx.models import UTDCall, UTDRoomState, structure
 from utd_stream_rx.testing import EngineProcess, LiveKitServer, LocalStack
 
-from .helpers import EngineClient
-from .test_engine_calls import read_events
-
 pytestmark = pytest.mark.e2e
 
-SEATS = "/api/v1/audio-rooms/{room}/seats"
 
 
 async def connect(token: dict[str, Any]) -> rtc.Room:
@@ -33,7 +33,7 @@ async def connect(token: dict[str, Any]) -> rtc.Room:
 
 
 def watch(
-    room: rtc.Room, event: str, match: Callable[..., bool]
+    room: rtc.Room, event: EventTypes, match: Callable[..., bool]
 ) -> asyncio.Future[tuple[Any, ...]]:
     """A future for the first ``event`` whose arguments satisfy ``match``."""
     future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()

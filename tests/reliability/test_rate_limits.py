@@ -17,9 +17,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from utd_stream_rx.testing import LocalStack
-
-from .conftest import Answer, RawEngine, StackFactory, record
+from tests._support.answers import Answer
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngine, RawEngineOf
+from utd_stream_rx.testing import LocalStack, PrivateStackFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +29,6 @@ pytestmark = pytest.mark.e2e
 WINDOW = 6.0
 OTHER_APP_ID = "app-other"
 OTHER_APP_KEY = "o" * 32
-RawFactory = Callable[..., RawEngine]
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ async def from_address() -> AsyncIterator[Callable[[LocalStack, str], RawEngine]
         await http.close()
 
 
-async def _stack(private_stack: StackFactory, *limits: str) -> LocalStack:
+async def _stack(utd_private_stack: PrivateStackFactory, *limits: str) -> LocalStack:
     """A stack whose engine counts over :data:`WINDOW` seconds with ``limits`` (flag, value
     pairs); every other limit is off, so each test sees only the limits it sets."""
     unlimited = [
@@ -56,7 +56,7 @@ async def _stack(private_stack: StackFactory, *limits: str) -> LocalStack:
         "--call-limit-per-caller", "0",
         "--call-limit-per-callee", "0",
     ]
-    return await private_stack(
+    return utd_private_stack(
         [*unlimited, "--rate-window", str(WINDOW),
          "--app", f"{OTHER_APP_ID}:{OTHER_APP_KEY}", *limits]
     )
@@ -90,9 +90,9 @@ async def _wait_out(retry: int) -> None:
 
 
 async def test_tokens_per_identity_with_an_honest_retry_after(
-    private_stack: StackFactory, raw_engine_of: RawFactory
+    utd_private_stack: PrivateStackFactory, raw_engine_of: RawEngineOf
 ) -> None:
-    stack = await _stack(private_stack, "--rate-limit", "3")
+    stack = await _stack(utd_private_stack, "--rate-limit", "3")
     raw = raw_engine_of(stack)
     for _ in range(3):
         assert (await _mint(raw, "ann")).status == 200
@@ -104,11 +104,11 @@ async def test_tokens_per_identity_with_an_honest_retry_after(
 
 
 async def test_many_identities_from_one_address_are_limited_per_address(
-    private_stack: StackFactory,
-    raw_engine_of: RawFactory,
+    utd_private_stack: PrivateStackFactory,
+    raw_engine_of: RawEngineOf,
     from_address: Callable[[LocalStack, str], RawEngine],
 ) -> None:
-    stack = await _stack(private_stack, "--mint-limit-per-address", "5")
+    stack = await _stack(utd_private_stack, "--mint-limit-per-address", "5")
     raw = raw_engine_of(stack)
     for index in range(5):
         assert (await _mint(raw, f"sock{index}")).status == 200
@@ -123,11 +123,11 @@ async def test_many_identities_from_one_address_are_limited_per_address(
 
 
 async def test_tokens_per_app_whatever_the_address(
-    private_stack: StackFactory,
-    raw_engine_of: RawFactory,
+    utd_private_stack: PrivateStackFactory,
+    raw_engine_of: RawEngineOf,
     from_address: Callable[[LocalStack, str], RawEngine],
 ) -> None:
-    stack = await _stack(private_stack, "--mint-limit-per-app", "4")
+    stack = await _stack(utd_private_stack, "--mint-limit-per-app", "4")
     addresses = [raw_engine_of(stack), from_address(stack, "127.0.0.2"),
                  from_address(stack, "127.0.0.3"), from_address(stack, "127.0.0.4")]
     for index, raw in enumerate(addresses):
@@ -141,12 +141,12 @@ async def test_tokens_per_app_whatever_the_address(
 
 
 async def test_new_rooms_are_limited_but_joining_rooms_is_not(
-    private_stack: StackFactory,
-    raw_engine_of: RawFactory,
+    utd_private_stack: PrivateStackFactory,
+    raw_engine_of: RawEngineOf,
     from_address: Callable[[LocalStack, str], RawEngine],
 ) -> None:
     stack = await _stack(
-        private_stack, "--room-limit-per-identity", "2", "--room-limit-per-address", "3"
+        utd_private_stack, "--room-limit-per-identity", "2", "--room-limit-per-address", "3"
     )
     raw = raw_engine_of(stack)
     assert (await _room(raw, "maker", "r1")).status == 200
@@ -174,9 +174,9 @@ async def test_new_rooms_are_limited_but_joining_rooms_is_not(
 
 
 async def test_calls_per_caller(
-    private_stack: StackFactory, raw_engine_of: RawFactory
+    utd_private_stack: PrivateStackFactory, raw_engine_of: RawEngineOf
 ) -> None:
-    stack = await _stack(private_stack, "--call-limit-per-caller", "3")
+    stack = await _stack(utd_private_stack, "--call-limit-per-caller", "3")
     raw = raw_engine_of(stack)
     alice = await raw.bearer("alice")
     for index in range(3):
@@ -189,9 +189,9 @@ async def test_calls_per_caller(
 
 
 async def test_many_callers_ringing_one_victim_are_limited_per_callee(
-    private_stack: StackFactory, raw_engine_of: RawFactory
+    utd_private_stack: PrivateStackFactory, raw_engine_of: RawEngineOf
 ) -> None:
-    stack = await _stack(private_stack, "--call-limit-per-callee", "3")
+    stack = await _stack(utd_private_stack, "--call-limit-per-callee", "3")
     raw = raw_engine_of(stack)
     callers = [await raw.bearer(f"caller{index}") for index in range(10)]
     answers = await asyncio.gather(*(_call(raw, bearer, "victim") for bearer in callers))
@@ -224,18 +224,18 @@ async def _calls_in(
 
 @pytest.mark.slow
 async def test_one_bearer_cannot_ring_hundreds_of_times(
-    private_stack: StackFactory, raw_engine_of: RawFactory
+    utd_private_stack: PrivateStackFactory, raw_engine_of: RawEngineOf
 ) -> None:
     # The production defaults (20 calls a minute per caller and per callee: a burst of 20,
     # then one every 3 s), against none.
-    capped = await private_stack([])
+    capped = utd_private_stack([])
     raw = raw_engine_of(capped)
     with_limits, took = await _calls_in(raw, await raw.bearer("pest"), ["victim"], 1.0)
     assert 20 <= with_limits <= 20 + int(took / 3), (with_limits, took)
     callees = [f"v{i}" for i in range(40)]
     many, took = await _calls_in(raw, await raw.bearer("pest2"), callees, 1.0)
     assert 20 <= many <= 20 + int(took / 3), (many, took)
-    uncapped = await private_stack(["--call-limit-per-caller", "0", "--call-limit-per-callee", "0"])
+    uncapped = utd_private_stack(["--call-limit-per-caller", "0", "--call-limit-per-callee", "0"])
     raw = raw_engine_of(uncapped)
     without, took = await _calls_in(raw, await raw.bearer("pest"), ["victim"], 1.0)
     record(

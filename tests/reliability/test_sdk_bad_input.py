@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests._support.figures import record
 from utd_stream_rx import (
     UTDAudioRoomSession,
     UTDCallSession,
@@ -28,8 +29,6 @@ from utd_stream_rx import (
     UTDStreamType,
 )
 from utd_stream_rx.testing import LocalStack
-
-from .conftest import record
 
 pytestmark = pytest.mark.e2e
 

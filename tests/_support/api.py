@@ -119,6 +119,8 @@ class _MockResponse(aiohttp.ClientResponse):
 
 
 class MockTransport(aioresponses):
+    """``aioresponses`` whose fake responses build on every supported aiohttp."""
+
     def add(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("response_class", _MockResponse)
         super().add(*args, **kwargs)

@@ -17,14 +17,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests._support.answers import Answer
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngine, RawEngineOf
 from utd_stream_rx import UTDStreamClient
 from utd_stream_rx.devengine import EngineConfig
 from utd_stream_rx.devengine.__main__ import parse_args
 from utd_stream_rx.devengine.state import livekit_room_name, split_livekit_room_name
-from utd_stream_rx.testing import LocalStack
+from utd_stream_rx.testing import LocalStack, PrivateStackFactory
 from utd_stream_rx.testing.livekit_server import free_port
-
-from .conftest import Answer, RawEngine, StackFactory, record
 
 pytestmark = pytest.mark.e2e
 
@@ -118,9 +119,9 @@ async def _grid(raw: RawEngine, room: str, bearer: str) -> list[str | None]:
 
 
 async def test_tenants_stay_apart_end_to_end(
-    private_stack: StackFactory,
+    utd_private_stack: PrivateStackFactory,
     created_clients: list[UTDStreamClient],
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
 ) -> None:
     # The real engine refuses, at start, an app id that could share LiveKit rooms.
     returncode, stderr = await _engine_cli(
@@ -131,7 +132,7 @@ async def test_tenants_stay_apart_end_to_end(
 
     # Two valid tenants whose names share a prefix, each with rooms "_lobby" and "x__lobby".
     acme, acme_x = ("acme", "a" * 32), ("acme-x", "b" * 32)
-    stack = await private_stack(["--app", ":".join(acme), "--app", ":".join(acme_x)])
+    stack = utd_private_stack(["--app", ":".join(acme), "--app", ":".join(acme_x)])
     seated: dict[tuple[str, str], str] = {}
     sessions = {}
     for (app_id, app_key), room in itertools.product((acme, acme_x), ("_lobby", "x__lobby")):
@@ -177,7 +178,7 @@ async def test_tenants_stay_apart_end_to_end(
 
 async def test_a_call_and_its_room_are_shown_only_to_its_parties(
     utd_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     utd_unique: Callable[[str], str],
 ) -> None:
     raw = raw_engine_of(utd_stack)
@@ -218,7 +219,7 @@ LONG_DIGITS = "1" * 5000  # beyond int()'s 4,300-digit limit
 
 async def test_malformed_requests_get_an_honest_4xx(
     utd_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     utd_unique: Callable[[str], str],
 ) -> None:
     raw = raw_engine_of(utd_stack)
@@ -229,6 +230,7 @@ async def test_malformed_requests_get_an_honest_4xx(
     asked = await raw.send("POST", f"{seats}/request", {}, bearer=asker_bearer)
     assert asked.status == 200, asked
     cases: list[tuple[str, str, object, str | None, int, str]] = []
+    body: object  # the request bodies of the cases differ in shape
     # Seat indexes: ASCII digits only, bounded, in range.
     for index in ("%C2%B2", "%D9%A3", "%EF%BC%91", LONG_DIGITS, "64", "-1", "0x1", "%201"):
         for action, body in (("lock", {"locked": True}), ("mute", {"muted": True}),
@@ -250,11 +252,13 @@ async def test_malformed_requests_get_an_honest_4xx(
                   {"identity": host, "room_name": room + "\n", "type": "audio_room"}, None,
                   400, "invalid_request"))
     # Deeply nested bodies: refused before they reach the parser's recursion limit.
-    nested = {"callee_identity": asker, "type": "audio_call", "metadata": {}}
-    inner: dict[str, object] = nested["metadata"]  # type: ignore[assignment]
+    metadata: dict[str, object] = {}
+    nested = {"callee_identity": asker, "type": "audio_call", "metadata": metadata}
+    inner = metadata
     for _ in range(40):
-        inner["x"] = {}
-        inner = inner["x"]  # type: ignore[assignment]
+        deeper: dict[str, object] = {}
+        inner["x"] = deeper
+        inner = deeper
     cases.append(("POST", "/api/v1/calls", nested, host_bearer, 400, "invalid_request"))
     for answer_case in cases:
         method, path, body, bearer, status, code = answer_case
@@ -275,7 +279,7 @@ async def test_malformed_requests_get_an_honest_4xx(
 
 async def test_a_ban_cannot_be_dodged_with_a_trailing_newline(
     utd_stack: LocalStack,
-    raw_engine_of: Callable[..., RawEngine],
+    raw_engine_of: RawEngineOf,
     utd_unique: Callable[[str], str],
 ) -> None:
     raw = raw_engine_of(utd_stack)

@@ -1,94 +1,44 @@
-"""Shared helpers: an HTTP client that checks every answer against openapi.yaml."""
+"""The reference engine under test: an HTTP client that checks every answer against
+``openapi.yaml``, the in-process engine with its recording bridge, and signed webhooks."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
-import re
-from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
-import yaml
-from jsonschema import Draft202012Validator
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from livekit import api
 
-if TYPE_CHECKING:
-    from .conftest import Local
+from utd_stream_rx.devengine import NullBridge
+from utd_stream_rx.devengine.common import ENGINE
+from utd_stream_rx.devengine.core import Engine
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
+from .answers import Answer, app_headers
+from .openapi import check_response
 
+__all__ = [
+    "APP_ID",
+    "APP_KEY",
+    "APP_SECRET",
+    "OTHER_APP_ID",
+    "OTHER_APP_KEY",
+    "EngineClient",
+    "Local",
+    "LocalFactory",
+    "post_webhook",
+    "signed",
+]
 
-@lru_cache(maxsize=1)
-def load_spec() -> dict[str, Any]:
-    spec: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
-    return spec
-
-
-def _template_regex(template: str) -> re.Pattern[str]:
-    return re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$")
-
-
-def find_operation(method: str, path: str) -> tuple[str, dict[str, Any]]:
-    """The spec operation for a concrete path; literal segments win over parameters."""
-    spec = load_spec()
-    candidates = [
-        template
-        for template in spec["paths"]
-        if _template_regex(template).match(path) and method.lower() in spec["paths"][template]
-    ]
-    assert candidates, f"{method} {path} is not in openapi.yaml"
-    template = min(candidates, key=lambda t: t.count("{"))
-    return template, spec["paths"][template][method.lower()]
-
-
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    spec = load_spec()
-    while "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
-def check_response(method: str, path: str, status: int, body: Any, headers: Any) -> None:
-    """Assert the status is documented and the JSON body matches its schema."""
-    template, operation = find_operation(method, path)
-    responses = operation["responses"]
-    assert str(status) in responses, f"{method} {template} answered undocumented {status}: {body}"
-    response = _resolve(responses[str(status)])
-    for name, header in response.get("headers", {}).items():
-        if header.get("required"):
-            assert name in headers, f"{method} {template} {status} lacks header {name}"
-    content = response.get("content", {})
-    if "application/json" not in content:
-        return
-    schema = content["application/json"]["schema"]
-    root = {**schema, "components": load_spec()["components"]}
-    errors = sorted(Draft202012Validator(root).iter_errors(body), key=str)
-    assert not errors, f"{method} {template} {status} breaks the spec: {errors[0].message}\n{body}"
-
-
-class Answer:
-    """A checked engine answer."""
-
-    def __init__(self, status: int, body: Any, headers: Any) -> None:
-        self.status = status
-        self.body = body
-        self.headers = headers
-
-    @property
-    def code(self) -> str | None:
-        if isinstance(self.body, dict) and isinstance(self.body.get("error"), dict):
-            code: str = self.body["error"]["code"]
-            return code
-        return None
-
-    def __repr__(self) -> str:
-        return f"Answer({self.status}, {self.body!r})"
+APP_ID = "app-one"
+APP_KEY = "k" * 32
+OTHER_APP_ID = "app-two"
+OTHER_APP_KEY = "q" * 32
+APP_SECRET = "s" * 40
 
 
 class EngineClient:
@@ -101,6 +51,7 @@ class EngineClient:
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
 
     async def aclose(self) -> None:
+        """Close the HTTP session."""
         await self.session.close()
 
     async def call(
@@ -113,9 +64,8 @@ class EngineClient:
         headers: dict[str, str] | None = None,
         app: bool = True,
     ) -> Answer:
-        sent: dict[str, str] = {}
-        if app:
-            sent.update({"X-UTD-App-Id": self.app_id, "X-UTD-App-Key": self.app_key})
+        """Send one request (with the app headers unless ``app`` is false); checked answer."""
+        sent = app_headers(self.app_id, self.app_key) if app else {}
         if bearer is not None:
             sent["Authorization"] = f"Bearer {bearer}"
         sent.update(headers or {})
@@ -127,9 +77,11 @@ class EngineClient:
         return answer
 
     async def get(self, path: str, **kw: Any) -> Answer:
+        """``GET path``."""
         return await self.call("GET", path, **kw)
 
     async def post(self, path: str, body: Any = None, **kw: Any) -> Answer:
+        """``POST path`` with a JSON body (``{}`` when none is given)."""
         return await self.call("POST", path, {} if body is None else body, **kw)
 
     async def user(self, identity: str, name: str | None = None) -> str:
@@ -155,7 +107,33 @@ class EngineClient:
         return data
 
 
+class Local:
+    """An in-process engine with a recording bridge, and clients of its two apps."""
+
+    def __init__(self, app: web.Application, server: TestServer, bridge: NullBridge) -> None:
+        self.app = app
+        self.server = server
+        self.bridge = bridge
+        base = str(server.make_url("")).rstrip("/")
+        self.client = EngineClient(base, APP_ID, APP_KEY)
+        self.other = EngineClient(base, OTHER_APP_ID, OTHER_APP_KEY)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine behind the app."""
+        return self.app[ENGINE]
+
+    def ops(self, kind: str) -> list[tuple[Any, ...]]:
+        """What the engine told LiveKit of one kind, in order."""
+        return [op for op in self.bridge.operations if op[0] == kind]
+
+
+LocalFactory = Callable[..., Awaitable[Local]]
+"""``await make_local(**config_overrides)``: an in-process engine."""
+
+
 def signed(body: str, key: str, secret: str) -> str:
+    """The ``Authorization`` livekit-server sends with the webhook ``body``."""
     digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
     token: str = api.AccessToken(key, secret).with_sha256(digest).to_jwt()
     return token

@@ -1,7 +1,7 @@
 """A participant in a process of its own: joins, takes its place, says so, then waits.
 
 Run by the fault tests, which SIGKILL it to play a crashed app:
-``python -m tests.reliability.participant_process BASE_URL APP_ID APP_KEY KIND ROOM IDENTITY``.
+``python -m tests._support.participant_process BASE_URL APP_ID APP_KEY KIND ROOM IDENTITY``.
 """
 
 from __future__ import annotations

@@ -8,47 +8,48 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from livekit import api
 
+from tests._support.figures import record
+from tests._support.raw_engine import RawEngineOf
+from tests._support.seats import holder_is
+from tests._support.views import is_value
 from utd_stream_rx import (
     UTDAudioRoomSession,
     UTDCallStatus,
     UTDLiveStreamSession,
-    UTDSeatGrid,
-    UTDStreamClient,
     UTDStreamException,
     UTDStreamType,
 )
 from utd_stream_rx.state import ConnectionState
 from utd_stream_rx.state.view_specs import CONNECTION_STATE
-from utd_stream_rx.testing import LocalStack, back_in_room
-
-from .conftest import RawEngine, StackFactory, clients_of, record
+from utd_stream_rx.testing import (
+    ClientFactory,
+    ClientsOf,
+    LocalStack,
+    PrivateStackFactory,
+    back_in_room,
+)
 
 pytestmark = pytest.mark.e2e
 
-ClientFactory = Callable[[], UTDStreamClient]
 ROOT = Path(__file__).parents[2]
 
-
-def _holder_is(index: int, identity: str | None) -> Callable[[UTDSeatGrid | None], bool]:
-    def check(grid: UTDSeatGrid | None) -> bool:
-        return grid is not None and grid.seats[index].identity == identity
-
-    return check
+Command = Callable[[], Awaitable[object]]
+"""One SDK command, not yet sent."""
 
 
 @pytest.mark.slow
 async def test_engine_killed_mid_room_and_restarted_loses_nothing(
-    private_stack: StackFactory, created_clients: list[UTDStreamClient]
+    utd_private_stack: PrivateStackFactory, clients_of: ClientsOf
 ) -> None:
     ring_timeout = 8.0
-    stack = await private_stack(["--ring-timeout", str(ring_timeout)])
-    make = clients_of(stack, created_clients)
+    stack = utd_private_stack(["--ring-timeout", str(ring_timeout)])
+    make = clients_of(stack)
     host = await make().join_audio_room("host", "den", as_host=True, seat_count=4,
                                         seat_mode="request")
     ann = await make().join_audio_room("ann", "den")
@@ -108,6 +109,7 @@ async def test_engine_killed_mid_room_and_restarted_loses_nothing(
     await talking.end()
     await answering.status.wait_for(lambda s: s is UTDCallStatus.ENDED, timeout=10)
     # The ring timeout outlives the crash: the call rung before it still ends as missed.
+    assert call.created_at is not None
     left = call.created_at + ring_timeout + 5 - time.time()
     await ringing.status.wait_for(lambda s: s is UTDCallStatus.MISSED, timeout=max(left, 1))
     record("engine SIGKILL", "1 kill + restart on the same DB: 2 seats, 1 request, "
@@ -115,10 +117,10 @@ async def test_engine_killed_mid_room_and_restarted_loses_nothing(
 
 
 async def test_engine_down_gives_clear_network_errors_fast(
-    private_stack: StackFactory, created_clients: list[UTDStreamClient]
+    utd_private_stack: PrivateStackFactory, clients_of: ClientsOf
 ) -> None:
-    stack = await private_stack()
-    make = clients_of(stack, created_clients)  # 3 s request timeout
+    stack = utd_private_stack()
+    make = clients_of(stack)  # 3 s request timeout
     host = await make().join_audio_room("host", "quiet", as_host=True, seat_count=2)
     star = await make().join_live_stream("star", "quiet-show", as_host=True)
     caller = make()
@@ -126,7 +128,7 @@ async def test_engine_down_gives_clear_network_errors_fast(
     seats, stage = host.seats.value, star.stage.value
     stack.engine.stop()
 
-    commands = {
+    commands: dict[str, Command] = {
         "take_seat": lambda: host.take_seat(1),
         "get_seats": host.get_seats,
         "lock_seat": lambda: host.lock_seat(0),
@@ -152,17 +154,14 @@ async def test_engine_down_gives_clear_network_errors_fast(
 
 
 async def test_a_hung_engine_times_out_and_views_catch_up(
-    private_stack: StackFactory,
-    created_clients: list[UTDStreamClient],
-    raw_engine_of: Callable[..., RawEngine],
+    utd_private_stack: PrivateStackFactory,
+    utd_clients_of: ClientsOf,
+    raw_engine_of: RawEngineOf,
 ) -> None:
-    stack = await private_stack()
+    stack = utd_private_stack()
     timeout = 1.0
 
-    def make() -> UTDStreamClient:
-        client = UTDStreamClient(stack.app_id, stack.app_key, stack.base_url, timeout=timeout)
-        created_clients.append(client)
-        return client
+    make = utd_clients_of(stack, timeout=timeout)
 
     host = await make().join_audio_room("host", "stuck", as_host=True, seat_count=3)
     ann = await make().join_audio_room("ann", "stuck")
@@ -172,7 +171,7 @@ async def test_a_hung_engine_times_out_and_views_catch_up(
     assert pid is not None
     os.kill(pid, signal.SIGSTOP)  # alive, accepting connections, answering nothing
     try:
-        commands = {
+        commands: dict[str, tuple[Command, str]] = {
             "take_seat": (lambda: ann.take_seat(1), "POST"),
             "get_seats": (host.get_seats, "GET"),
             "kick_from_seat": (lambda: host.kick_from_seat(0), "POST"),
@@ -207,19 +206,19 @@ async def test_a_hung_engine_times_out_and_views_catch_up(
         await session.seats.wait_for(
             lambda g: g is not None and [s.identity for s in g.seats] == holders, timeout=10
         )
-    await ann.can_publish.wait_for(lambda g, want="ann" in holders: g is want, timeout=10)
+    await ann.can_publish.wait_for(is_value("ann" in holders), timeout=10)
     record("engine hung (SIGSTOP)", f"{len(commands)} commands timed out within bounds; "
                                     f"views caught up to holders {holders}")
 
 
 @pytest.mark.slow
 async def test_livekit_server_restart_is_reported_and_state_comes_back(
-    private_stack: StackFactory,
-    created_clients: list[UTDStreamClient],
-    raw_engine_of: Callable[..., RawEngine],
+    utd_private_stack: PrivateStackFactory,
+    clients_of: ClientsOf,
+    raw_engine_of: RawEngineOf,
 ) -> None:
-    stack = await private_stack()
-    make = clients_of(stack, created_clients)
+    stack = utd_private_stack()
+    make = clients_of(stack)
     host = await make().join_audio_room("host", "hall", as_host=True, seat_count=4)
     ann = await make().join_audio_room("ann", "hall")
     bob = await make().join_audio_room("bob", "hall")
@@ -257,7 +256,7 @@ async def test_livekit_server_restart_is_reported_and_state_comes_back(
     assert seats_after["seats"] == seats_before["seats"]
     assert stage_after == stage_before
     for session in (host, ann, bob):
-        await session.seats.wait_for(_holder_is(2, "ann"), timeout=15)
+        await session.seats.wait_for(holder_is(2, "ann"), timeout=15)
     for session in (star, fan):
         await session.stage.wait_for(lambda s: [m.identity for m in s] == ["star", "fan"], 15)
     await ann.can_publish.wait_for(bool, timeout=15)
@@ -291,7 +290,7 @@ def _spawn_participant(
     stack: LocalStack, kind: str, room: str, identity: str
 ) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.reliability.participant_process", stack.base_url,
+        [sys.executable, "-m", "tests._support.participant_process", stack.base_url,
          stack.app_id, stack.app_key, kind, room, identity],
         cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ},
     )
@@ -316,7 +315,7 @@ async def test_a_crashed_participant_loses_its_seat_and_stage_place(
         await asyncio.to_thread(_spawn_participant, utd_stack, "stage", show, guest),
     ]
     try:
-        await host.seats.wait_for(_holder_is(1, seated), timeout=10)
+        await host.seats.wait_for(holder_is(1, seated), timeout=10)
         await star.stage_requests.wait_for(lambda r: any(x.identity == guest for x in r), 10)
         await star.invite_to_stage(guest)
         await star.stage.wait_for(lambda s: any(m.identity == guest for m in s), timeout=10)
@@ -326,7 +325,7 @@ async def test_a_crashed_participant_loses_its_seat_and_stage_place(
             process.wait(10)
 
         # LiveKit notices the silence, tells the engine by webhook, and everyone sees it.
-        await host.seats.wait_for(_holder_is(1, None), timeout=60)
+        await host.seats.wait_for(holder_is(1, None), timeout=60)
         await star.stage.wait_for(lambda s: all(m.identity != guest for m in s), timeout=60)
         await host.remote_participants.wait_for(lambda p: seated not in p, timeout=60)
         record("participant process SIGKILL", "2 processes: seat and stage place freed")
@@ -339,19 +338,19 @@ async def test_a_crashed_participant_loses_its_seat_and_stage_place(
 
 @pytest.mark.slow
 async def test_a_holder_lost_in_a_livekit_restart_who_never_returns_is_released(
-    private_stack: StackFactory, created_clients: list[UTDStreamClient]
+    utd_private_stack: PrivateStackFactory, clients_of: ClientsOf
 ) -> None:
     # The engine holds a seat for a participant lost to a livekit-server restart (the rejoin
     # grace), then releases it if they never come back. Whether the stopping server still
     # reported them gone or not, the room starting again on the new server starts the grace.
     grace = 2.0
-    stack = await private_stack(["--rejoin-grace", str(grace)])
-    host = await clients_of(stack, created_clients)().join_audio_room(
+    stack = utd_private_stack(["--rejoin-grace", str(grace)])
+    host = await clients_of(stack)().join_audio_room(
         "host", "lobby", as_host=True, seat_count=2
     )
     ghost = await asyncio.to_thread(_spawn_participant, stack, "seat", "lobby", "ghost")
     try:
-        await host.seats.wait_for(_holder_is(1, "ghost"), timeout=10)
+        await host.seats.wait_for(holder_is(1, "ghost"), timeout=10)
         stack.livekit.stop()
         ghost.send_signal(signal.SIGKILL)  # gone while the server is down: never back
         ghost.wait(10)
@@ -359,7 +358,7 @@ async def test_a_holder_lost_in_a_livekit_restart_who_never_returns_is_released(
         stack.livekit.start()
         await back_in_room(host)
         back = time.monotonic()
-        await host.seats.wait_for(_holder_is(1, None), timeout=grace + 15)
+        await host.seats.wait_for(holder_is(1, None), timeout=grace + 15)
         held = time.monotonic() - back
         assert "ghost" not in host.remote_participants.value
         record("livekit-server restart, holder never back", f"seat released {held:.1f}s "
@@ -372,20 +371,20 @@ async def test_a_holder_lost_in_a_livekit_restart_who_never_returns_is_released(
 
 @pytest.mark.slow
 async def test_who_left_while_the_engine_was_down_is_released_after_its_restart(
-    private_stack: StackFactory,
-    created_clients: list[UTDStreamClient],
-    raw_engine_of: Callable[..., RawEngine],
+    utd_private_stack: PrivateStackFactory,
+    clients_of: ClientsOf,
+    raw_engine_of: RawEngineOf,
 ) -> None:
     # LiveKit retries a webhook about 5 times over about 15 s, then drops it: nothing ever
     # tells the restarted engine that these two left. Its reconciliation with LiveKit's
     # participants does, and releases them after the rejoin grace.
     grace = 2.0
-    stack = await private_stack(["--rejoin-grace", str(grace), "--reconcile-interval", "1"])
-    make = clients_of(stack, created_clients)
+    stack = utd_private_stack(["--rejoin-grace", str(grace), "--reconcile-interval", "1"])
+    make = clients_of(stack)
     host = await make().join_audio_room("host", "vigil", as_host=True, seat_count=3)
     speaker = await make().join_audio_room("speaker", "vigil")
     await speaker.take_seat(1)
-    await host.seats.wait_for(_holder_is(1, "speaker"), timeout=10)
+    await host.seats.wait_for(holder_is(1, "speaker"), timeout=10)
     erin, frank = make(), make()
     await erin.authenticate("erin")
     await frank.authenticate("frank")
@@ -419,7 +418,7 @@ async def test_who_left_while_the_engine_was_down_is_released_after_its_restart(
             call_ended = waited if status is UTDCallStatus.ENDED else None
         await asyncio.sleep(0.1)
     # Views follow: the host sees the seat empty, erin's session sees the call over.
-    await host.seats.wait_for(_holder_is(1, None), timeout=10)
+    await host.seats.wait_for(holder_is(1, None), timeout=10)
     await talking.status.wait_for(lambda s: s is UTDCallStatus.ENDED, timeout=10)
     assert "but is not there" in stack.engine.log_path.read_text()
     record("reconciled releases", f"1 seat freed {seat_freed:.1f}s and 1 call ended "

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from aioresponses import aioresponses
-from apitest_support import APP_ID, APP_KEY, BASE, BEARER, call_json, sent
 from reactivex import operators as ops
 
+from tests._support.api import APP_ID, APP_KEY, BASE, BEARER, call_json, sent
 from utd_stream_rx import UTDCall, UTDStreamClient, UTDStreamType
 
 EVENTS_URL = BASE + "/api/v1/calls/events"
@@ -150,7 +150,11 @@ async def test_a_raising_subscriber_is_isolated(
     client.incoming_calls.subscribe(broken, on_completed=broken_end)
     seen = _Seen(client)
     piped: list[str] = []
-    client.incoming_calls.pipe(ops.map(lambda call: call.call_id)).subscribe(piped.append)
+
+    def call_id(call: UTDCall) -> str:
+        return call.call_id
+
+    client.incoming_calls.pipe(ops.map(call_id)).subscribe(piped.append)
     session = client.call_session(UTDStreamType.AUDIO_CALL)
 
     with caplog.at_level(logging.ERROR, logger="utd_stream_rx"):

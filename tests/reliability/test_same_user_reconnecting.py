@@ -11,27 +11,20 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from utd_stream_rx import UTDCallStatus, UTDSeatGrid, UTDStreamClient, UTDStreamType, media
+from tests._support.figures import record
+from tests._support.seats import holder_is
+from utd_stream_rx import UTDCallStatus, UTDStreamType, media
 from utd_stream_rx.state import ConnectionState
 from utd_stream_rx.state.view_specs import CONNECTION_STATE
+from utd_stream_rx.testing import ClientFactory
 from utd_stream_rx.testing.media_probe import hear
-
-from .conftest import record
 
 pytestmark = pytest.mark.e2e
 
-ClientFactory = Callable[[], UTDStreamClient]
 # The engine hears of the replaced connection's departure a moment after the new one joined:
 # long enough for that webhook to have arrived (and been ignored).
 SETTLE = 2.0
 KEPT: list[str] = []
-
-
-def _holder(index: int, identity: str | None) -> Callable[[UTDSeatGrid | None], bool]:
-    def check(grid: UTDSeatGrid | None) -> bool:
-        return grid is not None and grid.seats[index].identity == identity
-
-    return check
 
 
 def _is_disconnected(state: ConnectionState) -> bool:
@@ -78,7 +71,7 @@ async def test_a_seated_speaker_connecting_again_keeps_the_seat_and_is_heard(
     await second.can_publish.wait_for(bool, timeout=10)
     await _heard_at(host, ann_id, 660.0)
     await asyncio.sleep(SETTLE)
-    assert _holder(1, ann_id)(host.seats.value), host.seats.value
+    assert holder_is(1, ann_id)(host.seats.value), host.seats.value
     assert second.can_publish.value
 
     # Back on the first device: rejoin() takes the place back, and the seat stays.
@@ -87,7 +80,7 @@ async def test_a_seated_speaker_connecting_again_keeps_the_seat_and_is_heard(
     await first.can_publish.wait_for(bool, timeout=10)
     await _heard_at(host, ann_id, 520.0)
     await asyncio.sleep(SETTLE)
-    assert _holder(1, ann_id)(host.seats.value), host.seats.value
+    assert holder_is(1, ann_id)(host.seats.value), host.seats.value
     KEPT.append("seat x2")
 
 
