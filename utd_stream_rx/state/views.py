@@ -20,7 +20,7 @@ import reactivex
 from reactivex import abc
 from reactivex.subject import BehaviorSubject
 
-from .._checks import check_timeout
+from .._validate import check_timeout
 from ..error_codes import ErrorCode
 from ..errors import UTDStreamException
 
