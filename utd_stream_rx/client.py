@@ -13,6 +13,7 @@ from typing import TypeVar
 import aiohttp
 import reactivex
 
+from ._closing import ClosesOnExit
 from ._credential_keeper import CredentialKeeper
 from ._credentials import TokenProvider
 from ._incoming_calls import CallFollower
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 S = TypeVar("S", UTDLiveStreamSession, UTDAudioRoomSession)
 
 
-class UTDStreamClient:
+class UTDStreamClient(ClosesOnExit):
     """Entry point of the SDK: holds publishable credentials and produces sessions.
 
     One instance per signed-in user. It holds only the app id and app key (no LiveKit secret);
@@ -237,12 +238,6 @@ class UTDStreamClient:
         self._auth.dispatch(SignedOut())
         self._auth.dispose()
         await self.api.aclose()
-
-    async def __aenter__(self) -> UTDStreamClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # -- internals -------------------------------------------------------------------------
 

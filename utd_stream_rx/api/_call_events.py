@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from types import TracebackType
 
 import aiohttp
 
+from .._closing import ClosesOnExit
 from .._http import decode_json
 from .._sse import SSEDecoder, SSETooLarge
 from ..error_codes import ErrorCode
@@ -60,7 +60,7 @@ def _read_failure(exc: Exception) -> UTDStreamException:
     )
 
 
-class UTDCallEventStream(AsyncIterator[UTDCall]):
+class UTDCallEventStream(AsyncIterator[UTDCall], ClosesOnExit):
     """The bearer's call events: an async iterator of :class:`UTDCall`, and a context manager.
 
     Created by ``api.calls.events()``. The request is sent on the first ``__anext__``;
@@ -172,19 +172,6 @@ class UTDCallEventStream(AsyncIterator[UTDCall]):
         """Stop the stream and close its connection (idempotent)."""
         self._close_now()
         self._ready.clear()
-
-    async def __aenter__(self) -> UTDCallEventStream:
-        """``async with api.calls.events() as events``: closed when the block exits."""
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the stream (see :meth:`aclose`)."""
-        await self.aclose()
 
     def __del__(self) -> None:
         # A caller that breaks out of ``async for`` drops the last reference here; close the

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from types import TracebackType
 from typing import Final
 
 import aiohttp
 
+from .._closing import ClosesOnExit
 from .._credentials import Credential
 from .._validate import check_str
 from ..models import UTDUserToken
@@ -31,7 +31,7 @@ DEFAULT_TOKEN_BASE_URL: Final[str] = _TOKEN_BASE_URL_FROM_ENV or DEFAULT_BASE_UR
 """Where tokens are minted: ``$UTD_STREAM_TOKEN_BASE_URL``, else :data:`DEFAULT_BASE_URL`."""
 
 
-class UTDApiClient:
+class UTDApiClient(ClosesOnExit):
     """Typed client for the engine's REST API (``docs/engine-contract.md``).
 
     The endpoints are grouped by service: :attr:`tokens`, :attr:`calls`, :attr:`rooms`,
@@ -201,19 +201,6 @@ class UTDApiClient:
         await self._caller.aclose()
         if self._owns_transport:
             await self._transport.aclose()
-
-    async def __aenter__(self) -> UTDApiClient:
-        """Use the client as ``async with UTDApiClient(...) as api``; closed on exit."""
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the client (see :meth:`aclose`)."""
-        await self.aclose()
 
     def __repr__(self) -> str:
         return (

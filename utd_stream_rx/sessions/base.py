@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 import reactivex
 from livekit import rtc
 
+from .._closing import ClosesOnExit
 from .._validate import check_bool
 from ..error_codes import ErrorCode
 from ..errors import UTDStreamException
@@ -45,7 +46,7 @@ TokenSource = Callable[[], Awaitable[UTDTokenResponse]]
 """Mints a fresh room token for the same place in the same room (a room session's rejoin)."""
 
 
-class UTDSession:
+class UTDSession(ClosesOnExit):
     """Base of every session kind: the media room, its state views and media controls.
 
     State is read-only: every view has ``.value`` and can be subscribed to, piped, awaited
@@ -219,12 +220,6 @@ class UTDSession:
         finally:
             # Views keep their last value; subscribers and ``async for`` loops see completion.
             self.room.store.dispose()
-
-    async def __aenter__(self: T) -> T:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # -- following the engine ------------------------------------------------------------------
 
