@@ -6,15 +6,18 @@ The REST services, the sessions and the client all use these, so a bad argument 
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from yarl import URL
 
 from .models import UTDSeatMode, UTDStreamType
+
+E = TypeVar("E", bound=enum.Enum)
 
 __all__ = [
     "MAX_SEATS",
@@ -99,28 +102,25 @@ def check_bool(value: object, what: str) -> bool:
 
 def check_stream_type(value: object, what: str = "type") -> UTDStreamType:
     """A :class:`UTDStreamType`, or its value as a ``str``."""
-    if isinstance(value, UTDStreamType):
-        return value
-    if isinstance(value, str):
-        try:
-            return UTDStreamType(value)
-        except ValueError:
-            names = ", ".join(t.value for t in UTDStreamType)
-            raise ValueError(f"{what} must be one of {names}, got {value!r}") from None
-    raise TypeError(f"{what} must be a UTDStreamType, not {_type_name(value)}")
+    return _check_member(value, UTDStreamType, what, "a UTDStreamType")
 
 
 def check_seat_mode(value: object) -> UTDSeatMode:
     """A :class:`UTDSeatMode`, or its value as a ``str``."""
-    if isinstance(value, UTDSeatMode):
+    return _check_member(value, UTDSeatMode, "seat_mode", "a UTDSeatMode or str")
+
+
+def _check_member(value: object, kind: type[E], what: str, expected: str) -> E:
+    """A member of ``kind``, or its value as a ``str``."""
+    if isinstance(value, kind):
         return value
     if isinstance(value, str):
         try:
-            return UTDSeatMode(value)
+            return kind(value)
         except ValueError:
-            names = ", ".join(m.value for m in UTDSeatMode)
-            raise ValueError(f"seat_mode must be one of {names}, got {value!r}") from None
-    raise TypeError(f"seat_mode must be a UTDSeatMode or str, not {_type_name(value)}")
+            names = ", ".join(str(member.value) for member in kind)
+            raise ValueError(f"{what} must be one of {names}, got {value!r}") from None
+    raise TypeError(f"{what} must be {expected}, not {_type_name(value)}")
 
 
 def check_optional_seat_mode(value: object) -> UTDSeatMode | None:
