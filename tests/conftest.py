@@ -14,17 +14,20 @@ order and leftovers (``scripts/check --repeat tests/x.py::test_y=20``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+from aioresponses import aioresponses
 
 from tests._support.repeats import repeat_counts
 from tests._support.rooms import connected_rooms
+from utd_stream_rx.api import UTDApiClient
 from utd_stream_rx.testing import ClientFactory
 
 GRACE = 5.0  # seconds for a disconnect already under way to finish
 _REPEAT_FIXTURE = "_utd_repeat"
+OFFLINE_ENGINE = "http://engine.test"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -69,6 +72,26 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("slowest 10 tests (setup + call + teardown)")
     for nodeid, seconds in slowest:
         terminalreporter.write_line(f"{seconds:7.2f}s  {nodeid}")
+
+
+@pytest.fixture
+def transport() -> Iterator[aioresponses]:
+    """Every HTTP request the SDK sends lands here; none is answered."""
+    with aioresponses() as mock:
+        yield mock
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[UTDApiClient]:
+    """A client of an engine that is never reached (``http://engine.test``), with a bearer and
+    no read retries: for what the SDK refuses, or builds, before any request. The REST tests
+    have their own (``tests/api/conftest.py``)."""
+    client = UTDApiClient("app-1", "pk_app_key_1", OFFLINE_ENGINE, user_token="bearer-1",
+                          read_retries=0)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 @pytest.fixture

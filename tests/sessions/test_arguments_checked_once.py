@@ -3,30 +3,11 @@ anything is sent (no engine needed: every request would be intercepted)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 from aioresponses import aioresponses
 
 from utd_stream_rx import UTDAudioRoomSession, UTDCallSession, UTDLiveStreamSession, UTDStreamType
 from utd_stream_rx.api import UTDApiClient
-
-BASE = "http://engine.test"
-
-
-@pytest.fixture
-def transport() -> Iterator[aioresponses]:
-    with aioresponses() as mock:
-        yield mock
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[UTDApiClient]:
-    client = UTDApiClient("app-1", "pk_app_key_1", BASE, user_token="bearer-1")
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 async def _message(error: type[Exception], command: object) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,15 +36,6 @@ def shell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InteractiveShell
         yield shell
     finally:
         InteractiveShell.clear_instance()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[UTDApiClient]:
-    client = UTDApiClient("app-1", "pk_app_key_1", "http://engine.invalid", read_retries=0)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 def _html(shell: InteractiveShell, obj: object) -> str | None:

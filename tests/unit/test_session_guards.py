@@ -3,10 +3,9 @@ before sending anything; every request the SDK would send is intercepted and mus
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
 from aioresponses import aioresponses
 
 from utd_stream_rx import (
@@ -18,25 +17,7 @@ from utd_stream_rx import (
 )
 from utd_stream_rx.api import UTDApiClient
 
-BASE = "http://engine.test"
-
 Command = Callable[[], Awaitable[Any]]
-
-
-@pytest.fixture
-def transport() -> Iterator[aioresponses]:
-    """Every HTTP request the SDK sends lands here (none is answered)."""
-    with aioresponses() as mock:
-        yield mock
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[UTDApiClient]:
-    client = UTDApiClient("app-1", "pk_app_key_1", BASE, user_token="bearer-1", read_retries=0)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 def _room_commands(room: UTDAudioRoomSession, stream: UTDLiveStreamSession) -> dict[str, Command]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from utd_stream_rx import UTDAudioRoomSession, UTDCallSession, UTDLiveStreamSession
@@ -153,15 +151,6 @@ def test_every_spec_is_shown_by_a_session_but_the_raw_connection_state() -> None
     shown = {d.spec for kind in EXPECTED_VIEWS for d in session_views(kind).values()}
     assert set(VIEW_SPECS) - shown == {CONNECTION_STATE}
     assert CONNECTION_STATE.panel is None
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[UTDApiClient]:
-    client = UTDApiClient("app-1", "pk_app_key_1", "http://engine.invalid", read_retries=0)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 async def test_a_session_attribute_is_its_stores_view_and_read_only(api: UTDApiClient) -> None:
