@@ -20,6 +20,7 @@ from typing import Any
 from livekit import rtc
 from reactivex import Observable
 
+from ._background import BackgroundTasks
 from ._livekit_events import RoomEventSubscription, connected_event
 from ._local_media import LocalMediaPublisher, require_connected
 from .error_codes import ErrorCode
@@ -58,7 +59,7 @@ class UTDRoom:
         # while the next one connects.
         self._subscriptions: dict[rtc.Room, RoomEventSubscription] = {}
         self._publisher = LocalMediaPublisher(self._current_room, self._permissions)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks(log)
 
     # -- accessors ------------------------------------------------------------------------
 
@@ -143,7 +144,7 @@ class UTDRoom:
         except asyncio.CancelledError:
             self._detach(room)
             attempt.add_done_callback(functools.partial(self._abandon, room))
-            self._keep(attempt)
+            self._tasks.keep(attempt)
             self.store.dispatch(ev.Disconnected("cancelled"))
             raise
         except Exception as exc:
@@ -184,7 +185,7 @@ class UTDRoom:
             await room.disconnect()
         except Exception:
             log.warning("LiveKit failed while disconnecting", exc_info=True)
-        await self._settle_tasks()
+        await self._tasks.settle()
         if self.store.state.connection_state is not ConnectionState.DISCONNECTED:
             self.store.dispatch(ev.Disconnected("client_initiated"))
 
@@ -243,18 +244,9 @@ class UTDRoom:
 
     # -- tasks ----------------------------------------------------------------------------
 
-    def _keep(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def _spawn(self, coro: Awaitable[Any]) -> None:
-        self._keep(asyncio.ensure_future(coro))
-
-    async def _settle_tasks(self) -> None:
-        current = asyncio.current_task()
-        pending = [t for t in self._tasks if t is not current]
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        # Held until done and awaited by a teardown; their outcome is the teardown's to see.
+        self._tasks.keep(asyncio.ensure_future(coro))
 
     # -- LiveKit events -------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 import aiohttp
 from yarl import URL
 
+from .._background import running_loop
 from .._http import RETRYABLE_STATUSES, error_from_response
 from .._loop_sessions import LoopSessions
 from .._validate import check_base_url, check_int, check_str, check_timeout
@@ -34,13 +35,6 @@ _log = logging.getLogger("utd_stream_rx.api")
 _MAX_RETRY_WAIT = 5.0
 _JSON_HEADERS = {"Accept": "application/json"}
 _POST_JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # made outside a coroutine
-        return None
 
 
 def _check_backoff(value: object) -> float:
@@ -92,7 +86,7 @@ class Transport:
         self.retry_backoff = _check_backoff(retry_backoff)
         # A caller's session, bound to the loop it is first used on; else owned, one per loop.
         self._session = session
-        self._session_loop = _running_loop() if session is not None else None
+        self._session_loop = running_loop() if session is not None else None
         self._loop_sessions = LoopSessions()
         self.closed = False
 

@@ -7,12 +7,14 @@ the store (``dispatch``); views change only through the reducers, never by a dir
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 import reactivex
 from livekit import rtc
 
+from .._background import BackgroundTasks, running_loop
 from .._closing import ClosesOnExit
 from .._validate import check_bool
 from ..error_codes import ErrorCode
@@ -32,12 +34,13 @@ from ..state.view_specs import (
     ROOM_STATE,
 )
 from ._following import GrantFollower, RequestsFollower
-from ._tasks import BackgroundTasks
 
 if TYPE_CHECKING:
     from ..api import UTDApiClient
 
 __all__ = ["UTDSession"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -87,11 +90,11 @@ class UTDSession(ClosesOnExit):
         self.video_source = video_source or test_pattern()
         self.connect_timeout = connect_timeout
         self.room = UTDRoom()
-        self._tasks = BackgroundTasks()
+        self._tasks = BackgroundTasks(log)
         self._closed = False
         # The loop the session lives on (its room's callbacks, its tasks): the one it was made
         # on, or the first one that uses it.
-        self._loop = _running_loop()
+        self._loop = running_loop()
         self._grant_follower: GrantFollower | None = None
         self._requests_follower: RequestsFollower | None = None
         self._token_source = token_source
@@ -306,13 +309,6 @@ class UTDSession(ClosesOnExit):
             raise
         self.room.store.dispatch(received(answer))
         return answer
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # made outside a coroutine: bound by its first use
-        return None
 
 
 def _wrong_loop(advice: str) -> UTDStreamException:
