@@ -174,6 +174,32 @@ class View(reactivex.Observable[T], Generic[T]):
         return f"View({self.name}={self._subject.value!r})"
 
 
+class _LoopHandoff:
+    """Runs callbacks on the loop it was made on, from whatever thread the store notifies on.
+
+    It is used inside the store's notifications, so it never raises: raising there would stop
+    the view for every subscriber after this one.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
+
+    def run(self, action: Callable[[], None]) -> bool:
+        """Run ``action`` on the loop (at once on the loop's own thread); ``False`` when the
+        loop has closed, and ``action`` will never run."""
+        try:
+            if self._loop.is_closed():
+                return False
+            if threading.get_ident() == self._thread:
+                action()
+            else:
+                self._loop.call_soon_threadsafe(action)
+        except RuntimeError:  # the loop closed meanwhile (on its own thread)
+            return False
+        return True
+
+
 class _Waiter(abc.ObserverBase[T]):
     """Watches a view for :meth:`View.wait_for`: settles :attr:`future` with the first value
     matching the predicate, or with the failure (predicate error, view error, store closed).
@@ -185,9 +211,8 @@ class _Waiter(abc.ObserverBase[T]):
     def __init__(self, predicate: Callable[[T], object], name: str) -> None:
         self._predicate = predicate
         self._name = name
-        self._loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
-        self.future: asyncio.Future[T] = self._loop.create_future()
+        self._handoff = _LoopHandoff()
+        self.future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self.subscription: abc.DisposableBase | None = None
 
     def on_next(self, value: T) -> None:
@@ -207,18 +232,9 @@ class _Waiter(abc.ObserverBase[T]):
         self._settle(functools.partial(self._fail, closed))
 
     def _settle(self, action: Callable[[], None]) -> None:
-        # Inside the store's notification: never raise into it, even when the waiting loop
-        # has closed (then nobody waits any more and the subscription goes).
-        try:
-            if self._loop.is_closed():
-                raise RuntimeError("the waiting loop is closed")
-            if threading.get_ident() == self._loop_thread:
-                action()
-            else:
-                self._loop.call_soon_threadsafe(action)
-        except RuntimeError:
-            if self.subscription is not None:
-                self.subscription.dispose()
+        # When the waiting loop has closed nobody waits any more: the subscription goes.
+        if not self._handoff.run(action) and self.subscription is not None:
+            self.subscription.dispose()
 
     def _resolve(self, value: T) -> None:
         if not self.future.done():
@@ -247,8 +263,7 @@ class ViewIterator(AsyncIterator[T]):
     """
 
     def __init__(self, subject: BehaviorSubject[T]) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
+        self._handoff = _LoopHandoff()
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         # The subject must not keep the iterator alive: it holds only a weak reference, so a
         # dropped iterator is collected and unsubscribes at once.
@@ -274,17 +289,8 @@ class ViewIterator(AsyncIterator[T]):
         )
 
     def _put(self, item: object) -> None:
-        # Called inside the store's notification: raising here would stop the view for every
-        # subscriber after this one. An iterator whose loop has closed has no reader left.
-        if self._loop.is_closed():
-            self._drop_dead()
-            return
-        try:
-            if threading.get_ident() == self._loop_thread:
-                self._queue.put_nowait(item)
-            else:
-                self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
-        except RuntimeError:  # the loop closed meanwhile (on its own thread)
+        # An iterator whose loop has closed has no reader left.
+        if not self._handoff.run(functools.partial(self._queue.put_nowait, item)):
             self._drop_dead()
 
     def _drop_dead(self) -> None:
