@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from livekit import api
 
+from tests._support.calls import answered_call
 from tests._support.figures import record
 from tests._support.raw_engine import RawEngineOf
 from tests._support.seats import holder_is
@@ -64,13 +65,9 @@ async def test_engine_killed_mid_room_and_restarted_loses_nothing(
     await shy.request_stage()
     await fan.can_publish.wait_for(bool, timeout=10)
     # One call talking, one still ringing when the engine dies.
-    erin, frank = make(), make()
-    await erin.authenticate("erin")
-    await frank.authenticate("frank")
-    talking = erin.call_session(UTDStreamType.AUDIO_CALL)
-    answering = frank.call_session(UTDStreamType.AUDIO_CALL)
-    live_call = await talking.start("frank")
-    await answering.accept(live_call.call_id)
+    answered = await answered_call(make, "erin", "frank")
+    talking, answering, live_call = answered.caller, answered.callee, answered.call
+    erin = answered.caller_client
     caller = make()
     await caller.authenticate("carol")
     ringing = caller.call_session(UTDStreamType.AUDIO_CALL)
@@ -385,13 +382,9 @@ async def test_who_left_while_the_engine_was_down_is_released_after_its_restart(
     speaker = await make().join_audio_room("speaker", "vigil")
     await speaker.take_seat(1)
     await host.seats.wait_for(holder_is(1, "speaker"), timeout=10)
-    erin, frank = make(), make()
-    await erin.authenticate("erin")
-    await frank.authenticate("frank")
-    talking = erin.call_session(UTDStreamType.AUDIO_CALL)
-    answering = frank.call_session(UTDStreamType.AUDIO_CALL)
-    call = await talking.start("frank")
-    await answering.accept(call.call_id)
+    answered = await answered_call(make, "erin", "frank")
+    talking, answering, call = answered.caller, answered.callee, answered.call
+    erin = answered.caller_client
     await talking.remote_participants.wait_for(lambda p: "frank" in p, timeout=10)
 
     stack.engine.kill()
