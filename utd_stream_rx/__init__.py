@@ -7,22 +7,27 @@ from .client import UTDStreamClient
 from .errors import ErrorCode, UTDStreamException
 from .models import (
     UTDCall,
+    UTDCallEndReason,
     UTDCallStatus,
     UTDRoomState,
     UTDSeat,
     UTDSeatGrid,
     UTDSeatInvitation,
     UTDSeatMode,
+    UTDSeatPlace,
+    UTDSeatStatus,
     UTDSpeakRequest,
+    UTDStageInvitation,
     UTDStageMember,
     UTDStageRequest,
+    UTDStageStatus,
     UTDStreamType,
     UTDTokenResponse,
     UTDUserToken,
 )
 from .room import UTDRoom
 from .sessions import UTDAudioRoomSession, UTDCallSession, UTDLiveStreamSession, UTDSession
-from .state import ConnectionState, SessionState, View, ViewTimeoutError, events
+from .state import ConnectionState, SessionState, View, ViewTimeoutError, events, notices
 from .state.auth import UTDAuthState
 
 __version__ = "0.1.0"
@@ -36,6 +41,7 @@ __all__ = [
     "UTDAudioRoomSession",
     "UTDAuthState",
     "UTDCall",
+    "UTDCallEndReason",
     "UTDCallEventStream",
     "UTDCallSession",
     "UTDCallStatus",
@@ -46,10 +52,14 @@ __all__ = [
     "UTDSeatGrid",
     "UTDSeatInvitation",
     "UTDSeatMode",
+    "UTDSeatPlace",
+    "UTDSeatStatus",
     "UTDSession",
     "UTDSpeakRequest",
+    "UTDStageInvitation",
     "UTDStageMember",
     "UTDStageRequest",
+    "UTDStageStatus",
     "UTDStreamClient",
     "UTDStreamException",
     "UTDStreamType",
@@ -60,4 +70,5 @@ __all__ = [
     "__version__",
     "events",
     "media",
+    "notices",
 ]

@@ -46,6 +46,10 @@ class ErrorCode(enum.StrEnum):
     # -- engine: 404, 408 ---------------------------------------------------------------------
     NOT_FOUND = "not_found"
     """Engine (or SDK, for a room without a seat grid), 404: no such room, call or request."""
+    NO_REQUEST = "no_request"
+    """Engine, 404: no such pending stage or speak request (to cancel, deny or approve)."""
+    NO_INVITATION = "no_invitation"
+    """Engine, 404: the identity has no open invitation (to accept or decline)."""
     REQUEST_TIMEOUT = "request_timeout"
     """Engine, 408: the request came too slowly; the connection is closed."""
 
@@ -62,6 +66,8 @@ class ErrorCode(enum.StrEnum):
     """Engine, 409: no free seat."""
     NOT_IN_ROOM = "not_in_room"
     """Engine, 409: the identity is not in the LiveKit room."""
+    ROOM_ENDED = "room_ended"
+    """Engine, 409: the host ended the room; only a host can start it anew."""
     QUEUE_FULL = "queue_full"
     """Engine, 409: the room holds as many pending requests or invitations as it may."""
     CONFLICT = "conflict"

@@ -20,15 +20,20 @@ from .errors import ErrorCode, UTDStreamException
 
 __all__ = [
     "UTDCall",
+    "UTDCallEndReason",
     "UTDCallStatus",
     "UTDRoomState",
     "UTDSeat",
     "UTDSeatGrid",
     "UTDSeatInvitation",
     "UTDSeatMode",
+    "UTDSeatPlace",
+    "UTDSeatStatus",
     "UTDSpeakRequest",
+    "UTDStageInvitation",
     "UTDStageMember",
     "UTDStageRequest",
+    "UTDStageStatus",
     "UTDStreamType",
     "UTDTokenResponse",
     "UTDUserToken",
@@ -87,6 +92,31 @@ class UTDCallStatus(enum.Enum):
 _TERMINAL_CALL_STATUSES = frozenset(
     {UTDCallStatus.ENDED, UTDCallStatus.REJECTED, UTDCallStatus.BUSY, UTDCallStatus.MISSED}
 )
+
+
+class UTDCallEndReason(enum.StrEnum):
+    """Why a call ended, as the engine records it in ``UTDCall.end_reason``.
+
+    An app may also give a reason of its own (any text of 1-64 characters) when it rejects or
+    ends a call; ``end_reason`` then holds that text. A member compares equal to its text.
+    """
+
+    DECLINED = "declined"
+    """The callee rejected the call (the default reason of ``reject``)."""
+    BUSY = "busy"
+    """The callee was busy (``busy``, or the engine answered for a ``reject_when_busy`` user)."""
+    CANCELLED = "cancelled"
+    """The caller ended (or left) the call before it was answered."""
+    TIMEOUT = "timeout"
+    """Nobody answered within the engine's ring timeout (status ``missed``)."""
+    HUNG_UP = "hung_up"
+    """A party ended (or left) an active call."""
+    FAILED = "failed"
+    """The call could not go on: a party could not join, never came back, or was banned."""
+
+
+MAX_END_REASON = 64
+"""Longest end reason (characters) an app may give."""
 
 
 class UTDSeatMode(enum.Enum):
@@ -157,6 +187,7 @@ class UTDCall:
     version: int = 0
     created_at: float | None = None
     updated_at: float | None = None
+    end_reason: str | None = None
 
 
 @attrs.frozen
@@ -176,6 +207,28 @@ class UTDStageRequest:
     identity: str
     name: str | None = None
     created_at: float | None = None
+
+
+@attrs.frozen
+class UTDStageInvitation:
+    """The host's invitation for a viewer to come on stage, waiting for the viewer's answer."""
+
+    identity: str
+    invited_by: str | None = None
+    created_at: float | None = None
+
+
+class UTDStageStatus(enum.Enum):
+    """This participant's own place in a live stream's stage flow."""
+
+    OFF = "off"
+    """A viewer with no request and no invitation."""
+    REQUESTED = "requested"
+    """A viewer whose request to come on stage waits for the host."""
+    INVITED = "invited"
+    """A viewer the host invited; waiting for this participant's answer."""
+    ON = "on"
+    """On stage (the host, or a co-publisher)."""
 
 
 @attrs.frozen
@@ -238,6 +291,34 @@ class UTDSeatInvitation:
     created_at: float | None = None
 
 
+class UTDSeatPlace(enum.Enum):
+    """Where this participant is in an audio room's seat flow."""
+
+    LISTENER = "listener"
+    """No seat, no request, no invitation."""
+    REQUESTED = "requested"
+    """A request to speak waits for the host."""
+    INVITED = "invited"
+    """The host invited this participant to a seat; waiting for their answer."""
+    SEATED = "seated"
+    """Holds a seat (and may speak)."""
+
+
+@attrs.frozen
+class UTDSeatStatus:
+    """This participant's own place in an audio room: where (:class:`UTDSeatPlace`) and which
+    seat (the seat held, the seat asked for or the seat offered; ``None`` when none is named).
+    """
+
+    place: UTDSeatPlace = UTDSeatPlace.LISTENER
+    seat_index: int | None = None
+
+    @property
+    def is_seated(self) -> bool:
+        """True while this participant holds a seat."""
+        return self.place is UTDSeatPlace.SEATED
+
+
 @attrs.frozen
 class UTDRoomState:
     """Everything the engine owns about one room, at one ``version``.
@@ -250,8 +331,11 @@ class UTDRoomState:
     the lists are empty and ``requests_version`` tells whether the lists held are still current.
 
     Attributes:
+        stage_invitations: Open invitations to the stage, waiting for the viewers' answers.
         requests_version: The room version at which the pending requests last changed.
         requests_omitted: True when this snapshot leaves the request lists out.
+        ended: True once the host ended the room (``end_room``): nobody is in it and only a
+            host can start it anew.
     """
 
     room_name: str
@@ -266,6 +350,8 @@ class UTDRoomState:
     call: UTDCall | None = None
     requests_version: int = 0
     requests_omitted: bool = False
+    stage_invitations: tuple[UTDStageInvitation, ...] = ()
+    ended: bool = False
 
 
 def _make_converter() -> cattrs.Converter:

@@ -28,6 +28,7 @@ from .errors import UTDStreamException
 from .media import AudioSourceSpec, VideoSourceSpec, test_pattern, tone
 from .state import events as ev
 from .state.events import PermissionSnapshot
+from .state.notices import decode_notice
 from .state.reducers import ConnectionState
 from .state.store import Store
 
@@ -262,7 +263,11 @@ class UTDRoom:
 
     def _on_livekit_event(self, room: rtc.Room, event: ev.Event) -> None:
         self.store.dispatch(event)
-        if isinstance(event, ev.LocalTrackUnpublished):
+        if isinstance(event, ev.DataReceived):
+            notice = decode_notice(event)
+            if notice is not None:
+                self.store.dispatch(notice)
+        elif isinstance(event, ev.LocalTrackUnpublished):
             # LiveKit dropped our track (e.g. the grant was revoked): free the source.
             for source in self._publisher.sources_published_as(event.sid):
                 self._spawn(self._publisher.release(source, None))

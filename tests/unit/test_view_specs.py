@@ -31,19 +31,30 @@ from utd_stream_rx.state.view_specs import (
     ViewSpec,
 )
 
-ROOM_VIEWS = {"connected", "can_publish", "remote_participants", "active_speakers", "room_state"}
+ROOM_VIEWS = {
+    "connected",
+    "can_publish",
+    "remote_participants",
+    "active_speakers",
+    "room_state",
+    "connection_quality",
+    "disconnect_reason",
+}
 EXPECTED_VIEWS: dict[type[UTDSession], dict[str, str]] = {
     UTDSession: {name: name for name in ROOM_VIEWS},
     UTDLiveStreamSession: {
         **{name: name for name in ROOM_VIEWS},
         "stage": "stage",
         "stage_requests": "stage_requests",
+        "stage_invitations": "stage_invitations",
+        "stage_status": "stage_status",
     },
     UTDAudioRoomSession: {
         **{name: name for name in ROOM_VIEWS},
         "seats": "seats",
         "speak_requests": "speak_requests",
         "invitations": "invitations",
+        "seat_status": "seat_status",
     },
     UTDCallSession: {
         **{name: name for name in ROOM_VIEWS},

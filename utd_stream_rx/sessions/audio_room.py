@@ -25,7 +25,7 @@ from ..models import (
 )
 from ..state.events import RoomStateReceived
 from ..state.session_view import session_view
-from ..state.view_specs import INVITATIONS, SEATS, SPEAK_REQUESTS
+from ..state.view_specs import INVITATIONS, SEAT_STATUS, SEATS, SPEAK_REQUESTS
 from .base import UTDSession
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ class UTDAudioRoomSession(UTDSession):
     seats = session_view(SEATS)
     speak_requests = session_view(SPEAK_REQUESTS)
     invitations = session_view(INVITATIONS)
+    seat_status = session_view(SEAT_STATUS)
 
     async def setup_seats(
         self,

@@ -29,7 +29,9 @@ from ..state.view_specs import (
     ACTIVE_SPEAKERS,
     CAN_PUBLISH,
     CONNECTED,
+    CONNECTION_QUALITY,
     CONNECTION_STATE,
+    DISCONNECT_REASON,
     REMOTE_PARTICIPANTS,
     ROOM_STATE,
 )
@@ -106,6 +108,8 @@ class UTDSession(ClosesOnExit):
     remote_participants = session_view(REMOTE_PARTICIPANTS)
     active_speakers = session_view(ACTIVE_SPEAKERS)
     room_state = session_view(ROOM_STATE)
+    connection_quality = session_view(CONNECTION_QUALITY)
+    disconnect_reason = session_view(DISCONNECT_REASON)
 
     @property
     def events(self) -> reactivex.Observable[Event]:

@@ -13,7 +13,7 @@ from ..errors import UTDStreamException
 from ..models import UTDRoomState, UTDStreamType
 from ..state.events import RoomStateReceived
 from ..state.session_view import session_view
-from ..state.view_specs import STAGE, STAGE_REQUESTS
+from ..state.view_specs import STAGE, STAGE_INVITATIONS, STAGE_REQUESTS, STAGE_STATUS
 from .base import UTDSession
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ class UTDLiveStreamSession(UTDSession):
 
     stage = session_view(STAGE)
     stage_requests = session_view(STAGE_REQUESTS)
+    stage_invitations = session_view(STAGE_INVITATIONS)
+    stage_status = session_view(STAGE_STATUS)
 
     async def go_live(self, with_video: bool = True) -> None:
         """Host: start broadcasting the microphone and, by default, the camera.

@@ -8,7 +8,7 @@ read-only :class:`~utd_stream_rx.state.views.View` objects, one per spec of the 
 :mod:`~utd_stream_rx.state.view_specs` (``store.view(view_specs.SEATS)``).
 """
 
-from . import events, view_specs
+from . import events, notices, view_specs
 from .events import Event, ParticipantSnapshot, PermissionSnapshot, TrackSnapshot
 from .reducers import ConnectionState, SessionState, reduce
 from .session_view import SessionView, session_view
@@ -30,6 +30,7 @@ __all__ = [
     "ViewSpec",
     "ViewTimeoutError",
     "events",
+    "notices",
     "reduce",
     "session_view",
     "view_specs",

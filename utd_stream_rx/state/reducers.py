@@ -24,10 +24,12 @@ import immutables
 from ..errors import UTDStreamException
 from ..models import UTDCall, UTDRoomState, structure
 from . import events as ev
+from . import notices
 from .events import ParticipantSnapshot, PermissionSnapshot, TrackSnapshot
 
 __all__ = [
     "CALL_TOPIC",
+    "ENDED_REASON",
     "INFORMATIONAL_EVENTS",
     "ConnectionState",
     "ParticipantSnapshot",
@@ -39,6 +41,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+ENDED_REASON = "ended"
+"""``disconnect_reason`` of a session whose room the host ended."""
 
 CALL_TOPIC = "utd.call"
 """Topic of the engine's data message carrying a call (``{"call": Call, "version": n}``)."""
@@ -80,7 +85,10 @@ class SessionState:
         call: The current call with the highest version seen.
         pending_call_id: The call the app asked to accept, until the engine reports it.
         last_error: The last failed command's error.
-        disconnect_reason: Why the last connection ended.
+        disconnect_reason: Why the last connection ended (``"ended"`` when the host ended
+            the room).
+        room_ended: True once the engine said the host ended the room (its notification, or
+            a room state marked ``ended``), until the next connection.
     """
 
     connection_state: ConnectionState = ConnectionState.DISCONNECTED
@@ -96,6 +104,7 @@ class SessionState:
     pending_call_id: str | None = None
     last_error: UTDStreamException | None = None
     disconnect_reason: str | None = None
+    room_ended: bool = False
 
     @property
     def can_publish(self) -> bool:
@@ -148,7 +157,14 @@ def _handles(kind: type[E]) -> Callable[[Callable[[SessionState, E], SessionStat
     return register
 
 
+_NOTICE_REASON = "the engine's room state (metadata, answers) carries the change itself"
+
 INFORMATIONAL_EVENTS: Mapping[type[ev.Event], str] = {
+    **{
+        kind: _NOTICE_REASON
+        for kind in notices.NOTICE_TOPICS.values()
+        if kind is not notices.RoomEnded  # the session's disconnect reason follows it
+    },
     ev.TrackSubscriptionFailed: "a failed subscription changes no snapshot; apps log or retry it",
     ev.TokenMinted: "a token belongs to a connection about to be made, not to the state",
     ev.LeaveRequested: "the Disconnected that follows is what changes the state",
@@ -201,7 +217,12 @@ def _apply_room_state(state: SessionState, incoming: UTDRoomState) -> SessionSta
         )
     if same_room and incoming == current and held == state.requests_held_version:
         return state
-    new = attrs.evolve(state, room_state=incoming, requests_held_version=held)
+    new = attrs.evolve(
+        state,
+        room_state=incoming,
+        requests_held_version=held,
+        room_ended=state.room_ended or incoming.ended,
+    )
     if incoming.call is not None:
         new = _apply_call(new, incoming.call)
     return new
@@ -363,7 +384,10 @@ def _on_connecting(state: SessionState, event: ev.Connecting) -> SessionState:
     if state.connection_state is ConnectionState.CONNECTING:
         return state
     return attrs.evolve(
-        state, connection_state=ConnectionState.CONNECTING, disconnect_reason=None
+        state,
+        connection_state=ConnectionState.CONNECTING,
+        disconnect_reason=None,
+        room_ended=False,
     )
 
 
@@ -431,8 +455,16 @@ def _on_disconnected(state: SessionState, event: ev.Disconnected) -> SessionStat
         remote_participants=_EMPTY_PARTICIPANTS,
         active_speakers=(),
         connection_quality=_EMPTY_QUALITY,
-        disconnect_reason=event.reason,
+        # LiveKit says only that the room was deleted; the engine said why.
+        disconnect_reason=ENDED_REASON if state.room_ended else event.reason,
     )
+
+
+@_handles(notices.RoomEnded)
+def _on_room_ended(state: SessionState, event: notices.RoomEnded) -> SessionState:
+    if state.room_ended or _is_closed(state):
+        return state
+    return attrs.evolve(state, room_ended=True)
 
 
 @_handles(ev.ConnectionQualityChanged)

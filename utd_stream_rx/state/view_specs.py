@@ -23,9 +23,13 @@ from ..models import (
     UTDRoomState,
     UTDSeatGrid,
     UTDSeatInvitation,
+    UTDSeatPlace,
+    UTDSeatStatus,
     UTDSpeakRequest,
+    UTDStageInvitation,
     UTDStageMember,
     UTDStageRequest,
+    UTDStageStatus,
 )
 from .events import ParticipantSnapshot
 from .reducers import ConnectionState, SessionState
@@ -37,14 +41,19 @@ __all__ = [
     "CALL_STATUS",
     "CAN_PUBLISH",
     "CONNECTED",
+    "CONNECTION_QUALITY",
     "CONNECTION_STATE",
+    "DISCONNECT_REASON",
     "INVITATIONS",
     "REMOTE_PARTICIPANTS",
     "ROOM_STATE",
     "SEATS",
+    "SEAT_STATUS",
     "SPEAK_REQUESTS",
     "STAGE",
+    "STAGE_INVITATIONS",
     "STAGE_REQUESTS",
+    "STAGE_STATUS",
     "VIEW_SPECS",
     "ViewSpec",
     "equal",
@@ -156,6 +165,50 @@ def _invitations(room: UTDRoomState | None) -> tuple[UTDSeatInvitation, ...]:
     return room.invitations if room is not None else ()
 
 
+def _stage_invitations(room: UTDRoomState | None) -> tuple[UTDStageInvitation, ...]:
+    return room.stage_invitations if room is not None else ()
+
+
+def _stage_status(state: SessionState) -> UTDStageStatus:
+    me, room = state.local_identity, state.room_state
+    if me is None or room is None:
+        return UTDStageStatus.OFF
+    if any(member.identity == me for member in room.stage):
+        return UTDStageStatus.ON
+    if any(invitation.identity == me for invitation in room.stage_invitations):
+        return UTDStageStatus.INVITED
+    if any(request.identity == me for request in room.stage_requests):
+        return UTDStageStatus.REQUESTED
+    return UTDStageStatus.OFF
+
+
+_LISTENER = UTDSeatStatus()
+
+
+def _seat_status(state: SessionState) -> UTDSeatStatus:
+    me, room = state.local_identity, state.room_state
+    if me is None or room is None:
+        return _LISTENER
+    seat = room.seats.seat_of(me) if room.seats is not None else None
+    if seat is not None:
+        return UTDSeatStatus(UTDSeatPlace.SEATED, seat.index)
+    for invitation in room.invitations:
+        if invitation.identity == me:
+            return UTDSeatStatus(UTDSeatPlace.INVITED, invitation.seat_index)
+    for request in room.speak_requests:
+        if request.identity == me:
+            return UTDSeatStatus(UTDSeatPlace.REQUESTED, request.seat_index)
+    return _LISTENER
+
+
+def _connection_quality(state: SessionState) -> Mapping[str, str]:
+    return state.connection_quality
+
+
+def _disconnect_reason(state: SessionState) -> str | None:
+    return state.disconnect_reason
+
+
 def _call(state: SessionState) -> UTDCall | None:
     return state.call
 
@@ -182,6 +235,26 @@ CONNECTED = ViewSpec(
     select=_is_connected,
     doc="Whether the media room is connected.",
     panel=1,
+)
+DISCONNECT_REASON = ViewSpec(
+    name="disconnect_reason",
+    parent=None,
+    select=_disconnect_reason,
+    doc=(
+        "Why the last connection ended (LiveKit's reason in lower case, ``\"ended\"`` when the "
+        "host ended the room), ``None`` while connected or before the first connection."
+    ),
+)
+CONNECTION_QUALITY = ViewSpec(
+    name="connection_quality",
+    parent=None,
+    select=_connection_quality,
+    doc=(
+        "Connection quality by identity, this participant included (``excellent``, ``good``, "
+        "``poor``, ``lost``), as LiveKit last reported it."
+    ),
+    compare=same,
+    panel=12,
 )
 CAN_PUBLISH = ViewSpec(
     name="can_publish",
@@ -226,6 +299,20 @@ STAGE_REQUESTS = ViewSpec(
     doc="Raised hands waiting for the host (meant for the host's UI).",
     panel=9,
 )
+STAGE_INVITATIONS = ViewSpec(
+    name="stage_invitations",
+    parent=ROOM_STATE,
+    select=_stage_invitations,
+    doc="Open invitations to the stage waiting for the viewers' answers (the host's UI).",
+    panel=13,
+)
+STAGE_STATUS = ViewSpec(
+    name="stage_status",
+    parent=None,
+    select=_stage_status,
+    doc="This participant's own place in the stage flow: off, requested, invited or on.",
+    panel=14,
+)
 SEATS = ViewSpec(
     name="seats",
     parent=ROOM_STATE,
@@ -246,6 +333,16 @@ INVITATIONS = ViewSpec(
     select=_invitations,
     doc="Open invitations to take a seat; filter by your identity for your own.",
     panel=7,
+)
+SEAT_STATUS = ViewSpec(
+    name="seat_status",
+    parent=None,
+    select=_seat_status,
+    doc=(
+        "This participant's own place among the seats: listener, requested, invited or "
+        "seated, with the seat index (held, asked for or offered)."
+    ),
+    panel=15,
 )
 CALL = ViewSpec(
     name="call",
@@ -272,15 +369,20 @@ CALL_ID = ViewSpec(
 VIEW_SPECS: tuple[ViewSpec[Any, Any], ...] = (
     CONNECTION_STATE,
     CONNECTED,
+    DISCONNECT_REASON,
+    CONNECTION_QUALITY,
     CAN_PUBLISH,
     REMOTE_PARTICIPANTS,
     ACTIVE_SPEAKERS,
     ROOM_STATE,
     STAGE,
     STAGE_REQUESTS,
+    STAGE_INVITATIONS,
+    STAGE_STATUS,
     SEATS,
     SPEAK_REQUESTS,
     INVITATIONS,
+    SEAT_STATUS,
     CALL,
     CALL_STATUS,
     CALL_ID,
