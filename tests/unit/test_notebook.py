@@ -73,6 +73,8 @@ async def test_a_session_renders_as_a_table_of_its_panel_views(
             "invitations",
             "active_speakers",
             "remote_participants",
+            "connection_quality",
+            "seat_status",
         ]
         assert all(f"<code>{name}</code>" in html for name in names)
         assert [view.name for view in panel_views(call)][:4] == [

@@ -14,11 +14,15 @@ from utd_stream_rx.models import (
     UTDRoomState,
     UTDSeat,
     UTDSeatGrid,
+    UTDSeatInvitation,
     UTDSeatMode,
+    UTDSpeakRequest,
+    UTDStageRequest,
     UTDStreamType,
     unstructure,
 )
 from utd_stream_rx.state import events as ev
+from utd_stream_rx.state import notices
 from utd_stream_rx.state.reducers import (
     INFORMATIONAL_EVENTS,
     ConnectionState,
@@ -328,10 +332,11 @@ def test_subclassed_events_use_their_base_handler() -> None:
 
 
 def _event_types(base: type[ev.Event] = ev.Event) -> set[type[ev.Event]]:
-    """Every subclass of ``base`` declared in the events module (not those of tests)."""
+    """Every subclass of ``base`` declared in the events and notices modules (not those of
+    tests)."""
     found: set[type[ev.Event]] = set()
     for kind in base.__subclasses__():
-        if kind.__module__ == ev.__name__:
+        if kind.__module__ in (ev.__name__, notices.__name__):
             found.add(kind)
         found |= _event_types(kind)
     return found
@@ -351,12 +356,33 @@ def test_informational_events_are_events_without_a_handler_and_say_why() -> None
     assert all(reason.strip() for reason in INFORMATIONAL_EVENTS.values())
 
 
+_NOTICE_SAMPLES: dict[type[ev.Event], ev.Event] = {
+    notices.EngineNotice: notices.EngineNotice(),
+    notices.StageRequestReceived: notices.StageRequestReceived(UTDStageRequest(1, "bob"), 2),
+    notices.StageInvitationReceived: notices.StageInvitationReceived("bob", "h"),
+    notices.StageInvitationAccepted: notices.StageInvitationAccepted("bob"),
+    notices.StageInvitationDeclined: notices.StageInvitationDeclined("bob"),
+    notices.StageRequestDenied: notices.StageRequestDenied("bob", "not now"),
+    notices.StageRequestExpired: notices.StageRequestExpired("bob"),
+    notices.SpeakRequestReceived: notices.SpeakRequestReceived(UTDSpeakRequest(1, "bob")),
+    notices.SeatInvitationReceived: notices.SeatInvitationReceived(UTDSeatInvitation("bob")),
+    notices.SeatInvitationAccepted: notices.SeatInvitationAccepted("bob", 1),
+    notices.SeatInvitationDeclined: notices.SeatInvitationDeclined("bob"),
+    notices.SpeakRequestDenied: notices.SpeakRequestDenied(1, "bob"),
+    notices.SpeakRequestExpired: notices.SpeakRequestExpired(1, "bob"),
+    notices.ParticipantRemoved: notices.ParticipantRemoved("bob"),
+    notices.ParticipantBanned: notices.ParticipantBanned("bob"),
+    notices.RoomEnded: notices.RoomEnded("bye"),
+}
+
+
 def test_informational_events_leave_the_state_as_it_is() -> None:
     state = connected("bob", can_publish=True)
     samples = {
         ev.TrackSubscriptionFailed: ev.TrackSubscriptionFailed("bob", "T1", "boom"),
         ev.TokenMinted: ev.TokenMinted("r"),
         ev.LeaveRequested: ev.LeaveRequested(),
+        **{k: notice for k, notice in _NOTICE_SAMPLES.items() if k is not notices.RoomEnded},
     }
     assert samples.keys() == INFORMATIONAL_EVENTS.keys()
     for event in samples.values():

@@ -162,7 +162,7 @@ _NOTICE_REASON = "the engine's room state (metadata, answers) carries the change
 INFORMATIONAL_EVENTS: Mapping[type[ev.Event], str] = {
     **{
         kind: _NOTICE_REASON
-        for kind in notices.NOTICE_TOPICS.values()
+        for kind in (notices.EngineNotice, *notices.NOTICE_TOPICS.values())
         if kind is not notices.RoomEnded  # the session's disconnect reason follows it
     },
     ev.TrackSubscriptionFailed: "a failed subscription changes no snapshot; apps log or retry it",
