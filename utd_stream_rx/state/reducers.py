@@ -158,11 +158,12 @@ def _handles(kind: type[E]) -> Callable[[Callable[[SessionState, E], SessionStat
 
 
 _NOTICE_REASON = "the engine's room state (metadata, answers) carries the change itself"
+_NOTICE_KINDS: list[type[ev.Event]] = [notices.EngineNotice, *notices.NOTICE_TOPICS.values()]
 
 INFORMATIONAL_EVENTS: Mapping[type[ev.Event], str] = {
     **{
         kind: _NOTICE_REASON
-        for kind in (notices.EngineNotice, *notices.NOTICE_TOPICS.values())
+        for kind in _NOTICE_KINDS
         if kind is not notices.RoomEnded  # the session's disconnect reason follows it
     },
     ev.TrackSubscriptionFailed: "a failed subscription changes no snapshot; apps log or retry it",
