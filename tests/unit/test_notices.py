@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from utd_stream_rx import UTDRoom
-from utd_stream_rx.models import UTDSeatInvitation, UTDSpeakRequest, UTDStageRequest
+from utd_stream_rx.models import (
+    UTDRoomState,
+    UTDSeatInvitation,
+    UTDSpeakRequest,
+    UTDStageRequest,
+    UTDStreamType,
+)
 from utd_stream_rx.state import events as ev
 from utd_stream_rx.state import notices
 from utd_stream_rx.state.notices import NOTICE_TOPICS, decode_notice
@@ -134,27 +140,31 @@ def _connected() -> SessionState:
     return state
 
 
-def test_a_room_ended_by_the_host_gives_the_ended_reason() -> None:
-    state = reduce(_connected(), notices.RoomEnded("bye", 3))
+def _room(ended: bool, version: int) -> ev.RoomStateReceived:
+    return ev.RoomStateReceived(UTDRoomState("r", UTDStreamType.LIVE_STREAM, version, ended=ended))
+
+
+def test_a_room_the_engine_says_ended_gives_the_ended_reason() -> None:
+    state = reduce(reduce(_connected(), _room(False, 1)), _room(True, 2))
     assert state.room_ended
     state = reduce(state, ev.Disconnected("room_deleted"))
     assert state.disconnect_reason == ENDED_REASON
 
 
-def test_a_room_deleted_without_the_engines_word_keeps_livekits_reason() -> None:
-    state = reduce(_connected(), ev.Disconnected("room_deleted"))
+def test_the_notice_alone_proves_nothing_and_changes_nothing() -> None:
+    # Anyone can send a data message on the notice's topic; only the room state counts.
+    state = _connected()
+    assert reduce(state, notices.RoomEnded("bye", 3)) is state
+    state = reduce(state, ev.Disconnected("room_deleted"))
     assert state.disconnect_reason == "room_deleted"
 
 
 def test_the_next_connection_forgets_that_the_room_had_ended() -> None:
-    state = reduce(reduce(_connected(), notices.RoomEnded(None)), ev.Disconnected("room_deleted"))
+    state = reduce(reduce(_connected(), _room(True, 2)), ev.Disconnected("room_deleted"))
     state = reduce(reduce(state, ev.Connecting("ws://x")), ev.Connected("me"))
     assert not state.room_ended
     assert reduce(state, ev.Disconnected("client_initiated")).disconnect_reason == (
         "client_initiated"
     )
-
-
-def test_a_late_notice_does_not_touch_a_closed_session() -> None:
-    closed = reduce(_connected(), ev.Disconnected("client_initiated"))
-    assert reduce(closed, notices.RoomEnded("late")) is closed
+    # The host started it anew: its state says so.
+    assert not reduce(state, _room(False, 3)).room_ended

@@ -87,8 +87,9 @@ class SessionState:
         last_error: The last failed command's error.
         disconnect_reason: Why the last connection ended (``"ended"`` when the host ended
             the room).
-        room_ended: True once the engine said the host ended the room (its notification, or
-            a room state marked ``ended``), until the next connection.
+        room_ended: True once the engine's room state said the host ended the room, until the
+            next connection (only the room state counts: the server alone writes the room
+            metadata, while a data message on the notice's topic can come from anyone).
     """
 
     connection_state: ConnectionState = ConnectionState.DISCONNECTED
@@ -161,11 +162,7 @@ _NOTICE_REASON = "the engine's room state (metadata, answers) carries the change
 _NOTICE_KINDS: list[type[ev.Event]] = [notices.EngineNotice, *notices.NOTICE_TOPICS.values()]
 
 INFORMATIONAL_EVENTS: Mapping[type[ev.Event], str] = {
-    **{
-        kind: _NOTICE_REASON
-        for kind in _NOTICE_KINDS
-        if kind is not notices.RoomEnded  # the session's disconnect reason follows it
-    },
+    **dict.fromkeys(_NOTICE_KINDS, _NOTICE_REASON),
     ev.TrackSubscriptionFailed: "a failed subscription changes no snapshot; apps log or retry it",
     ev.TokenMinted: "a token belongs to a connection about to be made, not to the state",
     ev.LeaveRequested: "the Disconnected that follows is what changes the state",
@@ -459,13 +456,6 @@ def _on_disconnected(state: SessionState, event: ev.Disconnected) -> SessionStat
         # LiveKit says only that the room was deleted; the engine said why.
         disconnect_reason=ENDED_REASON if state.room_ended else event.reason,
     )
-
-
-@_handles(notices.RoomEnded)
-def _on_room_ended(state: SessionState, event: notices.RoomEnded) -> SessionState:
-    if state.room_ended or _is_closed(state):
-        return state
-    return attrs.evolve(state, room_ended=True)
 
 
 @_handles(ev.ConnectionQualityChanged)
