@@ -337,7 +337,7 @@ async def test_a_callee_not_in_a_call_rings_whatever_its_preference(local: Local
 @pytest.mark.parametrize("value", ["yes", 1, 0, [], {}])
 @pytest.mark.parametrize("path", ["/api/v1/auth/user-token", "/api/v1/token"])
 async def test_reject_when_busy_must_be_a_boolean(local: Local, path: str, value: object) -> None:
-    body = {"identity": "bee", "room_name": "lobby", "type": "audio_room"}
+    body: dict[str, object] = {"identity": "bee", "room_name": "lobby", "type": "audio_room"}
     body["reject_when_busy"] = value
     answer = await local.client.post(path, body)
     assert (answer.status, answer.code) == (400, "invalid_request"), value
