@@ -528,6 +528,8 @@ class Engine:
             room = self.storage.load_room(app_id, call.room_name)
             call.status = outcome.status
             if outcome.status.is_terminal:
+                # Every engine decision that ends a call names its reason; the fallback only
+                # keeps a call from ever being over without one.
                 call.end_reason = str(outcome.reason or UTDCallEndReason.HUNG_UP)
             call.version += 1
             call.updated_at = time.time()
