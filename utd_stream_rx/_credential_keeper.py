@@ -30,6 +30,8 @@ class CredentialKeeper:
         api: The client's REST client (mints bearers).
         token_provider: The app's identity-token source, if it gave one.
         on_event: Told of each step of the client's own identity's bearer (``auth_state``).
+        reject_when_busy: Sent with every bearer mint (the identity's preference on the
+            engine: calls during an active call are answered ``busy``).
     """
 
     def __init__(
@@ -37,9 +39,13 @@ class CredentialKeeper:
         api: UTDApiClient,
         token_provider: TokenProvider | None,
         on_event: Callable[[AuthEvent], None],
+        *,
+        reject_when_busy: bool = False,
     ) -> None:
         self._api = api
         self._token_provider = token_provider
+        self.reject_when_busy = reject_when_busy
+        """The preference every mint of this client sends."""
         self._on_event = on_event
         self._credentials: dict[str, Credential] = {}
         self._renewer: asyncio.Task[None] | None = None
@@ -76,7 +82,9 @@ class CredentialKeeper:
         self, identity: str, name: str | None, device_id: str | None
     ) -> UTDUserToken:
         return await self._api.tokens.mint_user_token(
-            identity, name, device_id, identity_token=await self.identity_token(identity)
+            identity, name, device_id,
+            identity_token=await self.identity_token(identity),
+            reject_when_busy=self.reject_when_busy,
         )
 
     def keep_fresh(self) -> None:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from yarl import URL
 
-from .models import UTDSeatMode, UTDStreamType
+from .models import MAX_END_REASON, UTDSeatMode, UTDStreamType
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -26,9 +26,11 @@ __all__ = [
     "check_int",
     "check_metadata",
     "check_name",
+    "check_optional_bool",
     "check_optional_seat_index",
     "check_optional_seat_mode",
     "check_optional_str",
+    "check_reason",
     "check_role",
     "check_seat_index",
     "check_seat_mode",
@@ -98,6 +100,11 @@ def check_bool(value: object, what: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{what} must be a bool, not {_type_name(value)}")
     return value
+
+
+def check_optional_bool(value: object, what: str) -> bool | None:
+    """``None`` (leave as it is) or a ``bool``."""
+    return None if value is None else check_bool(value, what)
 
 
 def check_stream_type(value: object, what: str = "type") -> UTDStreamType:
@@ -178,6 +185,21 @@ def check_metadata(value: object) -> dict[str, Any] | None:
     except (TypeError, ValueError) as exc:
         raise TypeError(f"metadata must be JSON-serialisable: {exc}") from exc
     return data
+
+
+_REASON_MESSAGE = f"reason must be a string of 1-{MAX_END_REASON} characters"
+
+
+def check_reason(value: object) -> str | None:
+    """``None`` or a reason given to the engine (deny, end a room, reject or end a call): a
+    ``str`` of 1-64 characters (:data:`~utd_stream_rx.models.MAX_END_REASON`)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(_REASON_MESSAGE)
+    if not 0 < len(value) <= MAX_END_REASON:
+        raise ValueError(_REASON_MESSAGE)
+    return value
 
 
 def check_timeout(value: object) -> float:

@@ -59,6 +59,10 @@ class UTDStreamClient(ClosesOnExit):
             The client calls it whenever it needs a bearer: to authenticate, to join a room,
             and to renew the bearer before it expires or when the engine says it has. Without
             it, the client asserts identities, which only an engine in dev mode accepts.
+        reject_when_busy: Ask the engine to answer calls to this user ``busy`` at once while
+            the user is in an active call (the caller's ``start()`` returns the call over,
+            ``end_reason`` ``busy``; it never rings here). Sent with every bearer the client
+            mints, so it is the user's preference on the engine from the first one on.
     """
 
     def __init__(
@@ -71,15 +75,19 @@ class UTDStreamClient(ClosesOnExit):
         session: aiohttp.ClientSession | None = None,
         timeout: float = 10.0,
         token_provider: TokenProvider | None = None,
+        reject_when_busy: bool = False,
     ) -> None:
         if token_provider is not None and not callable(token_provider):
             raise TypeError("token_provider must be an async callable: identity -> token")
+        check_bool(reject_when_busy, "reject_when_busy")
         self.api = UTDApiClient(
             app_id, app_key, base_url, token_base_url, session=session, timeout=timeout
         )
         self._auth = AuthStore()
         # One renewable bearer per identity this client acts for (rooms may use several).
-        self._keeper = CredentialKeeper(self.api, token_provider, self._on_auth_event)
+        self._keeper = CredentialKeeper(
+            self.api, token_provider, self._on_auth_event, reject_when_busy=reject_when_busy
+        )
         self._call_follower = CallFollower(self.api, self._to_call_sessions)
         # Every session, weakly: a session the app dropped after it left its room may go.
         self._sessions: weakref.WeakSet[UTDSession] = weakref.WeakSet()
@@ -285,6 +293,7 @@ class UTDStreamClient(ClosesOnExit):
             identity, room_name, type,
             role="host" if as_host else "audience", name=name, device_id=device_id,
             identity_token=await self._keeper.identity_token(identity),
+            reject_when_busy=self._keeper.reject_when_busy,
         )
         # Each room session acts with its identity's bearer (renewed as needed); a rejoin
         # mints again and so hands every session of that identity the fresh bearer.

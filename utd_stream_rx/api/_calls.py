@@ -12,6 +12,7 @@ from .._validate import (
     check_metadata,
     check_name,
     check_optional_str,
+    check_reason,
     check_since,
     check_str,
     check_stream_type,
@@ -127,9 +128,12 @@ class CallsService:
         )
         return _call_list(status, raw)
 
-    async def _act(self, call_id: str, action: str) -> UTDCall:
+    async def _act(
+        self, call_id: str, action: str, body: Mapping[str, object] | None = None
+    ) -> UTDCall:
         path = _call_path(call_id, action)
-        return await self._caller.model("POST", self._caller.transport.base_url, path, UTDCall)
+        base = self._caller.transport.base_url
+        return await self._caller.model("POST", base, path, UTDCall, body=body)
 
     async def report_ringing(self, call_id: str) -> UTDCall:
         """Callee: report that the call is ringing on this device (``initiating -> ringing``)."""
@@ -144,17 +148,28 @@ class CallsService:
         reload, a second device). The callee may rejoin only an active call."""
         return await self._act(call_id, "rejoin")
 
-    async def reject_call(self, call_id: str) -> UTDCall:
-        """Callee: decline the call (``rejected``)."""
-        return await self._act(call_id, "reject")
+    async def reject_call(self, call_id: str, reason: str | None = None) -> UTDCall:
+        """Callee: decline the call (``rejected``).
+
+        Its ``end_reason`` is ``reason`` (1-64 characters) when given, else ``declined``. A
+        call already over is returned as it is, its reason unchanged.
+        """
+        body = body_of(reason=check_reason(reason))
+        return await self._act(call_id, "reject", body or None)
 
     async def report_busy(self, call_id: str) -> UTDCall:
         """Callee: decline because already in another call (``busy``)."""
         return await self._act(call_id, "busy")
 
-    async def end_call(self, call_id: str) -> UTDCall:
-        """Caller or callee: hang up (``ended``); a call already over is returned as it is."""
-        return await self._act(call_id, "end")
+    async def end_call(self, call_id: str, reason: str | None = None) -> UTDCall:
+        """Caller or callee: hang up (``ended``); a call already over is returned as it is.
+
+        Its ``end_reason`` is ``reason`` (1-64 characters) when given, else the engine's:
+        ``hung_up`` for an active call, ``cancelled`` when the caller ends it before it is
+        answered (``declined`` when the callee does).
+        """
+        body = body_of(reason=check_reason(reason))
+        return await self._act(call_id, "end", body or None)
 
     def events(self) -> UTDCallEventStream:
         """Stream of :class:`UTDCall` changes for the bearer (``GET /api/v1/calls/events``).

@@ -11,8 +11,9 @@ from typing import Any
 from aiohttp import web
 
 from ..error_codes import ErrorCode
-from ..models import UTDCallStatus, UTDStreamType
-from .auth import check_name
+from ..models import UTDCallEndReason, UTDCallStatus, UTDStreamType
+from .auth import Bearer, check_name
+from .call_outcomes import CallDecision, CallOutcome, ended_by, read_reason
 from .common import actor, engine_of, opt_str, read_body
 from .core import OPEN_CALL_STATUSES
 from .errors import ApiError
@@ -144,12 +145,12 @@ def _callee_only(call: CallRecord, identity: str) -> None:
         raise ApiError.forbidden("only the callee may do this")
 
 
-def _still_ringing(call: CallRecord, target: UTDCallStatus) -> UTDCallStatus | None:
+def _still_ringing(call: CallRecord, target: UTDCallStatus) -> CallOutcome:
     if call.status.is_terminal:
         raise ApiError.conflict(f"the call is already {call.status.value}", ErrorCode.CALL_ENDED)
     if call.status is UTDCallStatus.ACTIVE:
         raise ApiError.conflict("the call is already active")
-    return target
+    return CallOutcome(target)
 
 
 @routes.post("/api/v1/calls/{call_id}/ringing")
@@ -160,7 +161,7 @@ async def ringing(request: web.Request) -> web.Response:
     call_id = request.match_info["call_id"]
     _callee_only(engine.call_for(bearer, call_id), bearer.identity)
 
-    def decide(call: CallRecord) -> UTDCallStatus | None:
+    def decide(call: CallRecord) -> CallOutcome | None:
         return _still_ringing(call, UTDCallStatus.RINGING)
 
     call = await engine.transition_call(bearer.app_id, call_id, decide)
@@ -175,7 +176,7 @@ async def accept(request: web.Request) -> web.Response:
     call_id = request.match_info["call_id"]
     _callee_only(engine.call_for(bearer, call_id), bearer.identity)
 
-    def decide(call: CallRecord) -> UTDCallStatus | None:
+    def decide(call: CallRecord) -> CallOutcome | None:
         if call.status is UTDCallStatus.ACTIVE:  # answering twice: a fresh token, same call
             return None
         return _still_ringing(call, UTDCallStatus.ACTIVE)
@@ -200,41 +201,55 @@ async def rejoin(request: web.Request) -> web.Response:
     return web.json_response(call.to_json(token=token, url=engine.livekit_url))
 
 
-def _decline(target: UTDCallStatus) -> Any:
-    async def handler(request: web.Request) -> web.Response:
-        bearer = actor(request)
-        engine = engine_of(request)
-        call_id = request.match_info["call_id"]
-        _callee_only(engine.call_for(bearer, call_id), bearer.identity)
+def _declined(outcome: CallOutcome) -> CallDecision:
+    """The callee declines a call that still rings; a call already over stays as it is."""
 
-        def decide(call: CallRecord) -> UTDCallStatus | None:
-            if call.status.is_terminal:  # idempotent: the call is over either way
-                return None
-            if call.status is UTDCallStatus.ACTIVE:
-                raise ApiError.conflict("the call is active; end it instead")
-            return target
+    def decide(call: CallRecord) -> CallOutcome | None:
+        if call.status.is_terminal:  # idempotent: the call is over either way
+            return None
+        if call.status is UTDCallStatus.ACTIVE:
+            raise ApiError.conflict("the call is active; end it instead")
+        return outcome
 
-        call = await engine.transition_call(bearer.app_id, call_id, decide)
-        return web.json_response(call.to_json())
-
-    handler.__doc__ = f"The callee declines; the call becomes ``{target.value}``."
-    return handler
+    return decide
 
 
-routes.post("/api/v1/calls/{call_id}/reject")(_decline(UTDCallStatus.REJECTED))
-routes.post("/api/v1/calls/{call_id}/busy")(_decline(UTDCallStatus.BUSY))
+async def _callee_declines(
+    request: web.Request, bearer: Bearer, outcome: CallOutcome
+) -> web.Response:
+    engine = engine_of(request)
+    call_id = request.match_info["call_id"]
+    _callee_only(engine.call_for(bearer, call_id), bearer.identity)
+    call = await engine.transition_call(bearer.app_id, call_id, _declined(outcome))
+    return web.json_response(call.to_json())
+
+
+@routes.post("/api/v1/calls/{call_id}/reject")
+async def reject(request: web.Request) -> web.Response:
+    """The callee declines; the call becomes ``rejected``, ending for ``reason`` (optional,
+    ``declined`` by default)."""
+    bearer = actor(request)
+    reason = read_reason(await read_body(request))
+    outcome = CallOutcome(UTDCallStatus.REJECTED, reason or UTDCallEndReason.DECLINED)
+    return await _callee_declines(request, bearer, outcome)
+
+
+@routes.post("/api/v1/calls/{call_id}/busy")
+async def busy(request: web.Request) -> web.Response:
+    """The callee is busy on another call; the call becomes ``busy`` (reason ``busy``)."""
+    outcome = CallOutcome(UTDCallStatus.BUSY, UTDCallEndReason.BUSY)
+    return await _callee_declines(request, actor(request), outcome)
 
 
 @routes.post("/api/v1/calls/{call_id}/end")
 async def end(request: web.Request) -> web.Response:
-    """Either party ends the call; a call already over is answered as it is."""
+    """Either party ends the call, for ``reason`` (optional: ``cancelled`` by the caller of a
+    call that still rings, ``hung_up`` once it is active); a call already over is answered as
+    it is."""
     bearer = actor(request)
+    reason = read_reason(await read_body(request))
     engine = engine_of(request)
     call_id = request.match_info["call_id"]
     engine.call_for(bearer, call_id)
-
-    def decide(call: CallRecord) -> UTDCallStatus | None:
-        return None if call.status.is_terminal else UTDCallStatus.ENDED
-
-    call = await engine.transition_call(bearer.app_id, call_id, decide)
+    call = await engine.transition_call(bearer.app_id, call_id, ended_by(bearer.identity, reason))
     return web.json_response(call.to_json())

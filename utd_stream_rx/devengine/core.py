@@ -14,14 +14,16 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ..error_codes import ErrorCode
-from ..models import UTDCallStatus, UTDSeat, UTDStageMember, UTDStreamType
+from ..models import UTDCallEndReason, UTDCallStatus, UTDSeat, UTDStageMember, UTDStreamType
 from .auth import Bearer, BearerSigner
+from .busy_calls import answers_busy, make_busy
+from .call_outcomes import CallDecision, CallOutcome, ends_over, ends_without
 from .config import EngineConfig
 from .errors import ApiError, StorageUnavailable
 from .livekit_bridge import LiveKitBridge, holds_grant, mint_livekit_token
@@ -410,12 +412,10 @@ class Engine:
             call = self._call_of(room)
             if call is None or call.status.is_terminal or not call.involves(identity):
                 return False
-
-            def end_call(current: CallRecord) -> UTDCallStatus | None:
-                return None if current.status.is_terminal else UTDCallStatus.ENDED
-
             with contextlib.suppress(ApiError):
-                await self.transition_call(room.app_id, call.call_id, end_call)
+                await self.transition_call(
+                    room.app_id, call.call_id, ends_over(UTDCallEndReason.FAILED)
+                )
             return True
         if identity not in room.holders():
             return False
@@ -448,7 +448,8 @@ class Engine:
         kind: UTDStreamType,
         metadata: dict[str, Any],
     ) -> dict[str, Any]:
-        """A new call in ``initiating``, with the caller's token."""
+        """A new call in ``initiating``, with the caller's token; or, for a callee who rejects
+        calls while busy and is in an active call, a call already over (``busy``, no token)."""
         now = time.time()
         call_id = uuid.uuid4().hex
         room_name = f"call-{call_id}"
@@ -466,6 +467,11 @@ class Engine:
             created_at=now,
             updated_at=now,
         )
+        if answers_busy(self.storage, caller.app_id, callee_identity):
+            make_busy(call)
+            self.storage.save(calls=[call])
+            self.hub.publish(call)
+            return call.to_json()
         room = RoomRecord(
             app_id=caller.app_id,
             room_name=room_name,
@@ -507,17 +513,24 @@ class Engine:
         self,
         app_id: str,
         call_id: str,
-        decide: Callable[[CallRecord], UTDCallStatus | None],
+        decide: CallDecision,
     ) -> CallRecord:
-        """Move a call to the status ``decide`` returns (``None`` = leave it as it is)."""
+        """Move a call to the outcome ``decide`` returns (``None`` = leave it as it is).
+
+        A call that is over stays as it is, its end reason included.
+        """
         call = self.load_call(app_id, call_id)
         async with self.lock(app_id, call.room_name):
             call = self.load_call(app_id, call_id)
-            target = decide(call)
-            if target is None or target is call.status:
+            outcome = decide(call)  # may refuse (raise), as for a call that is over
+            if outcome is None or outcome.status is call.status or call.status.is_terminal:
                 return call
             room = self.storage.load_room(app_id, call.room_name)
-            call.status = target
+            call.status = outcome.status
+            if outcome.status.is_terminal:
+                # Every engine decision that ends a call names its reason; the fallback only
+                # keeps a call from ever being over without one.
+                call.end_reason = str(outcome.reason or UTDCallEndReason.HUNG_UP)
             call.version += 1
             call.updated_at = time.time()
             rooms: list[RoomRecord] = []
@@ -552,8 +565,10 @@ class Engine:
         for call in self.storage.calls_with_status(OPEN_CALL_STATUSES):
             if call.created_at <= deadline:
 
-                def decide(current: CallRecord) -> UTDCallStatus | None:
-                    return UTDCallStatus.MISSED if current.status in OPEN_CALL_STATUSES else None
+                def decide(current: CallRecord) -> CallOutcome | None:
+                    if current.status not in OPEN_CALL_STATUSES:
+                        return None
+                    return CallOutcome(UTDCallStatus.MISSED, UTDCallEndReason.TIMEOUT)
 
                 try:
                     await self.transition_call(call.app_id, call.call_id, decide)
@@ -834,7 +849,7 @@ class Engine:
             return
         if room.call_id is not None:
             with contextlib.suppress(ApiError):
-                await self.transition_call(app_id, room.call_id, _ends_without({identity}))
+                await self.transition_call(app_id, room.call_id, ends_without({identity}))
             return
         await self._release(app_id, room_name, identity)
 
@@ -903,7 +918,7 @@ class Engine:
             # A party who never came back ends the call (outside the lock: the transition
             # takes it).
             with contextlib.suppress(ApiError):
-                await self.transition_call(app_id, call_id, _ends_without(gone))
+                await self.transition_call(app_id, call_id, ends_without(gone, came_back=False))
 
     async def room_finished(self, app_id: str, room_name: str) -> None:
         """A finished call room ends its call."""
@@ -913,12 +928,8 @@ class Engine:
             self._open_rooms.discard(room.livekit_name)
         if room is None or room.call_id is None:
             return
-
-        def decide(call: CallRecord) -> UTDCallStatus | None:
-            return None if call.status.is_terminal else UTDCallStatus.ENDED
-
         with contextlib.suppress(ApiError):
-            await self.transition_call(app_id, room.call_id, decide)
+            await self.transition_call(app_id, room.call_id, ends_over(UTDCallEndReason.HUNG_UP))
 
 
 def _require_party(call: CallRecord | None, bearer: Bearer) -> None:
@@ -937,16 +948,6 @@ async def _sweep_step(what: str, step: Awaitable[None]) -> None:
         log.warning("%s sweep waits for the database: %s", what, exc)
     except Exception:
         log.exception("%s sweep failed", what)
-
-
-def _ends_without(absent: Collection[str]) -> Callable[[CallRecord], UTDCallStatus | None]:
-    """A call decision: ``ended`` when one of the parties the call needs
-    (:meth:`CallRecord.parties`) is gone."""
-
-    def decide(call: CallRecord) -> UTDCallStatus | None:
-        return UTDCallStatus.ENDED if call.parties() & set(absent) else None
-
-    return decide
 
 
 def forget_participant(room: RoomRecord, identity: str) -> bool:

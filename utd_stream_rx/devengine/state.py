@@ -101,6 +101,8 @@ class CallRecord:
     version: int = 1
     created_at: float = 0.0
     updated_at: float = 0.0
+    # Why the call ended (None while it goes on, and in records saved before reasons existed).
+    end_reason: str | None = None
 
     def to_model(self, token: str | None = None, url: str | None = None) -> UTDCall:
         """The public ``Call`` (with ``token``/``url`` only for the party that joins)."""
@@ -119,6 +121,7 @@ class CallRecord:
             version=self.version,
             created_at=self.created_at,
             updated_at=self.updated_at,
+            end_reason=self.end_reason,
         )
 
     def to_json(self, token: str | None = None, url: str | None = None) -> dict[str, Any]:

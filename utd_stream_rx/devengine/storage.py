@@ -167,6 +167,15 @@ class Storage(Protocol):
         """Forget an event whose application failed (LiveKit's retry may apply it)."""
         ...
 
+    def rejects_when_busy(self, app_id: str, identity: str) -> bool:
+        """True when ``identity`` asked the engine to answer calls ``busy`` while it is in
+        an active call."""
+        ...
+
+    def set_rejects_when_busy(self, app_id: str, identity: str, on: bool) -> None:
+        """Keep the identity's ``reject_when_busy`` preference."""
+        ...
+
     def close(self) -> None:
         """Release the database."""
         ...
@@ -237,6 +246,13 @@ CREATE TABLE IF NOT EXISTS room_requesters (
     room_name TEXT NOT NULL,
     identity TEXT NOT NULL,
     PRIMARY KEY (app_id, room_name, identity)
+);
+-- Identities whose calls are answered busy while they are in an active call (a row only
+-- while the preference is on).
+CREATE TABLE IF NOT EXISTS busy_rejecters (
+    app_id TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    PRIMARY KEY (app_id, identity)
 );
 """
 
@@ -506,6 +522,26 @@ class SQLiteStorage:
         """Forget an event whose application failed (LiveKit's retry may apply it)."""
         with self._writing() as db:
             db.execute("DELETE FROM webhook_events WHERE event_id = ?", (event_id,))
+
+    def rejects_when_busy(self, app_id: str, identity: str) -> bool:
+        """True when ``identity`` asked the engine to answer calls ``busy`` while it is in
+        an active call."""
+        with self._reading():
+            row = self._db.execute(
+                "SELECT 1 FROM busy_rejecters WHERE app_id = ? AND identity = ?",
+                (app_id, identity),
+            ).fetchone()
+        return row is not None
+
+    def set_rejects_when_busy(self, app_id: str, identity: str, on: bool) -> None:
+        """Keep the identity's ``reject_when_busy`` preference."""
+        sql = (
+            "INSERT OR IGNORE INTO busy_rejecters (app_id, identity) VALUES (?, ?)"
+            if on
+            else "DELETE FROM busy_rejecters WHERE app_id = ? AND identity = ?"
+        )
+        with self._writing() as db:
+            db.execute(sql, (app_id, identity))
 
     def close(self) -> None:
         """Release the database."""

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..models import UTDStreamType
 from .auth import check_name
-from .common import app_of, engine_of, opt_str, read_body
+from .common import app_of, engine_of, opt_bool, opt_str, read_body
 from .errors import ApiError
 from .identity import Identity, resolve_identity
 from .ratelimit import client_address
@@ -88,8 +88,9 @@ def _admit(
 ) -> tuple[Identity, str | None, str | None]:
     """Who mints (proof of identity, not banned, within the rate limits: the mint's, and the
     new room's when ``new_room``), with the display name and device id the bearer will
-    carry."""
+    carry. A ``reject_when_busy`` in the body is kept as the identity's preference."""
     engine = engine_of(request)
+    rejects_when_busy = opt_bool(body, "reject_when_busy")
     who = resolve_identity(
         request,
         body,
@@ -102,4 +103,6 @@ def _admit(
     device_id = opt_str(body, "device_id")
     engine.check_not_banned(app_id, who.identity)
     engine.limiter.mint(app_id, who.identity, client_address(request), new_room=new_room)
+    if rejects_when_busy is not None:
+        engine.storage.set_rejects_when_busy(app_id, who.identity, rejects_when_busy)
     return who, name, device_id

@@ -9,10 +9,10 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._validate import check_name, check_str
+from .._validate import check_name, check_reason, check_str
 from ..error_codes import ErrorCode
 from ..errors import UTDStreamException
-from ..models import UTDCall, UTDCallStatus, UTDStreamType, UTDTokenResponse
+from ..models import UTDCall, UTDCallEndReason, UTDCallStatus, UTDStreamType, UTDTokenResponse
 from ..state.events import CallAcceptRequested, CallStartRequested, CallUpdated
 from ..state.session_view import session_view
 from ..state.view_specs import CALL, CALL_ID, CALL_STATUS
@@ -30,10 +30,12 @@ class UTDCallSession(UTDSession):
     """A 1:1 call (``audio_call`` or ``video_call``); both parties publish.
 
     ``status`` goes ``initiating -> ringing -> active`` and ends ``ended``, ``rejected``,
-    ``busy`` or ``missed``. Status reaches the session from the engine's answers, from the call
-    room (the engine writes the call into the room metadata) and from the client's incoming-call
-    stream; the newest version wins, so a late answer never undoes a newer status. When the
-    call ends for any reason the session leaves the room by itself.
+    ``busy`` or ``missed``, and ``call.value.end_reason`` says why (the engine's
+    :class:`~utd_stream_rx.models.UTDCallEndReason`, or the text a party gave). Status reaches
+    the session from the engine's answers, from the call room (the engine writes the call into
+    the room metadata) and from the client's incoming-call stream; the newest version wins, so
+    a late answer never undoes a newer status. When the call ends for any reason the session
+    leaves the room by itself.
     """
 
     def __init__(self, api: UTDApiClient, type: UTDStreamType, **kwargs: Any) -> None:
@@ -57,7 +59,9 @@ class UTDCallSession(UTDSession):
         """Caller: create the call (the engine rings the callee), join its room and publish.
 
         Returns the engine's call. The microphone (and camera for a video call) is live when
-        this returns; the callee's media arrives once they accept.
+        this returns; the callee's media arrives once they accept. A call the engine answers
+        already over (``busy``: the callee rejects calls while in another one) joins no room:
+        it is returned as it is, and :attr:`status` shows it.
 
         Raises:
             UTDStreamException: when the call room cannot be joined (LiveKit down, media
@@ -74,6 +78,8 @@ class UTDCallSession(UTDSession):
             callee_identity, self.type, callee_name=callee_name, metadata=metadata,
         )
         call = await self._call_command("start", create)
+        if call.status.is_terminal:
+            return call
         await self._join_or_end(call)
         return call
 
@@ -124,29 +130,34 @@ class UTDCallSession(UTDSession):
         check_str(call_id, "call_id")
         await self._call_command("ringing", self._api.calls.report_ringing, call_id)
 
-    async def reject(self, call_id: str) -> None:
-        """Callee: decline the call."""
+    async def reject(self, call_id: str, reason: str | None = None) -> None:
+        """Callee: decline the call; its ``end_reason`` is ``reason`` (1-64 characters) when
+        given, else ``declined``."""
         check_str(call_id, "call_id")
-        await self._call_command("reject", self._api.calls.reject_call, call_id)
+        check_reason(reason)
+        await self._call_command("reject", self._api.calls.reject_call, call_id, reason)
 
     async def busy(self, call_id: str) -> None:
         """Callee: answer that this user is busy."""
         check_str(call_id, "call_id")
         await self._call_command("busy", self._api.calls.report_busy, call_id)
 
-    async def end(self) -> None:
+    async def end(self, reason: str | None = None) -> None:
         """Hang up: end the call on the engine and leave the room.
 
+        The call's ``end_reason`` is ``reason`` (1-64 characters) when given, else the
+        engine's (``hung_up`` once active, ``cancelled`` by the caller before it is answered).
         Harmless on a call that already ended (or never started), when called twice and after
         :meth:`aclose`; the room is always torn down, even if the engine cannot be reached.
         """
+        check_reason(reason)
         if self._closed:
             return
         call_id = self.call_id.value
         status = self.status.value
         try:
             if call_id is not None and (status is None or not status.is_terminal):
-                await self._call_command("end", self._api.calls.end_call, call_id)
+                await self._call_command("end", self._api.calls.end_call, call_id, reason)
         finally:
             await self.leave()
 
@@ -190,10 +201,12 @@ class UTDCallSession(UTDSession):
             ) from exc
 
     async def _end_abandoned(self, call_id: str) -> bool:
-        """End ``call_id`` on the engine within the client's timeout; whether it ended."""
+        """End ``call_id`` on the engine within the client's timeout (reason ``failed``);
+        whether it ended."""
+        failed = str(UTDCallEndReason.FAILED)
         try:
             async with asyncio.timeout(self._api.timeout):
-                await self._call_command("end", self._api.calls.end_call, call_id)
+                await self._call_command("end", self._api.calls.end_call, call_id, failed)
         except (UTDStreamException, TimeoutError) as exc:
             log.warning("could not end call %s that this session failed to join: %s", call_id, exc)
             return False
