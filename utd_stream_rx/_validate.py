@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from yarl import URL
 
-from .models import UTDSeatMode, UTDStreamType
+from .models import MAX_END_REASON, UTDSeatMode, UTDStreamType
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -29,6 +29,7 @@ __all__ = [
     "check_optional_seat_index",
     "check_optional_seat_mode",
     "check_optional_str",
+    "check_reason",
     "check_role",
     "check_seat_index",
     "check_seat_mode",
@@ -61,6 +62,17 @@ def check_str(value: object, what: str) -> str:
 def check_optional_str(value: object, what: str) -> str | None:
     """``None`` or a non-empty ``str``."""
     return None if value is None else check_str(value, what)
+
+
+def check_reason(value: object) -> str | None:
+    """``None`` or a reason (a deny, an end, a rejection): a ``str`` of 1-64 characters."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("reason must be a string of 1-64 characters")
+    if not 1 <= len(value) <= MAX_END_REASON:
+        raise ValueError("reason must be a string of 1-64 characters")
+    return value
 
 
 def check_name(value: object, what: str) -> str:

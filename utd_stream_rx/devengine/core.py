@@ -24,6 +24,7 @@ from ..models import UTDCallStatus, UTDSeat, UTDStageMember, UTDStreamType
 from .auth import Bearer, BearerSigner
 from .config import EngineConfig
 from .errors import ApiError, StorageUnavailable
+from .expiry import RequestExpiry
 from .livekit_bridge import LiveKitBridge, holds_grant, mint_livekit_token
 from .presence import RoomPresence
 from .ratelimit import RateLimits
@@ -131,6 +132,7 @@ class Engine:
         # Rooms whose latest metadata LiveKit may not have (a push failed or was cut off).
         self._stale_metadata: set[tuple[str, str]] = set()
         self.presence = RoomPresence(config.join_window)
+        self.request_expiry = RequestExpiry(self)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -609,6 +611,7 @@ class Engine:
             await _sweep_step("ring timeout", self.expire_calls())
             await _sweep_step("rejoin grace", self.release_absent())
             await _sweep_step("join window", self.release_no_shows())
+            await _sweep_step("request expiry", self.request_expiry.sweep())
             await asyncio.sleep(interval)
 
     def start(self) -> None:

@@ -140,6 +140,10 @@ class Storage(Protocol):
         """``(app_id, room_name)`` of rooms in which :meth:`RoomRecord.holders` is not empty."""
         ...
 
+    def rooms_with_requests(self) -> list[tuple[str, str]]:
+        """``(app_id, room_name)`` of rooms with pending stage or speak requests."""
+        ...
+
     def get_meta(self, key: str) -> str | None:
         """An engine setting kept across restarts."""
         ...
@@ -452,6 +456,12 @@ class SQLiteStorage:
         """``(app_id, room_name)`` of rooms in which :meth:`RoomRecord.holders` is not empty."""
         with self._reading():
             rows = self._db.execute("SELECT app_id, room_name FROM room_holdings").fetchall()
+        return [(str(app_id), str(room_name)) for app_id, room_name in rows]
+
+    def rooms_with_requests(self) -> list[tuple[str, str]]:
+        """``(app_id, room_name)`` of rooms with pending stage or speak requests."""
+        with self._reading():
+            rows = self._db.execute("SELECT app_id, room_name FROM room_requests").fetchall()
         return [(str(app_id), str(room_name)) for app_id, room_name in rows]
 
     def get_meta(self, key: str) -> str | None:
