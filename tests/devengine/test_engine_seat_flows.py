@@ -15,6 +15,7 @@ from tests._support.paths import SEATS, STAGE
 from utd_stream_rx.devengine.__main__ import parse_args
 from utd_stream_rx.devengine.expiry import check_interval, expire_due
 from utd_stream_rx.devengine.state import RoomRecord
+from utd_stream_rx.devengine.storage import SQLiteStorage
 from utd_stream_rx.models import UTDSpeakRequest, UTDStageRequest, UTDStreamType
 
 LIVEKIT_SECRET = "unit-secret-" + "x" * 32
@@ -214,6 +215,30 @@ def test_only_requests_made_by_the_deadline_expire() -> None:
         ("utd.seat.request.expired", ("old",), {"request_id": 1, "identity": "old"}),
     ]
     assert not expire_due(room, 150.0, _Notes())
+
+
+def test_storage_finds_the_rooms_with_requests_made_by_a_time() -> None:
+    storage = SQLiteStorage(":memory:")
+    rooms = {
+        name: RoomRecord(app_id="a", room_name=name, type=UTDStreamType.AUDIO_ROOM)
+        for name in ("calm", "old-speak", "old-stage", "untimed", "new")
+    }
+    rooms["old-speak"].speak_requests = [
+        UTDSpeakRequest(1, "x", None, None, 300.0), UTDSpeakRequest(2, "y", None, None, 100.0)
+    ]
+    rooms["old-stage"].stage_requests = [UTDStageRequest(1, "x", None, 150.0)]
+    rooms["untimed"].speak_requests = [UTDSpeakRequest(1, "x")]
+    rooms["new"].speak_requests = [UTDSpeakRequest(1, "x", None, None, 151.0)]
+    rooms["new"].stage_requests = [UTDStageRequest(2, "y", None, 400.0)]
+    storage.save(rooms=rooms.values())
+    assert sorted(storage.rooms_with_requests()) == [
+        ("a", "new"), ("a", "old-speak"), ("a", "old-stage"), ("a", "untimed")
+    ]
+    assert sorted(storage.rooms_with_requests(made_by=150.0)) == [
+        ("a", "old-speak"), ("a", "old-stage"), ("a", "untimed")
+    ]
+    assert storage.rooms_with_requests(made_by=50.0) == [("a", "untimed")]
+    storage.close()
 
 
 def test_the_expiry_check_interval_is_a_quarter_of_the_ttl_at_most_five_seconds() -> None:

@@ -1,10 +1,11 @@
 """Request expiry: stage and speak requests that waited longer than ``request_ttl`` go.
 
-The sweeper asks storage only for the rooms that have pending requests (their own table), and
-no more often than every ``min(request_ttl / 4, 5)`` seconds, so a deployment with many idle
-rooms loads none of them. A room with a request past its time gets a new version without it
-(pushed like any change), and each requester is told: ``utd.stage.request.expired``
-``{identity}`` or ``utd.seat.request.expired`` ``{request_id, identity}``.
+The sweeper asks storage for the rooms that have a request made before the deadline (a query
+of the pending requests' own table, answered inside the database), no more often than every
+``min(request_ttl / 4, 5)`` seconds, so rooms with nothing due are never loaded. A room with a
+request past its time gets a new version without it (pushed like any change), and each
+requester is told: ``utd.stage.request.expired`` ``{identity}`` or
+``utd.seat.request.expired`` ``{request_id, identity}``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..models import UTDSpeakRequest, UTDStageRequest
 from .config import EngineConfig
 from .errors import ApiError
 from .state import RoomRecord
@@ -76,30 +76,19 @@ class RequestExpiry:
             return
         self._next_check = now + check_interval(ttl)
         deadline = now - ttl
-        for app_id, room_name in self._engine.storage.rooms_with_requests():
+        for app_id, room_name in self._engine.storage.rooms_with_requests(made_by=deadline):
             try:
                 await self._expire_in(app_id, room_name, deadline)
             except Exception:
                 log.exception("expiring the requests of %s failed", room_name)
 
     async def _expire_in(self, app_id: str, room_name: str, deadline: float) -> None:
-        room = self._engine.storage.load_room(app_id, room_name)
-        if room is None or not _has_due(room, deadline):
-            return  # read without the lock: only a room with something due is changed
-
         def change(room: RoomRecord, effects: Notes) -> None:
+            # Under the lock: a request answered meanwhile is no longer there to expire.
             effects.changed = expire_due(room, deadline, effects)
 
         with contextlib.suppress(ApiError):  # the room went meanwhile
             await self._engine.change_room(app_id, room_name, change)
-
-
-def _has_due(room: RoomRecord, deadline: float) -> bool:
-    requests: list[UTDStageRequest | UTDSpeakRequest] = [
-        *room.stage_requests,
-        *room.speak_requests,
-    ]
-    return any(_is_due(r.created_at, deadline) for r in requests)
 
 
 def expire_due(room: RoomRecord, deadline: float, effects: Notes) -> bool:
