@@ -241,9 +241,13 @@ async def cancel_request(request: web.Request) -> web.Response:
 
     def change(room: RoomRecord, effects: Effects) -> None:
         me = bearer.identity
+        # Asks storage first: a room with many requests loads them only when there is one.
         if not room.has_request(me):
             raise _no_request()
-        room.speak_requests = [r for r in room.speak_requests if r.identity != me]
+        kept = [r for r in room.speak_requests if r.identity != me]
+        if len(kept) == len(room.speak_requests):
+            raise _no_request()
+        room.speak_requests = kept
 
     return await answer_change(request, bearer, change, _AUDIO)
 
