@@ -66,6 +66,7 @@ def _dev(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).expanduser()
     data_dir.mkdir(parents=True, exist_ok=True)
     engine_args = ["--ring-timeout", str(args.ring_timeout)]
+    engine_args += ["--request-ttl", str(args.request_ttl)]
     stack = LocalStack(
         workdir=data_dir,
         engine_port=args.port,
@@ -167,6 +168,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--ring-timeout", type=float, default=30.0, help="seconds before a call is missed"
+    )
+    dev.add_argument(
+        "--request-ttl",
+        type=float,
+        default=300.0,
+        help="seconds a stage or speak request stays pending before it expires (0 = never)",
     )
     dev.add_argument(
         "--secure",

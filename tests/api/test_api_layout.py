@@ -22,7 +22,8 @@ SERVICE_METHODS = {
               "leave_stage"],
     "seats": ["setup_seats", "get_seats", "take_seat", "leave_seat", "request_to_speak",
               "list_speak_requests", "approve_speaker", "invite_to_speak", "accept_invitation",
-              "decline_invitation", "lock_seat", "mute_seat", "kick_from_seat"],
+              "decline_invitation", "lock_seat", "mute_seat", "kick_from_seat",
+              "cancel_speak_request", "deny_speaker"],
 }
 
 FLAT_NAMES = ["seat_take", "stage_invite", "call_accept", "call_events", "get_room",

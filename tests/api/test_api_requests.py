@@ -85,6 +85,12 @@ ROOM_CASES: list[tuple[str, tuple[Any, ...], dict[str, Any], str, str, Any]] = [
      "/api/v1/audio-rooms/lobby/seats/1/mute", {"muted": False}),
     ("seats.kick_from_seat", ("lobby", 0), {}, "POST", "/api/v1/audio-rooms/lobby/seats/0/kick",
      {}),
+    ("seats.cancel_speak_request", ("lobby",), {}, "POST",
+     "/api/v1/audio-rooms/lobby/seats/request/cancel", {}),
+    ("seats.deny_speaker", ("lobby", 4), {}, "POST",
+     "/api/v1/audio-rooms/lobby/seats/requests/4/deny", {}),
+    ("seats.deny_speaker", ("lobby", 4), {"reason": "full"}, "POST",
+     "/api/v1/audio-rooms/lobby/seats/requests/4/deny", {"reason": "full"}),
 ]
 
 CALL_ACTIONS = ["ringing", "accept", "reject", "busy", "end"]

@@ -43,6 +43,8 @@ TYPE_ERRORS: list[tuple[str, Call]] = [
     ("locked int", lambda a: a.seats.lock_seat("lobby", 1, 1)),  # type: ignore[arg-type]
     ("muted None", lambda a: a.seats.mute_seat("lobby", 1, None)),  # type: ignore[arg-type]
     ("kick index None", lambda a: a.seats.kick_from_seat("lobby", None)),  # type: ignore[arg-type]
+    ("deny request_id str", lambda a: a.seats.deny_speaker("lobby", "4")),  # type: ignore[arg-type]
+    ("deny reason int", lambda a: a.seats.deny_speaker("lobby", 4, 5)),  # type: ignore[arg-type]
     ("stage identity int", lambda a: a.stage.invite_to_stage("show", 5)),  # type: ignore[arg-type]
 ]
 
@@ -66,6 +68,9 @@ VALUE_ERRORS: list[tuple[str, Call]] = [
     ("negative lock index", lambda a: a.seats.lock_seat("lobby", -1)),
     ("negative mute index", lambda a: a.seats.mute_seat("lobby", -1)),
     ("negative kick index", lambda a: a.seats.kick_from_seat("lobby", -1)),
+    ("negative deny request_id", lambda a: a.seats.deny_speaker("lobby", -1)),
+    ("empty deny reason", lambda a: a.seats.deny_speaker("lobby", 1, "")),
+    ("deny reason too long", lambda a: a.seats.deny_speaker("lobby", 1, "x" * 65)),
     ("zero seats", lambda a: a.seats.setup_seats("lobby", seat_count=0)),
     ("too many seats", lambda a: a.seats.setup_seats("lobby", seat_count=65)),
     ("unknown seat mode", lambda a: a.seats.setup_seats("lobby", seat_mode="lottery")),

@@ -182,7 +182,7 @@ async def test_request_mode_needs_approval(local: Local) -> None:
     answer = await local.client.post(
         path + f"/requests/{request['request_id']}/approve", bearer=b["host"]
     )
-    assert (answer.status, answer.code) == (404, "not_found")
+    assert (answer.status, answer.code) == (404, "no_request")
     bob_id = approved.body["speak_requests"][0]["request_id"]
     bob = await local.client.post(
         path + f"/requests/{bob_id}/approve", {"seat_index": 6}, bearer=b["host"]
@@ -234,7 +234,7 @@ async def test_invitations_accept_and_decline(local: Local) -> None:
     [note] = data_to(local, "utd.seat.invite.declined")
     assert note[4] == ("host",) and note[3]["identity"] == "bob"
     answer = await local.client.post(path + "/invitation/decline", bearer=b["bob"])
-    assert (answer.status, answer.code) == (404, "not_found")
+    assert (answer.status, answer.code) == (404, "no_invitation")
     await local.client.post(path + "/invite", {"identity": "bob"}, bearer=b["host"])
     taken = await local.client.post(path + "/take", {"seat_index": 7}, bearer=b["bob"])
     assert taken.body["seats"]["seats"][7]["identity"] == "bob"
@@ -256,7 +256,7 @@ async def test_accepting_an_invitation_is_decided_by_the_engine(local: Local) ->
         path + "/setup", {"seat_mode": "request", "seat_count": 4}, bearer=b["host"]
     )
     answer = await local.client.post(path + "/invitation/accept", bearer=b["ann"])
-    assert (answer.status, answer.code) == (404, "not_found")  # nothing to accept
+    assert (answer.status, answer.code) == (404, "no_invitation")  # nothing to accept
 
     # The invited seat: seated in one step, the invitation gone, the host told.
     invite = {"identity": "ann", "seat_index": 2}
@@ -272,7 +272,7 @@ async def test_accepting_an_invitation_is_decided_by_the_engine(local: Local) ->
         "version": accepted.body["version"],
     }
     again = await local.client.post(path + "/invitation/accept", bearer=b["ann"])
-    assert (again.status, again.code) == (404, "not_found")
+    assert (again.status, again.code) == (404, "no_invitation")
 
     # An invitation that names no seat: the first free, unlocked one.
     await local.client.post(path + "/0/lock", {"locked": True}, bearer=b["host"])

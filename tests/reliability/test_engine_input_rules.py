@@ -239,8 +239,9 @@ async def test_malformed_requests_get_an_honest_4xx(
                           400, "invalid_seat"))
     # Request ids: an id that is not a plain, bounded number is no request of the room.
     for request_id in ("%C2%B2", "%D9%A3", LONG_DIGITS, "0", "-1", "1e3"):
-        cases.append(("POST", f"{seats}/requests/{request_id}/approve", {}, host_bearer,
-                      404, "not_found"))
+        for action in ("approve", "deny"):
+            cases.append(("POST", f"{seats}/requests/{request_id}/{action}", {}, host_bearer,
+                          404, "no_request"))
     # Names with a trailing newline (NAME_RE passed them) and in the path.
     for identity in ("alice\n", f"{asker}\n", "\nalice"):
         cases.append(("POST", "/api/v1/auth/user-token", {"identity": identity}, None,

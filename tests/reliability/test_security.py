@@ -82,6 +82,7 @@ async def test_audience_and_viewers_cannot_run_host_commands_at_the_engine(
         (listener_bearer, "POST", f"{seats}/setup", {"seat_mode": "free"}),
         (listener_bearer, "GET", f"{seats}/requests", None),
         (listener_bearer, "POST", f"{seats}/requests/{request_id}/approve", {"seat_index": 1}),
+        (listener_bearer, "POST", f"{seats}/requests/{request_id}/deny", {"reason": "no"}),
         (listener_bearer, "POST", f"{seats}/invite", {"identity": listener, "seat_index": 1}),
         (listener_bearer, "POST", f"{seats}/0/lock", {"locked": True}),
         (listener_bearer, "POST", f"{seats}/1/lock", {"locked": True, **forged}),

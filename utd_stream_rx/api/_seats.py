@@ -9,6 +9,7 @@ from .._validate import (
     check_name,
     check_optional_seat_index,
     check_optional_str,
+    check_reason,
     check_seat_index,
     check_seat_mode,
 )
@@ -70,6 +71,10 @@ class SeatsService:
         body = body_of(seat_index=check_optional_seat_index(seat_index))
         return await self._caller.room("POST", path, body)
 
+    async def cancel_speak_request(self, room_name: str) -> UTDRoomState:
+        """Withdraw the bearer's pending request to speak (``no_request`` without one)."""
+        return await self._caller.room("POST", _seats_path(room_name, "/request/cancel"), {})
+
     async def list_speak_requests(self, room_name: str) -> UTDRoomState:
         """Host: the room state whose ``speak_requests`` lists pending requests."""
         return await self._caller.room("GET", _seats_path(room_name, "/requests"))
@@ -77,11 +82,23 @@ class SeatsService:
     async def approve_speaker(
         self, room_name: str, request_id: int, seat_index: int | None = None
     ) -> UTDRoomState:
-        """Host: seat the requester (requested seat, else ``seat_index``, else the first free)."""
+        """Host: seat the requester (requested seat, else ``seat_index``, else the first free);
+        ``no_request`` when no such request is pending."""
         room = room_segment(room_name)
         request = check_int(request_id, "request_id", low=0)
         body = body_of(seat_index=check_optional_seat_index(seat_index))
         path = f"/api/v1/audio-rooms/{room}/seats/requests/{request}/approve"
+        return await self._caller.room("POST", path, body)
+
+    async def deny_speaker(
+        self, room_name: str, request_id: int, reason: str | None = None
+    ) -> UTDRoomState:
+        """Host: turn a pending request down; the requester is told, with ``reason`` (1-64
+        characters) if given. ``no_request`` when no such request is pending."""
+        room = room_segment(room_name)
+        request = check_int(request_id, "request_id", low=0)
+        body = body_of(reason=check_reason(reason))
+        path = f"/api/v1/audio-rooms/{room}/seats/requests/{request}/deny"
         return await self._caller.room("POST", path, body)
 
     async def invite_to_speak(
@@ -96,11 +113,12 @@ class SeatsService:
         return await self._caller.room("POST", path, body)
 
     async def accept_invitation(self, room_name: str) -> UTDRoomState:
-        """Invitee: take the seat the host invited you to; the engine picks it from its record."""
+        """Invitee: take the seat the host invited you to; the engine picks it from its record
+        (``no_invitation`` without one)."""
         return await self._caller.room("POST", _seats_path(room_name, "/invitation/accept"), {})
 
     async def decline_invitation(self, room_name: str) -> UTDRoomState:
-        """Invitee: decline the host's seat invitation."""
+        """Invitee: decline the host's seat invitation (``no_invitation`` without one)."""
         return await self._caller.room("POST", _seats_path(room_name, "/invitation/decline"), {})
 
     async def lock_seat(self, room_name: str, index: int, locked: bool = True) -> UTDRoomState:

@@ -111,6 +111,11 @@ _TUNING: tuple[tuple[str, Callable[[str], object], str], ...] = (
         "pending stage or speak requests one room holds at most (0 = no limit)",
     ),
     ("max_invitations", int, "open seat invitations one room holds at most (0 = no limit)"),
+    (
+        "request_ttl",
+        float,
+        "seconds a stage or speak request stays pending before it expires (0 = never)",
+    ),
 )
 """Numeric settings: name, type, help. Each has a flag (``--ring-timeout``), a variable
 (``UTD_ENGINE_RING_TIMEOUT``) and the default of :class:`EngineConfig`."""

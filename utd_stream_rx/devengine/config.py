@@ -142,6 +142,9 @@ class EngineConfig:
             is refused (409 ``queue_full``). 0 = no limit.
         max_invitations: Open seat invitations one room holds at most (409 ``queue_full``
             past them); they travel in the room metadata, so keep this small. 0 = no limit.
+        request_ttl: Seconds a stage or speak request may stay pending; an older one is
+            removed and its requester told (``utd.stage.request.expired``,
+            ``utd.seat.request.expired``). 0 = requests never expire.
     """
 
     host: str = "127.0.0.1"
@@ -184,6 +187,7 @@ class EngineConfig:
     max_connections_per_client: int = attrs.field(default=256, validator=attrs.validators.ge(0))
     max_pending_requests: int = 1000
     max_invitations: int = 64
+    request_ttl: float = attrs.field(default=300.0, validator=attrs.validators.ge(0))
 
     @property
     def livekit_http_url(self) -> str | None:

@@ -26,6 +26,7 @@ from .busy_calls import answers_busy, make_busy
 from .call_outcomes import CallDecision, CallOutcome, ends_over, ends_without
 from .config import EngineConfig
 from .errors import ApiError, StorageUnavailable
+from .expiry import RequestExpiry
 from .livekit_bridge import LiveKitBridge, holds_grant, mint_livekit_token
 from .presence import RoomPresence
 from .ratelimit import RateLimits
@@ -133,6 +134,7 @@ class Engine:
         # Rooms whose latest metadata LiveKit may not have (a push failed or was cut off).
         self._stale_metadata: set[tuple[str, str]] = set()
         self.presence = RoomPresence(config.join_window)
+        self.request_expiry = RequestExpiry(self)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -624,6 +626,7 @@ class Engine:
             await _sweep_step("ring timeout", self.expire_calls())
             await _sweep_step("rejoin grace", self.release_absent())
             await _sweep_step("join window", self.release_no_shows())
+            await _sweep_step("request expiry", self.request_expiry.sweep())
             await asyncio.sleep(interval)
 
     def start(self) -> None:

@@ -1,4 +1,5 @@
-"""Audio room seats: setup, take, leave, requests, invitations, lock, mute, kick."""
+"""Audio room seats: setup, take, leave, requests (cancel, deny), invitations, lock, mute,
+kick."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from .common import (
     check_room_for_request,
     engine_of,
     opt_int,
+    opt_reason,
     opt_str,
     read_body,
     req_bool,
@@ -71,6 +73,14 @@ def _path_request_id(request: web.Request) -> int | None:
     request of any room)."""
     raw = request.match_info["request_id"]
     return int(raw) if _REQUEST_ID_RE.fullmatch(raw) else None
+
+
+def _no_request() -> ApiError:
+    return ApiError(404, ErrorCode.NO_REQUEST, "no such request in this room")
+
+
+def _no_invitation(identity: str) -> ApiError:
+    return ApiError(404, ErrorCode.NO_INVITATION, f"{identity} has no invitation")
 
 
 def _seat(room: RoomRecord, index: int, identity: str) -> None:
@@ -223,6 +233,44 @@ async def list_requests(request: web.Request) -> web.Response:
     return web.json_response(engine.room_json(bearer, room.room_name))
 
 
+@routes.post(_BASE + "/request/cancel")
+async def cancel_request(request: web.Request) -> web.Response:
+    """The requester withdraws their request to speak; 404 ``no_request`` without one."""
+    bearer = actor(request)
+    await read_body(request)
+
+    def change(room: RoomRecord, effects: Effects) -> None:
+        me = bearer.identity
+        # Asks storage first: a room with many requests loads them only when there is one.
+        if not room.has_request(me):
+            raise _no_request()
+        kept = [r for r in room.speak_requests if r.identity != me]
+        if len(kept) == len(room.speak_requests):
+            raise _no_request()
+        room.speak_requests = kept
+
+    return await answer_change(request, bearer, change, _AUDIO)
+
+
+@routes.post(_BASE + "/requests/{request_id}/deny")
+async def deny(request: web.Request) -> web.Response:
+    """The host turns a request down; the requester gets ``utd.seat.request.denied``."""
+    bearer = actor(request)
+    reason = opt_reason(await read_body(request))
+    request_id = _path_request_id(request)
+
+    def change(room: RoomRecord, effects: Effects) -> None:
+        require_host(room, bearer)
+        found = next((r for r in room.speak_requests if r.request_id == request_id), None)
+        if found is None:
+            raise _no_request()
+        room.speak_requests = [r for r in room.speak_requests if r.request_id != request_id]
+        note = {"request_id": found.request_id, "identity": found.identity, "reason": reason}
+        effects.notify("utd.seat.request.denied", (found.identity,), note)
+
+    return await answer_change(request, bearer, change, _AUDIO)
+
+
 @routes.post(_BASE + "/requests/{request_id}/approve")
 async def approve(request: web.Request) -> web.Response:
     """The host seats a requester (requested seat, else ``seat_index``, else first free)."""
@@ -235,7 +283,7 @@ async def approve(request: web.Request) -> web.Response:
         require_host(room, bearer)
         found = next((r for r in room.speak_requests if r.request_id == request_id), None)
         if found is None:
-            raise ApiError.not_found("no such request in this room")
+            raise _no_request()
         if room.seat_of(found.identity) is not None:
             raise ApiError.conflict(
                 f"{found.identity} already holds a seat", ErrorCode.ALREADY_SEATED
@@ -290,7 +338,7 @@ async def accept(request: web.Request) -> web.Response:
         me = bearer.identity
         invitation = next((i for i in room.invitations if i.identity == me), None)
         if invitation is None:
-            raise ApiError.not_found(f"{me} has no invitation")
+            raise _no_invitation(me)
         if room.seat_of(me) is not None:
             raise ApiError.conflict(f"{me} already holds a seat", ErrorCode.ALREADY_SEATED)
         index = invitation.seat_index if invitation.seat_index is not None else _first_free(room)
@@ -312,7 +360,7 @@ async def decline(request: web.Request) -> web.Response:
     def change(room: RoomRecord, effects: Effects) -> None:
         me = bearer.identity
         if not any(i.identity == me for i in room.invitations):
-            raise ApiError.not_found(f"{me} has no invitation")
+            raise _no_invitation(me)
         room.invitations = [i for i in room.invitations if i.identity != me]
         if room.host_identity is not None:
             effects.notify("utd.seat.invite.declined", (room.host_identity,), {"identity": me})

@@ -140,6 +140,11 @@ class Storage(Protocol):
         """``(app_id, room_name)`` of rooms in which :meth:`RoomRecord.holders` is not empty."""
         ...
 
+    def rooms_with_requests(self, made_by: float | None = None) -> list[tuple[str, str]]:
+        """``(app_id, room_name)`` of rooms with pending stage or speak requests; with
+        ``made_by``, only those with one made at or before that time (or at an unknown time)."""
+        ...
+
     def get_meta(self, key: str) -> str | None:
         """An engine setting kept across restarts."""
         ...
@@ -470,6 +475,19 @@ class SQLiteStorage:
             rows = self._db.execute("SELECT app_id, room_name FROM room_holdings").fetchall()
         return [(str(app_id), str(room_name)) for app_id, room_name in rows]
 
+    def rooms_with_requests(self, made_by: float | None = None) -> list[tuple[str, str]]:
+        """``(app_id, room_name)`` of rooms with pending stage or speak requests; with
+        ``made_by``, only those with one made at or before that time (or at an unknown time)."""
+        sql = "SELECT app_id, room_name FROM room_requests"
+        params: tuple[float, ...] = ()
+        if made_by is not None:
+            # Read inside SQLite: no room record or request list is loaded into Python.
+            sql += _MADE_BY
+            params = (made_by, made_by)
+        with self._reading():
+            rows = self._db.execute(sql, params).fetchall()
+        return [(str(app_id), str(room_name)) for app_id, room_name in rows]
+
     def get_meta(self, key: str) -> str | None:
         """An engine setting kept across restarts."""
         with self._reading():
@@ -574,6 +592,13 @@ class _SQLiteRequests:
                 (*self._key, identity),
             ).fetchone()
         return row is not None
+
+# Rooms one of whose requests (of either list of the saved PendingRequests) was made by then.
+_MADE_BY = "".join(
+    f"{joint} EXISTS (SELECT 1 FROM json_each(data, '$.{kind}')"
+    " WHERE COALESCE(json_extract(value, '$.created_at'), 0) <= ?)"
+    for joint, kind in ((" WHERE", "stage"), (" OR", "speak"))
+)
 
 _Statement = tuple[str, list[tuple[object, ...]]]
 """One SQL statement and the rows it runs for."""

@@ -13,6 +13,7 @@ from .._validate import (
     check_name,
     check_optional_seat_index,
     check_optional_seat_mode,
+    check_reason,
     check_seat_index,
 )
 from ..error_codes import ErrorCode
@@ -96,14 +97,14 @@ class UTDAudioRoomSession(UTDSession):
         Returns once seated with the microphone publishing.
 
         Raises:
-            UTDStreamException: ``not_found`` without an open invitation; ``seat_taken`` or
+            UTDStreamException: ``no_invitation`` without an open invitation; ``seat_taken`` or
                 ``seat_locked`` when the seat went meanwhile (the invitation stays).
         """
         await self._seats_command("accept_invitation", self._api.seats.accept_invitation)
         await self._start_speaking()
 
     async def decline_invitation(self) -> None:
-        """Decline the host's invitation to speak."""
+        """Decline the host's invitation to speak (``no_invitation`` without one)."""
         await self._seats_command("decline_invitation", self._api.seats.decline_invitation)
 
     async def leave_seat(self) -> None:
@@ -113,14 +114,46 @@ class UTDAudioRoomSession(UTDSession):
         await self._seats_command("leave_seat", self._api.seats.leave_seat)
 
     async def request_to_speak(self, seat_index: int | None = None) -> None:
-        """Listener: ask the host for a seat (optionally a particular one)."""
+        """Listener: ask the host for a seat (optionally a particular one).
+
+        :attr:`seat_status` then shows ``requested``; the host answers by approving
+        (seated), denying (``SpeakRequestDenied`` on :attr:`events`) or letting it wait until
+        the engine's request time-to-live is over (``SpeakRequestExpired``).
+        """
         check_optional_seat_index(seat_index)
-        await self._seats_command(
+        answer = await self._seats_command(
             "request_to_speak", self._api.seats.request_to_speak, seat_index
+        )
+        if answer.requests_omitted:
+            # A busy room's answer leaves the request lists out: fetch them once, so that
+            # this listener's own request shows in seat_status.
+            await self.get_seats()
+
+    async def cancel_speak_request(self) -> None:
+        """Listener: withdraw the pending request to speak.
+
+        Raises:
+            UTDStreamException: ``no_request`` when none is pending.
+        """
+        await self._seats_command("cancel_speak_request", self._api.seats.cancel_speak_request)
+
+    async def deny_speaker(self, request_id: int, reason: str | None = None) -> None:
+        """Host: turn a pending request down; the requester gets ``SpeakRequestDenied`` with
+        ``reason`` (1-64 characters) if given.
+
+        Raises:
+            UTDStreamException: ``no_request`` when no such request is pending; ``forbidden``
+                unless this participant is the host.
+        """
+        check_int(request_id, "request_id", low=0)
+        check_reason(reason)
+        await self._seats_command(
+            "deny_speaker", self._api.seats.deny_speaker, request_id, reason
         )
 
     async def approve_speaker(self, request_id: int, seat_index: int | None = None) -> None:
-        """Host: approve a pending request; the engine seats the requester."""
+        """Host: approve a pending request; the engine seats the requester (``no_request``
+        when no such request is pending)."""
         check_int(request_id, "request_id", low=0)
         check_optional_seat_index(seat_index)
         await self._seats_command(
