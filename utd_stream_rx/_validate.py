@@ -65,17 +65,6 @@ def check_optional_str(value: object, what: str) -> str | None:
     return None if value is None else check_str(value, what)
 
 
-def check_reason(value: object) -> str | None:
-    """``None`` or a reason (a deny, an end, a rejection): a ``str`` of 1-64 characters."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError("reason must be a string of 1-64 characters")
-    if not 1 <= len(value) <= MAX_END_REASON:
-        raise ValueError("reason must be a string of 1-64 characters")
-    return value
-
-
 def check_name(value: object, what: str) -> str:
     """Room names and identities: 1-128 characters of ``[A-Za-z0-9_.@:-]`` (the contract)."""
     text = check_str(value, what)

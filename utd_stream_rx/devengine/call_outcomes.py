@@ -4,18 +4,16 @@ Every change of a call goes through :meth:`Engine.transition_call` with a decisi
 at the call as it is now and answers a :class:`CallOutcome` (or ``None``: leave it). The
 functions here are the decisions the engine itself takes, each with its default reason
 (:class:`~utd_stream_rx.models.UTDCallEndReason`); a reason an app gives is read and checked
-by :func:`read_reason`.
+by :func:`~utd_stream_rx.devengine.common.opt_reason`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import Any
 
 import attrs
 
-from ..models import MAX_END_REASON, UTDCallEndReason, UTDCallStatus
-from .errors import ApiError
+from ..models import UTDCallEndReason, UTDCallStatus
 from .state import CallRecord
 
 __all__ = [
@@ -24,7 +22,6 @@ __all__ = [
     "ended_by",
     "ends_over",
     "ends_without",
-    "read_reason",
 ]
 
 
@@ -38,16 +35,6 @@ class CallOutcome:
 
 CallDecision = Callable[[CallRecord], CallOutcome | None]
 """Looks at a call as it is now: its outcome, or ``None`` to leave it as it is."""
-
-
-def read_reason(body: dict[str, Any]) -> str | None:
-    """The optional ``reason`` of a body: a string of 1-64 characters (400 otherwise)."""
-    value = body.get("reason")
-    if value is None:
-        return None
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_END_REASON:
-        raise ApiError.invalid(f"reason must be a string of 1-{MAX_END_REASON} characters")
-    return value
 
 
 def ended_by(identity: str, reason: str | None) -> CallDecision:

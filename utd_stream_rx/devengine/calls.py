@@ -13,8 +13,8 @@ from aiohttp import web
 from ..error_codes import ErrorCode
 from ..models import UTDCallEndReason, UTDCallStatus, UTDStreamType
 from .auth import Bearer, check_name
-from .call_outcomes import CallDecision, CallOutcome, ended_by, read_reason
-from .common import actor, engine_of, opt_str, read_body
+from .call_outcomes import CallDecision, CallOutcome, ended_by
+from .common import actor, engine_of, opt_reason, opt_str, read_body
 from .core import OPEN_CALL_STATUSES
 from .errors import ApiError
 from .ratelimit import client_address
@@ -229,7 +229,7 @@ async def reject(request: web.Request) -> web.Response:
     """The callee declines; the call becomes ``rejected``, ending for ``reason`` (optional,
     ``declined`` by default)."""
     bearer = actor(request)
-    reason = read_reason(await read_body(request))
+    reason = opt_reason(await read_body(request))
     outcome = CallOutcome(UTDCallStatus.REJECTED, reason or UTDCallEndReason.DECLINED)
     return await _callee_declines(request, bearer, outcome)
 
@@ -247,7 +247,7 @@ async def end(request: web.Request) -> web.Response:
     call that still rings, ``hung_up`` once it is active); a call already over is answered as
     it is."""
     bearer = actor(request)
-    reason = read_reason(await read_body(request))
+    reason = opt_reason(await read_body(request))
     engine = engine_of(request)
     call_id = request.match_info["call_id"]
     engine.call_for(bearer, call_id)
