@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from ..error_codes import ErrorCode
-from ..models import UTDStreamType
+from ..models import MAX_END_REASON, UTDStreamType
 from .auth import Bearer, check_app, check_name
 from .core import Effects, Engine
 from .errors import ApiError
@@ -27,6 +27,7 @@ __all__ = [
     "nested_deeper_than",
     "opt_bool",
     "opt_int",
+    "opt_reason",
     "opt_str",
     "read_body",
     "read_within",
@@ -142,6 +143,16 @@ def opt_str(body: dict[str, Any], key: str) -> str | None:
         return None
     if not isinstance(value, str) or len(value) > MAX_TEXT:
         raise ApiError.invalid(f"{key} must be a string of at most {MAX_TEXT} characters")
+    return value
+
+
+def opt_reason(body: dict[str, Any], key: str = "reason") -> str | None:
+    """An optional reason given by a host or an app: a string of 1-64 characters."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_END_REASON:
+        raise ApiError.invalid(f"{key} must be a string of 1-{MAX_END_REASON} characters")
     return value
 
 
