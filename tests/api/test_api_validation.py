@@ -46,6 +46,9 @@ TYPE_ERRORS: list[tuple[str, Call]] = [
     ("deny request_id str", lambda a: a.seats.deny_speaker("lobby", "4")),  # type: ignore[arg-type]
     ("deny reason int", lambda a: a.seats.deny_speaker("lobby", 4, 5)),  # type: ignore[arg-type]
     ("stage identity int", lambda a: a.stage.invite_to_stage("show", 5)),  # type: ignore[arg-type]
+    ("direct str", lambda a: a.stage.invite_to_stage("show", "bob", direct="yes")),  # type: ignore[arg-type]
+    ("deny reason int", lambda a: a.stage.deny_stage_request("show", "bob", 5)),  # type: ignore[arg-type]
+    ("deny identity None", lambda a: a.stage.deny_stage_request("show", None)),  # type: ignore[arg-type]
 ]
 
 VALUE_ERRORS: list[tuple[str, Call]] = [
@@ -79,6 +82,8 @@ VALUE_ERRORS: list[tuple[str, Call]] = [
     ("NaN since", lambda a: a.calls.list_calls(since=float("nan"))),
     ("infinite since", lambda a: a.calls.list_calls(since=float("inf"))),
     ("since past float range", lambda a: a.calls.list_calls(since=10**400)),
+    ("empty deny reason", lambda a: a.stage.deny_stage_request("show", "bob", "")),
+    ("deny reason too long", lambda a: a.stage.deny_stage_request("show", "bob", "x" * 65)),
 ]
 
 

@@ -378,8 +378,13 @@ async def test_stage_invite_remove_request_leave(local: Local) -> None:
     assert invited.body["stage"][1]["role"] == "stage" and invited.body["stage_requests"] == []
     assert grants_to(local, "v")[-1] == Grant("stage", None, True, ("camera", "microphone"))
     [note] = data_to(local, "utd.stage.invite")
-    assert note[4] == ("v",) and note[3] == {"identity": "v", "version": invited.body["version"]}
-    invited_o = await local.client.post(path + "/invite", {"identity": "o"}, bearer=host)
+    assert note[4] == ("v",)
+    assert note[3] == {
+        "identity": "v", "invited_by": "h", "direct": True, "version": invited.body["version"]
+    }
+    invited_o = await local.client.post(
+        path + "/invite", {"identity": "o", "direct": True}, bearer=host
+    )
     assert len(invited_o.body["stage"]) == 3
 
     removed = await local.client.post(path + "/remove", {"identity": "v"}, bearer=host)

@@ -130,7 +130,9 @@ async def test_stage_invite_grants_camera_and_microphone(
         )
         told = watch(viewer_room, "data_received", lambda pkt: pkt.topic == "utd.stage.invite")
         invited = await stack_client.post(
-            f"/api/v1/live/{name}/stage/invite", {"identity": "vic"}, bearer=host["user_token"]
+            f"/api/v1/live/{name}/stage/invite",
+            {"identity": "vic", "direct": True},
+            bearer=host["user_token"],
         )
         assert invited.status == 200
         _, permission = await asyncio.wait_for(granted, 10)
@@ -140,7 +142,12 @@ async def test_stage_invite_grants_camera_and_microphone(
         }
         (packet,) = await asyncio.wait_for(told, 10)
         assert packet.participant is None
-        assert json.loads(packet.data) == {"identity": "vic", "version": invited.body["version"]}
+        assert json.loads(packet.data) == {
+            "identity": "vic",
+            "invited_by": "host",
+            "direct": True,
+            "version": invited.body["version"],
+        }
         assert viewer_room.local_participant.attributes.get("utd.role") == "stage"
     finally:
         await disconnect_all(viewer_room, host_room)

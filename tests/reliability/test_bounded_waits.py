@@ -38,7 +38,8 @@ async def test_commands_are_answered_within_the_bound_while_livekit_is_hung(
         # The same room again: its lock must not be held by the push before.
         ("seat take, same room", "/api/v1/audio-rooms/den/seats/take", {"seat_index": 0},
          "host", 200),
-        ("stage invite", "/api/v1/live/gig/stage/invite", {"identity": "fan"}, "star", 200),
+        ("stage invite", "/api/v1/live/gig/stage/invite", {"identity": "fan", "direct": True},
+         "star", 200),
         ("first mint of a room", "/api/v1/token",
          {"identity": "gus", "room_name": "fresh", "type": "audio_room", "role": "host"},
          None, 200),

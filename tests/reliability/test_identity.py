@@ -117,7 +117,8 @@ async def test_only_the_apps_backend_vouches_for_an_identity(
     moderator = await raw.send("POST", "/api/v1/auth/user-token", {
         "identity_token": stack.identity_token(mod, roles=[f"host:{room}"])})
     assert moderator.status == 200, moderator
-    invite = await raw.send("POST", f"/api/v1/live/{room}/stage/invite", {"identity": eve},
+    invite = await raw.send("POST", f"/api/v1/live/{room}/stage/invite",
+                            {"identity": eve, "direct": True},
                             bearer=moderator.body["user_token"])
     assert invite.status == 200, invite
     await host.stage.wait_for(lambda s: [m.identity for m in s] == [owner, eve], timeout=10)
@@ -274,7 +275,7 @@ async def test_bearers_renew_and_every_command_works_after_expiry(
     await fan.can_publish.wait_for(bool, timeout=10)
     await asyncio.sleep(ttl)
     await fan.leave_stage()
-    await star.invite_to_stage(bob_id)
+    await star.invite_to_stage(bob_id, direct=True)
     await star.remove_from_stage(bob_id)
     await fan.refresh_stage()
     # rejoin() after expiry uses a fresh bearer for what follows.

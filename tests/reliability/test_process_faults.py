@@ -61,7 +61,7 @@ async def test_engine_killed_mid_room_and_restarted_loses_nothing(
     star = await make().join_live_stream("star", "gig", as_host=True)
     fan = await make().join_live_stream("fan", "gig")
     shy = await make().join_live_stream("shy", "gig")
-    await star.invite_to_stage("fan")
+    await star.invite_to_stage("fan", direct=True)
     await shy.request_stage()
     await fan.can_publish.wait_for(bool, timeout=10)
     # One call talking, one still ringing when the engine dies.
@@ -222,7 +222,7 @@ async def test_livekit_server_restart_is_reported_and_state_comes_back(
     await ann.take_seat(2)
     star = await make().join_live_stream("star", "show", as_host=True)
     fan = await make().join_live_stream("fan", "show")
-    await star.invite_to_stage("fan")
+    await star.invite_to_stage("fan", direct=True)
     await fan.can_publish.wait_for(bool, timeout=10)
     sessions: list[UTDAudioRoomSession | UTDLiveStreamSession] = [host, ann, bob, star, fan]
     trails: list[list[ConnectionState]] = []

@@ -90,7 +90,7 @@ async def test_a_stage_member_connecting_again_stays_on_stage_and_is_heard(
     show, star_id, guest_id = unique("cont-show"), unique("star"), unique("guest")
     star = await make_client().join_live_stream(star_id, show, as_host=True)
     first = await make_client().join_live_stream(guest_id, show, audio_source=media.tone(540.0))
-    await star.invite_to_stage(guest_id)
+    await star.invite_to_stage(guest_id, direct=True)
     await first.can_publish.wait_for(bool, timeout=10)
     await _heard_at(star, guest_id, 540.0)
 

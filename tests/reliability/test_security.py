@@ -70,7 +70,7 @@ async def test_audience_and_viewers_cannot_run_host_commands_at_the_engine(
     assert answer.status == 200, answer
     answer = await raw.send("POST", f"{seats}/request", {}, bearer=listener_bearer)
     request_id = answer.body["speak_requests"][0]["request_id"]
-    assert (await raw.send("POST", f"{stage}/invite", {"identity": member},
+    assert (await raw.send("POST", f"{stage}/invite", {"identity": member, "direct": True},
                            bearer=star_bearer)).status == 200
     room_before = (await raw.send("GET", seats, bearer=host_bearer)).body
     show_before = (await raw.send("GET", stage, bearer=star_bearer)).body
@@ -174,7 +174,7 @@ async def test_audience_sessions_cannot_run_host_commands(
     viewer = await utd_client_factory().join_live_stream(viewer_id, show)
     await listener.request_to_speak()
     request = (await host.get_seats(), host.speak_requests.value[0])[1]
-    await star.invite_to_stage(viewer_id)
+    await star.invite_to_stage(viewer_id, direct=True)
     before = (host.seats.value, star.stage.value)
 
     for command in (

@@ -53,8 +53,9 @@ async def test_host_goes_live_and_viewers_co_publish(
     )
 
     # The host invites two viewers: the engine grants, they publish, everyone receives.
-    for vid in viewer_ids[:2]:
-        await host.invite_to_stage(vid)
+    # (The first asked: their request is their consent; the second is put on directly.)
+    await host.invite_to_stage(viewer_ids[0])
+    await host.invite_to_stage(viewer_ids[1], direct=True)
     for v, vid in zip(viewers[:2], viewer_ids[:2], strict=True):
         await v.can_publish.wait_for(bool, timeout=10)
         await v.stage.wait_for(_on_stage(vid), timeout=10)
@@ -85,7 +86,7 @@ async def test_stage_has_no_cap(make_client: ClientFactory, unique: Callable[[st
     guests = await asyncio.gather(*(_join(make_client, g, room) for g in ids))
     viewer = await _join(make_client, unique("viewer"), room)  # stays in the audience
     for g in ids:
-        await host.invite_to_stage(g)
+        await host.invite_to_stage(g, direct=True)
     for guest in guests:
         await guest.can_publish.wait_for(bool, timeout=10)
     await host.stage.wait_for(lambda s: len(s) == 6, timeout=10)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests._support.engine import EngineClient
-from tests._support.notices import EventLog
+from tests._support.event_log import EventLog
 from tests._support.paths import SEATS
 from utd_stream_rx import (
     UTDAudioRoomSession,
@@ -83,7 +83,7 @@ async def test_request_cancel_deny_invite_and_kick(
     assert ann.seat_status.value == UTDSeatStatus(UTDSeatPlace.REQUESTED, None)
     requests = await host.speak_requests.wait_for(bool, TIMEOUT)
     await host.deny_speaker(requests[0].request_id, "full")
-    denied = await ann_events.first(SpeakRequestDenied)
+    denied = await ann_events.wait_for(SpeakRequestDenied)
     assert (denied.request_id, denied.identity, denied.reason) == (
         requests[0].request_id, ann_id, "full"
     )
@@ -92,7 +92,7 @@ async def test_request_cancel_deny_invite_and_kick(
 
     # The host invites; ann accepts and is heard.
     await host.invite_to_speak(ann_id, seat_index=1)
-    invited = await ann_events.first(SeatInvitationReceived)
+    invited = await ann_events.wait_for(SeatInvitationReceived)
     assert invited.invitation.identity == ann_id and invited.invitation.seat_index == 1
     await ann.seat_status.wait_for(_is(UTDSeatStatus(UTDSeatPlace.INVITED, 1)), TIMEOUT)
     await ann.accept_invitation()
@@ -205,11 +205,11 @@ async def test_requests_expire_after_the_engines_request_ttl(
     assert fan.stage_status.value is UTDStageStatus.REQUESTED
     requests = await host.speak_requests.wait_for(bool, TIMEOUT)
 
-    expired = await ann_events.first(SpeakRequestExpired, timeout=15)
+    expired = await ann_events.wait_for(SpeakRequestExpired, timeout=15)
     assert (expired.request_id, expired.identity) == (requests[0].request_id, "ann")
     await ann.seat_status.wait_for(_is(LISTENER), TIMEOUT)
     await host.speak_requests.wait_for(lambda rs: not rs, TIMEOUT)
-    stage_expired = await fan_events.first(StageRequestExpired, timeout=15)
+    stage_expired = await fan_events.wait_for(StageRequestExpired, timeout=15)
     assert stage_expired.identity == "fan"
     await fan.stage_status.wait_for(lambda s: s is UTDStageStatus.OFF, TIMEOUT)
     await star.refresh_stage()

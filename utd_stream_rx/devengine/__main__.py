@@ -110,7 +110,7 @@ _TUNING: tuple[tuple[str, Callable[[str], object], str], ...] = (
         int,
         "pending stage or speak requests one room holds at most (0 = no limit)",
     ),
-    ("max_invitations", int, "open seat invitations one room holds at most (0 = no limit)"),
+    ("max_invitations", int, "open seat or stage invitations a room holds (0 = no limit)"),
     (
         "request_ttl",
         float,

@@ -140,7 +140,7 @@ class EngineConfig:
             the ones over it are closed as soon as they are accepted (0 = no cap).
         max_pending_requests: Pending stage or speak requests one room holds at most; one more
             is refused (409 ``queue_full``). 0 = no limit.
-        max_invitations: Open seat invitations one room holds at most (409 ``queue_full``
+        max_invitations: Open seat or stage invitations one room holds at most (409 ``queue_full``
             past them); they travel in the room metadata, so keep this small. 0 = no limit.
         request_ttl: Seconds a stage or speak request may stay pending; an older one is
             removed and its requester told (``utd.stage.request.expired``,

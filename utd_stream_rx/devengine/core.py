@@ -971,4 +971,7 @@ def forget_participant(room: RoomRecord, identity: str) -> bool:
     if len(kept) != len(room.invitations):
         room.invitations = kept
         changed = True
+    if room.stage_invitation_of(identity) is not None:
+        room.stage_invitations = [i for i in room.stage_invitations if i.identity != identity]
+        changed = True
     return changed

@@ -21,6 +21,7 @@ from ..models import (
     UTDSeatInvitation,
     UTDSeatMode,
     UTDSpeakRequest,
+    UTDStageInvitation,
     UTDStageMember,
     UTDStageRequest,
     UTDStreamType,
@@ -186,6 +187,9 @@ class RoomRecord:
     seats: list[UTDSeat] = attrs.field(factory=list)
     stage: list[UTDStageMember] = attrs.field(factory=list)
     invitations: list[UTDSeatInvitation] = attrs.field(factory=list)
+    # Open invitations to a live stream's stage, waiting for the viewers' consent (records
+    # saved before there were any load with none).
+    stage_invitations: list[UTDStageInvitation] = attrs.field(factory=list)
     names: dict[str, str] = attrs.field(factory=dict)
     call_id: str | None = None
     next_request_id: int = 1
@@ -306,6 +310,7 @@ class RoomRecord:
         return bool(
             self.pending_count()
             or self.invitations
+            or self.stage_invitations
             or any(s.identity is not None for s in self.seats)
             or any(m.identity != self.host_identity for m in self.stage)
         )
@@ -321,6 +326,10 @@ class RoomRecord:
         """True for the host of a live stream and every co-publisher."""
         return any(m.identity == identity for m in self.stage)
 
+    def stage_invitation_of(self, identity: str) -> UTDStageInvitation | None:
+        """The open invitation to the stage of ``identity``, or ``None``."""
+        return next((i for i in self.stage_invitations if i.identity == identity), None)
+
     def holders(self) -> set[str]:
         """Every identity with a seat, a place on stage (not as host), a request or an
         invitation: what leaving the room takes away."""
@@ -328,6 +337,7 @@ class RoomRecord:
         found.update(m.identity for m in self.stage if m.identity != self.host_identity)
         found.update(self.pending_identities())
         found.update(i.identity for i in self.invitations)
+        found.update(i.identity for i in self.stage_invitations)
         return found
 
     @property
@@ -411,6 +421,7 @@ class RoomRecord:
             call=call.to_model() if call is not None else None,
             requests_version=self.requests_version,
             requests_omitted=omitted,
+            stage_invitations=tuple(self.stage_invitations),
         )
 
     def to_json(self, call: CallRecord | None = None, *, full: bool = False) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .._validate import check_bool, check_name
+from .._validate import check_bool, check_name, check_reason
 from ..error_codes import ErrorCode
 from ..errors import UTDStreamException
 from ..models import UTDRoomState, UTDStreamType
@@ -25,9 +25,11 @@ __all__ = ["UTDLiveStreamSession"]
 class UTDLiveStreamSession(UTDSession):
     """A live stream. The host publishes with :meth:`go_live`; viewers watch.
 
-    Stage control is server-authoritative: the host invites a viewer, the engine grants them
-    publishing through LiveKit, and the viewer's session starts its camera and microphone when
-    the grant arrives (and stops them when it is revoked). Join with
+    Stage control is server-authoritative: the host invites a viewer (who accepts or
+    declines), or puts them on stage directly; the engine grants them publishing through
+    LiveKit, and the viewer's session starts its camera and microphone when the grant arrives
+    (and stops them when it is revoked). ``stage_status`` tells each participant where they
+    are in that flow. Join with
     ``UTDStreamClient.join_live_stream``.
     """
 
@@ -71,11 +73,42 @@ class UTDLiveStreamSession(UTDSession):
         """Fetch the stage roster (and pending requests) from the engine."""
         await self._command("refresh_stage", self._fetch_stage, RoomStateReceived)
 
-    async def invite_to_stage(self, identity: str) -> None:
-        """Host: put a viewer on stage; the engine grants them camera and microphone."""
+    async def invite_to_stage(self, identity: str, direct: bool = False) -> None:
+        """Host: invite a viewer to the stage.
+
+        The viewer sees ``stage_status`` ``invited`` and a ``StageInvitationReceived`` event, and
+        answers with :meth:`accept_stage_invitation` or :meth:`decline_stage_invitation`. With
+        ``direct`` (or when the viewer asked to come on stage) the engine puts them on stage at
+        once and grants them camera and microphone.
+        """
         check_name(identity, "identity")
+        check_bool(direct, "direct")
         self._require_host("invite to the stage")
-        await self._stage_command("invite_to_stage", self._api.stage.invite_to_stage, identity)
+        invite = functools.partial(self._api.stage.invite_to_stage, direct=direct)
+        await self._stage_command("invite_to_stage", invite, identity)
+
+    async def accept_stage_invitation(self) -> None:
+        """Viewer: accept the host's invitation; returns once on stage with the grant arrived
+        (the camera and microphone then start, as for any grant).
+
+        Raises:
+            UTDStreamException: ``no_invitation`` without an open invitation; ``timeout`` when
+                the grant does not arrive within ``connect_timeout``.
+        """
+        await self._stage_command(
+            "accept_stage_invitation", self._api.stage.accept_stage_invitation
+        )
+        await self._wait_for_grant("on stage")
+
+    async def decline_stage_invitation(self) -> None:
+        """Viewer: decline the host's invitation (the host is told).
+
+        Raises:
+            UTDStreamException: ``no_invitation`` without an open invitation.
+        """
+        await self._stage_command(
+            "decline_stage_invitation", self._api.stage.decline_stage_invitation
+        )
 
     async def remove_from_stage(self, identity: str) -> None:
         """Host: take a co-publisher off stage; the engine revokes publishing."""
@@ -86,8 +119,35 @@ class UTDLiveStreamSession(UTDSession):
         )
 
     async def request_stage(self) -> None:
-        """Viewer: raise a hand; the host sees it in ``stage_requests``."""
-        await self._stage_command("request_stage", self._api.stage.request_stage)
+        """Viewer: raise a hand; the host sees it in ``stage_requests``, this viewer's
+        ``stage_status`` becomes ``requested``."""
+        state = await self._stage_command("request_stage", self._api.stage.request_stage)
+        if state.requests_omitted:
+            # A crowded room leaves the request lists out of its answers: fetch them once, so
+            # this viewer's own request shows.
+            await self.refresh_stage()
+
+    async def cancel_stage_request(self) -> None:
+        """Viewer: take back the raised hand.
+
+        Raises:
+            UTDStreamException: ``no_request`` when no request is pending.
+        """
+        await self._stage_command("cancel_stage_request", self._api.stage.cancel_stage_request)
+
+    async def deny_stage_request(self, identity: str, reason: str | None = None) -> None:
+        """Host: say no to a viewer's request to come on stage; the viewer gets a
+        ``StageRequestDenied`` event with ``reason`` (1-64 characters, optional).
+
+        Raises:
+            UTDStreamException: ``no_request`` when ``identity`` has no pending request.
+        """
+        check_name(identity, "identity")
+        check_reason(reason)
+        self._require_host("deny a stage request")
+        await self._stage_command(
+            "deny_stage_request", self._api.stage.deny_stage_request, identity, reason
+        )
 
     async def leave_stage(self) -> None:
         """Co-publisher: step down to a viewer, stopping camera and microphone."""
@@ -99,10 +159,10 @@ class UTDLiveStreamSession(UTDSession):
 
     async def _stage_command(
         self, name: str, endpoint: Callable[..., Awaitable[UTDRoomState]], *args: object
-    ) -> None:
+    ) -> UTDRoomState:
         """Run ``endpoint(room_name, *args)`` as the room command ``name``."""
         request = functools.partial(endpoint, self.room_name, *args)
-        await self._command(name, request, RoomStateReceived)
+        return await self._command(name, request, RoomStateReceived)
 
     def _require_host(self, what: str) -> None:
         if not self.is_host:
