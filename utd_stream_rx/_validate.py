@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from yarl import URL
 
-from .models import UTDSeatMode, UTDStreamType
+from .models import MAX_END_REASON, UTDSeatMode, UTDStreamType
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -29,6 +29,7 @@ __all__ = [
     "check_optional_seat_index",
     "check_optional_seat_mode",
     "check_optional_str",
+    "check_reason",
     "check_role",
     "check_seat_index",
     "check_seat_mode",
@@ -190,3 +191,15 @@ def check_timeout(value: object) -> float:
     if math.isnan(value) or not 0 < value < math.inf:
         raise ValueError(f"timeout must be a positive, finite number of seconds, got {value}")
     return float(value)
+
+
+def check_reason(value: object) -> str | None:
+    """``None`` or a reason given by a host or an app: a ``str`` of 1-64 characters."""
+    if value is None:
+        return None
+    message = f"reason must be a string of 1-{MAX_END_REASON} characters"
+    if not isinstance(value, str):
+        raise TypeError(message)
+    if not 1 <= len(value) <= MAX_END_REASON:
+        raise ValueError(message)
+    return value
