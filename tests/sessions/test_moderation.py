@@ -125,16 +125,28 @@ async def test_a_banned_co_publisher_leaves_the_stage_and_may_return_once_unbann
     await host.remote_participants.wait_for(lambda p: cop_id in p, timeout=10)
 
 
+async def _join(
+    make_client: ClientFactory, kind: UTDStreamType, identity: str, room: str, host: bool = False
+) -> UTDAudioRoomSession | UTDLiveStreamSession:
+    client = make_client()
+    if kind is UTDStreamType.AUDIO_ROOM:
+        return await client.join_audio_room(identity, room, as_host=host)
+    return await client.join_live_stream(identity, room, as_host=host)
+
+
+@pytest.mark.parametrize("kind", [UTDStreamType.LIVE_STREAM, UTDStreamType.AUDIO_ROOM])
 async def test_ending_a_room_disconnects_everyone_until_the_host_starts_it_again(
-    make_client: ClientFactory, unique: Callable[[str], str]
+    make_client: ClientFactory, unique: Callable[[str], str], kind: UTDStreamType
 ) -> None:
-    room = unique("show")
+    room = unique("ending")
     host_id, ann_id, ben_id = unique("host"), unique("ann"), unique("ben")
-    host_client = make_client()
-    host = await host_client.join_live_stream(host_id, room, as_host=True)
-    await host.go_live(with_video=False)
-    ann = await make_client().join_live_stream(ann_id, room)
-    ben = await make_client().join_live_stream(ben_id, room)
+    host = await _join(make_client, kind, host_id, room, host=True)
+    ann = await _join(make_client, kind, ann_id, room)
+    ben = await _join(make_client, kind, ben_id, room)
+    if isinstance(ben, UTDAudioRoomSession):
+        await ben.take_seat(0)
+    else:
+        await ben.request_stage()
 
     await host.end_room("show is over")
     for session in (host, ann, ben):
@@ -146,12 +158,15 @@ async def test_ending_a_room_disconnects_everyone_until_the_host_starts_it_again
         await ann.rejoin()
     assert (closed.value.status_code, closed.value.code) == (409, "room_ended")
     with pytest.raises(UTDStreamException) as closed:
-        await make_client().join_live_stream(ben_id, room)
+        await _join(make_client, kind, ben_id, room)
     assert closed.value.code == "room_ended"
 
-    again = await host_client.join_live_stream(host_id, room, as_host=True)
+    again = await _join(make_client, kind, host_id, room, host=True)
     assert again.connected.value
     await again.room_state.wait_for(lambda s: s is not None and not s.ended, timeout=10)
+    fresh = again.room_state.value
+    assert fresh is not None and fresh.stage_requests == () and fresh.speak_requests == ()
+    assert fresh.seats is None or fresh.seats.holders == ()
     await ann.rejoin()
     assert ann.connected.value and ann.disconnect_reason.value is None
     await again.remote_participants.wait_for(lambda p: ann_id in p, timeout=10)
