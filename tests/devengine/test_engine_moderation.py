@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from tests._support.engine import APP_ID, Local, post_webhook
+from tests._support.engine import APP_ID, APP_SECRET, Local, post_webhook
 from tests._support.engine_seats import seat_room
 from tests._support.paths import BANS, END, REMOVE, SEATS, STAGE
 from tests._support.tokens import claims
 from utd_stream_rx.devengine.exclusion import MAX_REMOVED, record_removal
+from utd_stream_rx.devengine.identity import sign_identity_token
 from utd_stream_rx.devengine.state import RoomRecord, dump_record, load_room
 from utd_stream_rx.models import UTDRoomState, UTDStreamType, structure
 from utd_stream_rx.state.notices import NOTICE_TOPICS, ParticipantBanned, ParticipantRemoved
@@ -217,6 +218,33 @@ async def test_the_owner_cannot_be_banned_and_viewers_cannot_moderate(local: Loc
     await refused(local, "show", viewer, "POST", END.format(room="show"), {}, (403, "forbidden"))
     await refused(local, "show", viewer, "POST", REMOVE.format(room="show"), {"identity": "x"},
                   (403, "forbidden"))
+
+
+async def test_a_verified_host_moderates_but_cannot_touch_the_owner(local: Local) -> None:
+    host = (await local.client.token("h", "show", "live_stream", role="host"))["user_token"]
+    proof = sign_identity_token(APP_SECRET, "mod", roles=["host:show"])
+    minted = await local.client.post(
+        "/api/v1/token",
+        {"identity_token": proof, "room_name": "show", "type": "live_stream", "role": "host"},
+    )
+    assert minted.status == 200, minted
+    mod = minted.body["user_token"]
+    for path in (REMOVE, BANS):
+        await refused(local, "show", mod, "POST", path.format(room="show"), {"identity": "h"},
+                      (409, "conflict"))
+        await refused(local, "show", mod, "POST", path.format(room="show"), {"identity": "mod"},
+                      (409, "conflict"))
+    banned = await local.client.post(BANS.format(room="show"), {"identity": "v"}, bearer=mod)
+    assert banned.status == 200 and banned.body["host_identity"] == "h"
+    ended = await local.client.post(END.format(room="show"), {}, bearer=mod)
+    assert ended.status == 200 and ended.body["ended"] is True
+    # The verified host's mint starts it anew (as the owner's would).
+    again = await local.client.post(
+        "/api/v1/token",
+        {"identity_token": proof, "room_name": "show", "type": "live_stream", "role": "host"},
+    )
+    assert again.status == 200, again
+    assert not (await state_of(local, "show", host)).ended
 
 
 async def ended_audio_room(local: Local) -> tuple[dict[str, str], UTDRoomState]:
