@@ -241,7 +241,6 @@ class Engine:
                 for topic, identities, payload in effects.notes:
                     body = {**payload, "version": room.version}
                     await self._guard("data", self.bridge.send(lk, topic, body, identities))
-                await self._disconnect(room, effects)
         except TimeoutError:
             log.warning(
                 "LiveKit push of %s v%d cut after %gs; the reconciler catches up",
@@ -250,6 +249,8 @@ class Engine:
                 self.config.livekit_timeout,
             )
             self._livekit_failed()
+        # Even after a cut push: no reconciliation pass would disconnect them later.
+        await self._disconnect(room, effects)
 
     async def _disconnect(self, room: RoomRecord, effects: Effects) -> None:
         """Remove the participants ``effects`` names, or delete the whole LiveKit room (its
@@ -761,7 +762,9 @@ class Engine:
         joined_as: api.ParticipantInfo | None = None,
     ) -> None:
         """Re-apply the participant's grant (it may have changed before they joined); a
-        participant who was away is back and keeps what they hold.
+        participant who was away is back and keeps what they hold. One the room turns away
+        (:func:`.exclusion.turned_away`: ended, banned there, removed after its token was
+        minted) or banned from the app is removed again.
 
         Args:
             joined_as: LiveKit's view of the participant as they joined (the webhook's): a
