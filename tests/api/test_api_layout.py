@@ -17,7 +17,7 @@ SERVICE_METHODS = {
     "tokens": ["mint_user_token", "mint_room_token"],
     "calls": ["create_call", "get_call", "list_calls", "report_ringing", "accept_call",
               "rejoin_call", "reject_call", "report_busy", "end_call", "events"],
-    "rooms": ["get_room"],
+    "rooms": ["get_room", "remove_participant", "ban_from_room", "unban_from_room", "end_room"],
     "stage": ["get_stage", "invite_to_stage", "remove_from_stage", "request_stage",
               "leave_stage", "accept_stage_invitation", "decline_stage_invitation",
               "cancel_stage_request", "deny_stage_request"],

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ..error_codes import ErrorCode
-from . import admin, calls, seats, stage, tokens, webhooks
+from . import admin, calls, moderation, seats, stage, tokens, webhooks
 from .common import ENGINE
 from .config import EngineConfig
 from .core import Engine
@@ -82,7 +82,7 @@ def create_app(
     app = web.Application(middlewares=[cors, _errors], client_max_size=64 * 1024)
     app.on_response_prepare.append(add_cors_headers)
     app[ENGINE] = engine
-    for module in (tokens, calls, stage, seats, webhooks, admin):
+    for module in (tokens, calls, stage, seats, moderation, webhooks, admin):
         app.add_routes(module.routes)
 
     async def on_startup(app: web.Application) -> None:

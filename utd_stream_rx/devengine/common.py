@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ..error_codes import ErrorCode
 from ..models import MAX_END_REASON, UTDStreamType
+from . import exclusion
 from .auth import Bearer, check_app, check_name
 from .core import Effects, Engine
 from .errors import ApiError
@@ -219,13 +220,24 @@ async def answer_change(
 
     ``in_person``: a command by which the bearer comes to hold something (a seat, a request,
     a place on stage), refused (409 ``not_in_room``) unless the bearer is in the room.
+    Every command is refused in an ended room (409 ``room_ended``) and to an identity banned
+    from it (403 ``banned``).
     """
     engine = engine_of(request)
     room_name = room_of(request)
+
+    def change_if_open(room: RoomRecord, effects: Effects) -> None:
+        exclusion.check_open_to(room, bearer.identity)
+        change(room, effects)
+
     if in_person:
+        # Asked before the presence check: a banned identity is never in the room.
+        found = engine.storage.load_room(bearer.app_id, room_name)
+        if found is not None:
+            exclusion.check_not_banned_from(found, bearer.identity)
         state = await engine.change_room_in_person(
-            bearer.app_id, room_name, bearer.identity, change, kind=kind
+            bearer.app_id, room_name, bearer.identity, change_if_open, kind=kind
         )
     else:
-        state = await engine.change_room(bearer.app_id, room_name, change, kind=kind)
+        state = await engine.change_room(bearer.app_id, room_name, change_if_open, kind=kind)
     return web.json_response(state)

@@ -21,6 +21,7 @@ import attrs
 
 from ..error_codes import ErrorCode
 from ..models import UTDCallEndReason, UTDCallStatus, UTDSeat, UTDStageMember, UTDStreamType
+from . import exclusion
 from .auth import Bearer, BearerSigner
 from .busy_calls import answers_busy, make_busy
 from .call_outcomes import CallDecision, CallOutcome, ends_over, ends_without
@@ -65,6 +66,9 @@ class Effects:
     save_quietly: bool = False
     notes: list[tuple[str, tuple[str, ...], dict[str, Any]]] = attrs.field(factory=list)
     mutes: list[tuple[str, bool]] = attrs.field(factory=list)
+    # Sent after the notes: participants LiveKit must disconnect, or the whole room closed.
+    removals: list[str] = attrs.field(factory=list)
+    delete_room: bool = False
 
     def notify(self, topic: str, identities: tuple[str, ...], payload: dict[str, Any]) -> None:
         """Queue a data message; ``version`` is added once the new version is known."""
@@ -249,6 +253,19 @@ class Engine:
                 self.config.livekit_timeout,
             )
             self._livekit_failed()
+        # Even after a cut push: no reconciliation pass would disconnect them later.
+        await self._disconnect(room, effects)
+
+    async def _disconnect(self, room: RoomRecord, effects: Effects) -> None:
+        """Remove the participants ``effects`` names, or delete the whole LiveKit room (its
+        notes went first, so those it concerns learn why)."""
+        lk = room.livekit_name
+        for identity in effects.removals:
+            await self._guard("remove participant", self.bridge.remove_participant(lk, identity))
+        if effects.delete_room:
+            self._open_rooms.discard(lk)
+            self.presence.forget_room((room.app_id, room.room_name))
+            await self._guard("delete room", self.bridge.delete_room(lk))
 
     async def resend_stale_metadata(self) -> bool:
         """Send the current metadata of every room whose last push did not deliver it (LiveKit
@@ -346,6 +363,7 @@ class Engine:
                     room.seats = [UTDSeat(index=i) for i in range(DEFAULT_SEAT_COUNT)]
             if room.type is not kind:
                 raise ApiError.conflict(f"{room_name} is a {room.type.value}, not a {kind.value}")
+            exclusion.check_not_banned_from(room, identity)
             bumped = False
             if role == "host":
                 if room.host_identity is None:
@@ -355,6 +373,8 @@ class Engine:
                         room.stage.insert(0, UTDStageMember(identity, name, "host"))
                 elif room.host_identity != identity and not may_host:
                     raise ApiError.forbidden(f"{room_name} already has a host")
+            # An ended room: only a host's mint (admitted above) starts it anew.
+            bumped = exclusion.reopen(room, as_host=role == "host") or bumped
             renamed = room.remember_name(identity, name) if name else False
             if bumped and not created:
                 room.bump_version()
@@ -760,7 +780,9 @@ class Engine:
         joined_as: api.ParticipantInfo | None = None,
     ) -> None:
         """Re-apply the participant's grant (it may have changed before they joined); a
-        participant who was away is back and keeps what they hold.
+        participant who was away is back and keeps what they hold. One the room turns away
+        (:func:`.exclusion.turned_away`: ended, banned there, removed after its token was
+        minted) or banned from the app is removed again.
 
         Args:
             joined_as: LiveKit's view of the participant as they joined (the webhook's): a
@@ -771,9 +793,14 @@ class Engine:
             room = self.storage.load_room(app_id, room_name)
             if room is None:
                 return
-            if self.is_banned(app_id, identity):
-                # An old token still lets a banned user in: LiveKit cannot refuse it.
-                log.info("banned %s joined %s; removing them", identity, room.livekit_name)
+            why = exclusion.turned_away(
+                room, identity, exclusion.token_version(joined_as.attributes if joined_as else None)
+            )
+            if why is None and self.is_banned(app_id, identity):
+                why = "banned"
+            if why is not None:
+                # An old token still lets them in: LiveKit cannot refuse it.
+                log.info("%s joined %s (%s); removing them", identity, room.livekit_name, why)
                 await self._guard(
                     "remove participant",
                     self.bridge.remove_participant(room.livekit_name, identity),

@@ -152,6 +152,10 @@ class LiveKitBridge(Protocol):
         """Disconnect the participant (nothing happens if they or the room are not there)."""
         ...
 
+    async def delete_room(self, livekit_room: str) -> None:
+        """Close the room, disconnecting everyone in it (nothing happens if it is not there)."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections."""
         ...
@@ -230,6 +234,14 @@ class NullBridge:
         self.operations.append(("remove", livekit_room, identity))
         self.present.pop((livekit_room, identity), None)
         self.permissions.pop((livekit_room, identity), None)
+
+    async def delete_room(self, livekit_room: str) -> None:
+        """Record the call and forget everyone present in the room."""
+        self._reachable()
+        self.operations.append(("delete_room", livekit_room))
+        for key in [key for key in self.present if key[0] == livekit_room]:
+            del self.present[key]
+            self.permissions.pop(key, None)
 
     async def aclose(self) -> None:
         """Nothing to release."""
@@ -432,6 +444,13 @@ class RoomServiceBridge:
             self._api.room.remove_participant(
                 api.RoomParticipantIdentity(room=livekit_room, identity=identity)
             ),
+        )
+
+    async def delete_room(self, livekit_room: str) -> None:
+        """Close the room, disconnecting everyone in it (nothing happens if it is not there)."""
+        await self._unless_absent(
+            "DeleteRoom",
+            self._api.room.delete_room(api.DeleteRoomRequest(room=livekit_room)),
         )
 
     async def aclose(self) -> None:

@@ -201,6 +201,12 @@ class RoomRecord:
     # themselves are kept apart (:class:`PendingRequests`).
     request_count: int = 0
     requests_version: int = 0
+    # Moderation (:mod:`.exclusion`): who was removed and at which version (a token minted
+    # before that version is turned away), who is banned from the room, whether the host
+    # ended it.
+    removed: dict[str, int] = attrs.field(factory=dict)
+    banned: list[str] = attrs.field(factory=list)
+    ended: bool = False
     # Not saved with the record: where its requests are read from, and once loaded, the
     # requests with the snapshot they were loaded as (to tell whether they changed).
     pending_source: RequestSource | None = attrs.field(default=None, eq=False, repr=False)
@@ -422,6 +428,7 @@ class RoomRecord:
             requests_version=self.requests_version,
             requests_omitted=omitted,
             stage_invitations=tuple(self.stage_invitations),
+            ended=self.ended,
         )
 
     def to_json(self, call: CallRecord | None = None, *, full: bool = False) -> dict[str, Any]:

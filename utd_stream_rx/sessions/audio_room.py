@@ -27,6 +27,7 @@ from ..models import (
 from ..state.events import RoomStateReceived
 from ..state.session_view import session_view
 from ..state.view_specs import INVITATIONS, SEAT_STATUS, SEATS, SPEAK_REQUESTS
+from ._moderation import ModerationMixin
 from .base import UTDSession
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["UTDAudioRoomSession"]
 
 
-class UTDAudioRoomSession(UTDSession):
+class UTDAudioRoomSession(ModerationMixin, UTDSession):
     """A seat-based audio room: speakers hold seats and publish audio, listeners listen.
 
     Publishing is seat occupancy, granted by the engine: whenever this participant is seated

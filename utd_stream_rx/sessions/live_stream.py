@@ -14,6 +14,7 @@ from ..models import UTDRoomState, UTDStreamType
 from ..state.events import RoomStateReceived
 from ..state.session_view import session_view
 from ..state.view_specs import STAGE, STAGE_INVITATIONS, STAGE_REQUESTS, STAGE_STATUS
+from ._moderation import ModerationMixin
 from .base import UTDSession
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["UTDLiveStreamSession"]
 
 
-class UTDLiveStreamSession(UTDSession):
+class UTDLiveStreamSession(ModerationMixin, UTDSession):
     """A live stream. The host publishes with :meth:`go_live`; viewers watch.
 
     Stage control is server-authoritative: the host invites a viewer (who accepts or

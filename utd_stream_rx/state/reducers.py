@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 ENDED_REASON = "ended"
 """``disconnect_reason`` of a session whose room the host ended."""
 
+_ROOM_DELETED = "room_deleted"  # LiveKit's reason when a room is closed under its participants
+
 CALL_TOPIC = "utd.call"
 """Topic of the engine's data message carrying a call (``{"call": Call, "version": n}``)."""
 
@@ -223,6 +225,9 @@ def _apply_room_state(state: SessionState, incoming: UTDRoomState) -> SessionSta
     )
     if incoming.call is not None:
         new = _apply_call(new, incoming.call)
+    if incoming.ended and state.disconnect_reason == _ROOM_DELETED:
+        # The host's own end_room answer may come after LiveKit already closed the room.
+        new = attrs.evolve(new, disconnect_reason=ENDED_REASON)
     return new
 
 
