@@ -103,6 +103,9 @@ def _admit(
     device_id = opt_str(body, "device_id")
     engine.check_not_banned(app_id, who.identity)
     engine.limiter.mint(app_id, who.identity, client_address(request), new_room=new_room)
-    if rejects_when_busy is not None:
+    # Written only when it changes: the SDK sends its preference with every mint.
+    if rejects_when_busy is not None and rejects_when_busy != engine.storage.rejects_when_busy(
+        app_id, who.identity
+    ):
         engine.storage.set_rejects_when_busy(app_id, who.identity, rejects_when_busy)
     return who, name, device_id
