@@ -231,10 +231,6 @@ async def answer_change(
         change(room, effects)
 
     if in_person:
-        # Asked before the presence check: a banned identity is never in the room.
-        found = engine.storage.load_room(bearer.app_id, room_name)
-        if found is not None:
-            exclusion.check_not_banned_from(found, bearer.identity)
         state = await engine.change_room_in_person(
             bearer.app_id, room_name, bearer.identity, change_if_open, kind=kind
         )

@@ -707,7 +707,8 @@ class Engine:
     ) -> float | None:
         """``None`` when ``identity`` is in the room (or nobody can be: no LiveKit; or the
         command will fail anyway: no such room, a room of another kind); else the time until
-        which what it takes is held on trust. Raises 409 ``not_in_room``."""
+        which what it takes is held on trust. Raises 409 ``not_in_room``, or first 403
+        ``banned`` for an identity banned from the room (never in it, so never admitted)."""
         if self.config.livekit_url is None:
             return None  # without LiveKit nobody is ever in a room: nothing to check against
         room_key = (app_id, room_name)
@@ -716,6 +717,7 @@ class Engine:
         room = self.storage.load_room(app_id, room_name)
         if room is None or room.type is not kind:
             return None  # change_room answers 404 or 409 conflict
+        exclusion.check_not_banned_from(room, identity)
         now = time.time()
         joining_until = self.presence.joining_until(room_key, identity, now)
         if joining_until is not None:

@@ -54,15 +54,18 @@ class ModerationMixin(UTDSession):
         check_reason(reason)
         await self._moderate("end_room", self._api.rooms.end_room, reason)
 
+    def _require_host(self, what: str) -> None:
+        """Refuse a host command on a session that did not join as host (403 ``forbidden``),
+        before any request; the engine decides all the same."""
+        if not self.is_host:
+            raise UTDStreamException(
+                f"only the host may {what}", status_code=403, code=ErrorCode.FORBIDDEN
+            )
+
     async def _moderate(
         self, name: str, endpoint: Callable[..., Awaitable[UTDRoomState]], *args: object
     ) -> None:
         """Run ``endpoint(room_name, *args)`` as the host's room command ``name``."""
-        if not self.is_host:
-            raise UTDStreamException(
-                f"only the host may {name.replace('_', ' ')}",
-                status_code=403,
-                code=ErrorCode.FORBIDDEN,
-            )
+        self._require_host(name.replace("_", " "))
         request = functools.partial(endpoint, self.room_name, *args)
         await self._command(name, request, RoomStateReceived)

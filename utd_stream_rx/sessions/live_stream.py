@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .._validate import check_bool, check_name, check_reason
-from ..error_codes import ErrorCode
 from ..errors import UTDStreamException
 from ..models import UTDRoomState, UTDStreamType
 from ..state.events import RoomStateReceived
@@ -164,8 +163,3 @@ class UTDLiveStreamSession(ModerationMixin, UTDSession):
         """Run ``endpoint(room_name, *args)`` as the room command ``name``."""
         request = functools.partial(endpoint, self.room_name, *args)
         return await self._command(name, request, RoomStateReceived)
-
-    def _require_host(self, what: str) -> None:
-        if not self.is_host:
-            raise UTDStreamException(f"only the host may {what}", status_code=403,
-                                     code=ErrorCode.FORBIDDEN)
