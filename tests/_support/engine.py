@@ -14,9 +14,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from livekit import api
 
-from utd_stream_rx.devengine import NullBridge
-from utd_stream_rx.devengine.common import ENGINE
-from utd_stream_rx.devengine.core import Engine
+from utd_stream_engine import NullBridge
+from utd_stream_engine.common import ENGINE
+from utd_stream_engine.core import Engine
 
 from .answers import Answer, app_headers
 from .openapi import check_response

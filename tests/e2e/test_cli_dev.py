@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from utd_stream_rx.devengine.identity import sign_identity_token
+from utd_stream_engine.identity import sign_identity_token
 from utd_stream_rx.testing.livekit_server import free_port
 
 pytestmark = pytest.mark.e2e

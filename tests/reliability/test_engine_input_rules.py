@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from tests._support.answers import Answer
 from tests._support.figures import record
 from tests._support.raw_engine import RawEngine, RawEngineOf
+from utd_stream_engine import EngineConfig
+from utd_stream_engine.__main__ import parse_args
+from utd_stream_engine.state import livekit_room_name, split_livekit_room_name
 from utd_stream_rx import UTDStreamClient
-from utd_stream_rx.devengine import EngineConfig
-from utd_stream_rx.devengine.__main__ import parse_args
-from utd_stream_rx.devengine.state import livekit_room_name, split_livekit_room_name
 from utd_stream_rx.testing import LocalStack, PrivateStackFactory
 from utd_stream_rx.testing.livekit_server import free_port
 
@@ -99,7 +99,7 @@ async def _engine_cli(*args: str, timeout: float = 20.0) -> tuple[int | None, st
     """Run the engine's command line; its exit code (``None`` if still running at the
     timeout, then killed) and what it wrote to stderr."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "utd_stream_rx.devengine", *args,
+        sys.executable, "-m", "utd_stream_engine", *args,
         env={**os.environ, "LIVEKIT_API_SECRET": LIVEKIT_SECRET},
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )

@@ -19,6 +19,7 @@ from livekit import rtc
 from tests._support.figures import record
 from tests._support.raw_engine import RawEngineOf
 from tests._support.tokens import claims
+from utd_stream_engine.identity import sign_identity_token
 from utd_stream_rx import (
     UTDAudioRoomSession,
     UTDAuthState,
@@ -28,7 +29,6 @@ from utd_stream_rx import (
     UTDStreamType,
     media,
 )
-from utd_stream_rx.devengine.identity import sign_identity_token
 from utd_stream_rx.testing import ClientsOf, LocalStack, PrivateStackFactory
 from utd_stream_rx.testing.media_probe import hear
 

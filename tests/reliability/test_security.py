@@ -32,7 +32,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]
 OTHER_APP = ("9876543210", "z" * 32)
 BEARER_SECRET = "reliability-bearer-secret-" + "s" * 24
-_ISSUER = "utd-devengine"  # the engine's bearer issuer (devengine/auth.py)
+_ISSUER = "utd-devengine"  # the engine's bearer issuer (utd_stream_engine/auth.py)
 
 
 async def _refused(command: Awaitable[object], status: int, code: str | None = None) -> None:
@@ -463,7 +463,7 @@ def test_the_secret_default_check_finds_what_it_looks_for() -> None:
 def _sdk_module(name: str) -> bool:
     parts = name.split("/")
     return (name.endswith(".py") and parts[0] == "utd_stream_rx"
-            and parts[1] not in ("devengine", "testing"))
+            and parts[1] != "testing")
 
 
 def _imports_livekit_api(source: str) -> list[str]:
@@ -495,7 +495,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_wheel_holds_no_livekit_secret(wheel: Path, utd_stack: LocalStack) -> None:
     secrets = {utd_stack.livekit.api_secret.encode(), BEARER_SECRET.encode()}
-    secrets.add(("unit-secret-" + "x" * 32).encode())  # tests/devengine's LiveKit secret
+    secrets.add(("unit-secret-" + "x" * 32).encode())  # tests/engine's LiveKit secret
     defaults: dict[str, list[str]] = {}
     sdk_modules = []
     with zipfile.ZipFile(wheel) as archive:
@@ -516,7 +516,7 @@ def test_the_wheel_holds_no_livekit_secret(wheel: Path, utd_stack: LocalStack) -
     assert "utd_stream_rx/client.py" in sdk_modules
     assert "utd_stream_rx/api/_client.py" in sdk_modules
     assert "utd_stream_rx/demo/sessions.py" in sdk_modules  # the demo is SDK-side too
-    assert any(n.startswith("utd_stream_rx/devengine/") for n in names)  # the scan saw it
+    assert any(n.startswith("utd_stream_engine/") for n in names)  # the scan saw it
     record("wheel", f"{len(names)} files scanned, {len(sdk_modules)} SDK modules without "
                     "livekit.api, no secret, no secret default")
 

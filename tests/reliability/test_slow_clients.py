@@ -15,8 +15,8 @@ import pytest
 
 from tests._support.figures import record
 from tests._support.raw_engine import RawEngineOf
-from utd_stream_rx.devengine import EngineConfig, EngineServer
-from utd_stream_rx.devengine.config import DEMO_APP_ID, DEMO_APP_KEY
+from utd_stream_engine import EngineConfig, EngineServer
+from utd_stream_engine.config import DEMO_APP_ID, DEMO_APP_KEY
 from utd_stream_rx.testing import PrivateStackFactory
 from utd_stream_rx.testing.livekit_server import free_port
 

@@ -11,6 +11,7 @@ import pytest
 from tests._support.engine import EngineClient
 from tests._support.event_log import EventLog
 from tests._support.paths import SEATS
+from utd_stream_engine.state import METADATA_REQUESTS
 from utd_stream_rx import (
     UTDAudioRoomSession,
     UTDSeatPlace,
@@ -19,7 +20,6 @@ from utd_stream_rx import (
     UTDStreamException,
     media,
 )
-from utd_stream_rx.devengine.state import METADATA_REQUESTS
 from utd_stream_rx.state import ParticipantSnapshot
 from utd_stream_rx.state.notices import (
     SeatInvitationReceived,

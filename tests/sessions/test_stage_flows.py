@@ -14,8 +14,8 @@ import pytest
 
 from tests._support.event_log import EventLog
 from tests._support.raw_engine import raw_engine
+from utd_stream_engine.state import METADATA_REQUESTS
 from utd_stream_rx import UTDLiveStreamSession, UTDStageStatus, UTDStreamException, media
-from utd_stream_rx.devengine.state import METADATA_REQUESTS
 from utd_stream_rx.state.notices import (
     StageInvitationAccepted,
     StageInvitationDeclined,

@@ -7,20 +7,24 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import utd_stream_engine
 import utd_stream_rx
 
-PACKAGE = Path(utd_stream_rx.__file__).parent
+# The SDK and the engine: measured alike, though only the shared contract joins them.
+PACKAGES = (Path(utd_stream_rx.__file__).parent, Path(utd_stream_engine.__file__).parent)
+ROOT = PACKAGES[0].parent
+# What the engine may take from the SDK: the contract both sides speak, nothing else.
+SHARED_CONTRACT = frozenset({"utd_stream_rx.models", "utd_stream_rx.error_codes"})
 MAX_FUNCTION_LINES = 60
 MAX_CLASS_LINES = 300
-# The reference engine is a server beside the SDK; these are measured and reported, and wait for
-# the engine's own restructuring (it moves out of the SDK with its PostgreSQL storage).
-ENGINE_EXCEPTIONS = frozenset({"devengine/core.py:Engine"})
+# Measured and reported; waits for the engine's own restructuring.
+ENGINE_EXCEPTIONS = frozenset({"utd_stream_engine/core.py:Engine"})
 
 
 def _modules() -> Iterator[tuple[str, Path, bool]]:
     """(dotted name, path, is a package) of every module of the package."""
-    for path in sorted(PACKAGE.rglob("*.py")):
-        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    for path in sorted(p for package in PACKAGES for p in package.rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
         is_package = parts[-1] == "__init__"
         if is_package:
             parts.pop()
@@ -33,7 +37,7 @@ def _lengths() -> Iterator[tuple[str, str, int]]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 kind = "class" if isinstance(node, ast.ClassDef) else "function"
-                place = f"{path.relative_to(PACKAGE)}:{node.name}"
+                place = f"{path.relative_to(ROOT)}:{node.name}"
                 assert node.end_lineno is not None
                 yield kind, place, node.end_lineno - node.lineno + 1
 
@@ -146,3 +150,27 @@ def test_no_module_borrows_a_private_name_from_another() -> None:
         if taken.startswith("_") and not taken.startswith("__")
     ]
     assert borrowed == []
+
+
+def test_the_engine_takes_only_the_shared_contract_from_the_sdk() -> None:
+    graph = _graph()
+    taken = {
+        target
+        for name, targets in graph.items()
+        if name.startswith("utd_stream_engine")
+        for target in targets
+        if target.startswith("utd_stream_rx")
+    }
+    assert taken <= SHARED_CONTRACT, sorted(taken - SHARED_CONTRACT)
+
+
+def test_the_sdk_reaches_the_engine_only_from_its_test_tooling() -> None:
+    # ``utd-stream dev`` and the test fixtures start the engine; the SDK proper never needs it.
+    graph = _graph()
+    users = {
+        name
+        for name, targets in graph.items()
+        if name.startswith("utd_stream_rx")
+        and any(t.startswith("utd_stream_engine") for t in targets)
+    }
+    assert {u for u in users if not u.startswith("utd_stream_rx.testing")} == set()

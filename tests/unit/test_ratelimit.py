@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from utd_stream_rx.devengine.config import EngineConfig
-from utd_stream_rx.devengine.errors import ApiError
-from utd_stream_rx.devengine.ratelimit import RateLimiter, RateLimits
+from utd_stream_engine.config import EngineConfig
+from utd_stream_engine.errors import ApiError
+from utd_stream_engine.ratelimit import RateLimiter, RateLimits
 
 
 class Clock:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from utd_stream_rx.devengine.errors import StorageUnavailable
-from utd_stream_rx.devengine.state import RoomRecord
-from utd_stream_rx.devengine.storage import SQLiteStorage
+from utd_stream_engine.errors import StorageUnavailable
+from utd_stream_engine.state import RoomRecord
+from utd_stream_engine.storage import SQLiteStorage
 from utd_stream_rx.models import UTDStreamType
 
 

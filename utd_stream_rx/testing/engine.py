@@ -1,6 +1,6 @@
 """Run the reference engine as a subprocess, alone or with its own livekit-server.
 
-:class:`EngineProcess` starts ``python -m utd_stream_rx.devengine`` on 127.0.0.1, waits for
+:class:`EngineProcess` starts ``python -m utd_stream_engine`` on 127.0.0.1, waits for
 ``GET /healthz`` and can be stopped, killed (as a crash would) and restarted on the same port
 and database. :class:`LocalStack` pairs it with a :class:`LiveKitServer` whose webhooks point at
 the engine.
@@ -128,7 +128,7 @@ class EngineProcess(ChildProcess):
         return [
             sys.executable,
             "-m",
-            "utd_stream_rx.devengine",
+            "utd_stream_engine",
             "--host",
             "127.0.0.1",
             "--port",
@@ -186,7 +186,7 @@ class LocalStack:
             by :meth:`cleanup`, by default; a given folder is kept, so its data survives).
         app_id: The app id the engine accepts.
         app_key: Its key.
-        engine_args: More engine flags (see ``python -m utd_stream_rx.devengine --help``).
+        engine_args: More engine flags (see ``python -m utd_stream_engine --help``).
         engine_port: The engine's HTTP port (a free one by default).
         livekit_port: livekit-server's signalling port (a free one by default).
         secure: Run the engine in production mode (identity tokens required) instead of
@@ -262,7 +262,7 @@ class LocalStack:
         roles: Sequence[str] = (),
     ) -> str:
         """An identity token for ``identity``, as the app's backend would sign it."""
-        from ..devengine.identity import sign_identity_token
+        from utd_stream_engine.identity import sign_identity_token
 
         return sign_identity_token(self.app_secret, identity, ttl=ttl, name=name, roles=roles)
 

@@ -1,0 +1,275 @@
+"""``python -m utd_stream_engine``: the reference engine on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig, default_db_path, normalize_origin
+from .errors import StorageUnavailable
+from .names import APP_ID_RULE, is_app_id
+from .server import raise_open_files_limit, run
+from .storage import SQLiteStorage
+
+__all__ = ["main", "parse_args"]
+
+
+def _app_pair(text: str) -> tuple[str, str]:
+    app_id, sep, app_key = text.partition(":")
+    if not sep or not app_id or not app_key:
+        raise argparse.ArgumentTypeError("expected APP_ID:APP_KEY")
+    if not is_app_id(app_id):
+        raise argparse.ArgumentTypeError(f"the app id {app_id!r} is not {APP_ID_RULE}")
+    return app_id, app_key
+
+
+def _env_list(name: str) -> list[str]:
+    """The comma-separated items of ``$name``, blank ones dropped."""
+    return [item for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _seconds(text: str) -> float:
+    """A positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
+def _secret_pair(text: str) -> tuple[str, str]:
+    app_id, sep, secret = text.partition(":")
+    if not sep or not app_id or not secret:
+        raise argparse.ArgumentTypeError("expected APP_ID:APP_SECRET")
+    if len(secret) < 32:
+        raise argparse.ArgumentTypeError("an app secret needs at least 32 characters")
+    return app_id, secret
+
+
+_RATE_LIMITS = (
+    ("mint_limit_per_address", "token mints per client address"),
+    ("mint_limit_per_app", "token mints per app"),
+    ("room_limit_per_identity", "rooms created per app and identity"),
+    ("room_limit_per_address", "rooms created per client address"),
+    ("room_limit_per_app", "rooms created per app"),
+    ("call_limit_per_caller", "calls placed per app and caller"),
+    ("call_limit_per_callee", "calls ringing one identity"),
+    ("call_limit_per_address", "calls placed per client address"),
+    ("call_limit_per_app", "calls placed per app"),
+)
+"""The rate limits beyond ``--rate-limit``: setting name and what it counts."""
+
+_TUNING: tuple[tuple[str, Callable[[str], object], str], ...] = (
+    ("ring_timeout", float, "seconds a call rings before it is missed"),
+    (
+        "rejoin_grace",
+        float,
+        "seconds a participant lost by LiveKit (server restart) keeps its seat or stage place",
+    ),
+    (
+        "reconcile_interval",
+        float,
+        "seconds between checks of holders and calls against LiveKit's participants "
+        "(0 = only at start-up and after a LiveKit outage)",
+    ),
+    ("rate_limit", int, "token mints per app and identity per rate window (0 = unlimited)"),
+    ("user_token_ttl", float, "lifetime of a bearer, seconds"),
+    ("rate_window", float, "seconds over which every rate limit counts"),
+    *((name, int, f"{counted} per rate window (0 = unlimited)") for name, counted in _RATE_LIMITS),
+    (
+        "livekit_timeout",
+        _seconds,
+        "seconds a LiveKit server API call may take before a command is answered "
+        "without it (the reconciler sends what was missed)",
+    ),
+    (
+        "header_timeout",
+        float,
+        "seconds a new connection has to send its request headers (0 = no limit)",
+    ),
+    ("body_timeout", _seconds, "seconds a request body may take to arrive"),
+    (
+        "max_connections_per_client",
+        int,
+        "connections one client address may hold open at once (0 = no cap)",
+    ),
+    (
+        "join_window",
+        float,
+        "seconds after a room token is minted during which its identity may take a seat "
+        "or ask for one before LiveKit reports it in the room (0 = only once it is there)",
+    ),
+    (
+        "max_pending_requests",
+        int,
+        "pending stage or speak requests one room holds at most (0 = no limit)",
+    ),
+    ("max_invitations", int, "open seat or stage invitations a room holds (0 = no limit)"),
+    (
+        "request_ttl",
+        float,
+        "seconds a stage or speak request stays pending before it expires (0 = never)",
+    ),
+)
+"""Numeric settings: name, type, help. Each has a flag (``--ring-timeout``), a variable
+(``UTD_ENGINE_RING_TIMEOUT``) and the default of :class:`EngineConfig`."""
+
+
+def _add_tuning(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting of :data:`_TUNING`; the variable, else the setting's default."""
+    defaults = EngineConfig()
+    for name, kind, text in _TUNING:
+        default = os.environ.get("UTD_ENGINE_" + name.upper(), str(getattr(defaults, name)))
+        parser.add_argument(
+            "--" + name.replace("_", "-"), type=kind, default=kind(default), help=text
+        )
+
+
+def _add_connections(parser: argparse.ArgumentParser) -> None:
+    """Where the engine listens, its database and the LiveKit server it drives."""
+    env = os.environ
+    parser.add_argument("--host", default=env.get("UTD_ENGINE_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env.get("UTD_ENGINE_PORT", "8787")))
+    parser.add_argument("--db", default=env.get("UTD_ENGINE_DB", str(default_db_path())))
+    parser.add_argument("--livekit-url", default=env.get("LIVEKIT_URL", "ws://127.0.0.1:7880"))
+    parser.add_argument("--livekit-api-key", default=env.get("LIVEKIT_API_KEY", "devkey"))
+    parser.add_argument(
+        "--livekit-api-secret",
+        default=env.get("LIVEKIT_API_SECRET", ""),
+        help="LiveKit API secret (required; better passed as $LIVEKIT_API_SECRET than in argv)",
+    )
+    parser.add_argument("--log-level", default=env.get("UTD_ENGINE_LOG_LEVEL", "INFO"))
+
+
+def _add_trust(parser: argparse.ArgumentParser) -> None:
+    """Apps, their secrets, dev mode, bans, browser origins and the bearer's secret."""
+    env = os.environ
+    parser.add_argument(
+        "--app",
+        action="append",
+        type=_app_pair,
+        metavar="APP_ID:APP_KEY",
+        help=f"accepted app credentials (default {DEMO_APP_ID}:{DEMO_APP_KEY})",
+    )
+    parser.add_argument(
+        "--app-secret",
+        action="append",
+        type=_secret_pair,
+        default=[],
+        metavar="APP_ID:APP_SECRET",
+        help="the secret an app's backend signs identity tokens with "
+        "(better passed as $UTD_ENGINE_APP_SECRETS=id:secret,... than in argv)",
+    )
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        default=env.get("UTD_ENGINE_DEV", "") == "1",
+        help="INSECURE dev mode: accept identities the client asserts, without proof",
+    )
+    parser.add_argument("--ban", action="append", default=[], metavar="IDENTITY")
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (scheme://host[:port]) allowed to call the engine from a browser, "
+        "or * for any; repeatable (default: none; the loopback ones in dev mode)",
+    )
+    parser.add_argument(
+        "--user-token-secret", default=env.get("UTD_ENGINE_USER_TOKEN_SECRET") or None
+    )
+
+
+def _config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> EngineConfig:
+    """The configuration the parsed flags and the ``UTD_ENGINE_*`` lists describe."""
+    try:
+        secrets = dict(_secret_pair(item) for item in _env_list("UTD_ENGINE_APP_SECRETS"))
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"$UTD_ENGINE_APP_SECRETS: {exc}")
+    secrets.update(args.app_secret)
+    if not args.livekit_api_secret:
+        parser.error("set the LiveKit API secret: $LIVEKIT_API_SECRET or --livekit-api-secret")
+    bans = set(args.ban)
+    bans.update(_env_list("UTD_ENGINE_BANS"))
+    origins = [*args.cors_origin, *_env_list("UTD_ENGINE_CORS_ORIGINS")]
+    try:
+        cors_origins = tuple(normalize_origin(origin) for origin in origins) or None
+    except ValueError as exc:
+        parser.error(str(exc))
+    return EngineConfig(
+        host=args.host,
+        port=args.port,
+        livekit_url=args.livekit_url,
+        livekit_api_key=args.livekit_api_key,
+        livekit_api_secret=args.livekit_api_secret,
+        apps=dict(args.app) if args.app else {DEMO_APP_ID: DEMO_APP_KEY},
+        db_path=args.db,
+        bans=frozenset(bans),
+        cors_origins=cors_origins,
+        user_token_secret=args.user_token_secret,
+        dev_mode=args.dev,
+        app_secrets=secrets,
+        **{name: getattr(args, name) for name, _, _ in _TUNING},
+    )
+
+
+def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
+    """Build the configuration from flags, falling back to ``UTD_ENGINE_*``/``LIVEKIT_*`` env."""
+    parser = argparse.ArgumentParser(
+        prog="python -m utd_stream_engine", description="utd_stream_rx reference engine"
+    )
+    _add_connections(parser)
+    _add_trust(parser)
+    _add_tuning(parser)
+    args = parser.parse_args(argv)
+    config = _config_from(args, parser)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the engine until interrupted; 2 when its database cannot be used at start."""
+    # A write past the process's file size limit (RLIMIT_FSIZE) must fail as an error the
+    # engine answers (503), not kill the process with SIGXFSZ. CPython ignores it by
+    # default; an embedding interpreter may not.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    config = parse_args(argv)
+    try:
+        SQLiteStorage(config.db_path).close()  # an unusable data folder: one line, no traceback
+        return _serve(config)
+    except StorageUnavailable as exc:
+        print(f"engine: cannot use the database {config.db_path}: {exc.reason}", file=sys.stderr)
+        return 2
+
+
+def _serve(config: EngineConfig) -> int:
+    open_files = raise_open_files_limit()  # before any connection is accepted
+    logging.getLogger(__name__).info(
+        "engine on http://%s:%d (LiveKit %s, db %s, open files limit %s)",
+        config.host,
+        config.port,
+        config.livekit_url,
+        config.db_path,
+        open_files,
+    )
+    if config.dev_mode:
+        logging.getLogger(__name__).warning(
+            "INSECURE dev mode: identities asserted by clients are accepted without proof; "
+            "never expose this engine"
+        )
+    run(config)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
