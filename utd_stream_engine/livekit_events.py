@@ -255,6 +255,4 @@ class LiveKitEvents:
         if room is None or room.call_id is None:
             return
         with contextlib.suppress(ApiError):
-            await engine.calls.transition(
-                app_id, room.call_id, ends_over(UTDCallEndReason.HUNG_UP)
-            )
+            await engine.calls.transition(app_id, room.call_id, ends_over(UTDCallEndReason.HUNG_UP))
