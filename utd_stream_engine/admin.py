@@ -38,7 +38,7 @@ async def ban(request: web.Request) -> web.Response:
     app_id = _backend_app(request)
     body = await read_body(request)
     identity = check_name(body.get("identity"), "identity")
-    rooms = await engine_of(request).ban(app_id, identity)
+    rooms = await engine_of(request).bans.ban(app_id, identity)
     return web.json_response({"identity": identity, "banned": True, "rooms": rooms})
 
 
@@ -47,5 +47,5 @@ async def unban(request: web.Request) -> web.Response:
     """Lift a run-time ban."""
     app_id = _backend_app(request)
     identity = check_name(request.match_info["identity"], "identity")
-    await engine_of(request).unban(app_id, identity)
+    await engine_of(request).bans.unban(app_id, identity)
     return web.json_response({"identity": identity, "banned": False})

@@ -1,6 +1,6 @@
 """What a call decision yields: the call's next status and, once it is over, why.
 
-Every change of a call goes through :meth:`Engine.transition_call` with a decision that looks
+Every change of a call goes through :meth:`.CallControl.transition` with a decision that looks
 at the call as it is now and answers a :class:`CallOutcome` (or ``None``: leave it). The
 functions here are the decisions the engine itself takes, each with its default reason
 (:class:`~utd_stream_rx.models.UTDCallEndReason`); a reason an app gives is read and checked

@@ -14,9 +14,9 @@ from utd_stream_rx.error_codes import ErrorCode
 from utd_stream_rx.models import UTDCallEndReason, UTDCallStatus, UTDStreamType
 
 from .auth import Bearer, check_name
+from .call_control import OPEN_CALL_STATUSES
 from .call_outcomes import CallDecision, CallOutcome, ended_by
 from .common import actor, engine_of, opt_reason, opt_str, read_body
-from .core import OPEN_CALL_STATUSES
 from .errors import ApiError
 from .ratelimit import client_address
 from .state import CallRecord
@@ -51,9 +51,9 @@ async def create(request: web.Request) -> web.Response:
     if not isinstance(metadata, dict):
         raise ApiError.invalid("metadata must be an object")
     engine = engine_of(request)
-    await engine.check_not_banned(bearer.app_id, callee)
+    await engine.bans.check_not_banned(bearer.app_id, callee)
     engine.limiter.call(bearer.app_id, bearer.identity, callee, client_address(request))
-    data = await engine.create_call(
+    data = await engine.calls.create(
         bearer,
         callee_identity=callee,
         callee_name=opt_str(body, "callee_name"),
@@ -148,7 +148,7 @@ async def _send_newer(
 async def get_call(request: web.Request) -> web.Response:
     """One call, for its caller or callee."""
     bearer = await actor(request)
-    call = await engine_of(request).call_for(bearer, request.match_info["call_id"])
+    call = await engine_of(request).calls.for_party(bearer, request.match_info["call_id"])
     return web.json_response(call.to_json())
 
 
@@ -171,12 +171,12 @@ async def ringing(request: web.Request) -> web.Response:
     bearer = await actor(request)
     engine = engine_of(request)
     call_id = request.match_info["call_id"]
-    _callee_only(await engine.call_for(bearer, call_id), bearer.identity)
+    _callee_only(await engine.calls.for_party(bearer, call_id), bearer.identity)
 
     def decide(call: CallRecord) -> CallOutcome | None:
         return _still_ringing(call, UTDCallStatus.RINGING)
 
-    call = await engine.transition_call(bearer.app_id, call_id, decide)
+    call = await engine.calls.transition(bearer.app_id, call_id, decide)
     return web.json_response(call.to_json())
 
 
@@ -186,15 +186,15 @@ async def accept(request: web.Request) -> web.Response:
     bearer = await actor(request)
     engine = engine_of(request)
     call_id = request.match_info["call_id"]
-    _callee_only(await engine.call_for(bearer, call_id), bearer.identity)
+    _callee_only(await engine.calls.for_party(bearer, call_id), bearer.identity)
 
     def decide(call: CallRecord) -> CallOutcome | None:
         if call.status is UTDCallStatus.ACTIVE:  # answering twice: a fresh token, same call
             return None
         return _still_ringing(call, UTDCallStatus.ACTIVE)
 
-    call = await engine.transition_call(bearer.app_id, call_id, decide)
-    token = await engine.callee_token(call)
+    call = await engine.calls.transition(bearer.app_id, call_id, decide)
+    token = await engine.calls.callee_token(call)
     return web.json_response(call.to_json(token=token, url=engine.livekit_url))
 
 
@@ -204,12 +204,12 @@ async def rejoin(request: web.Request) -> web.Response:
     device): a fresh token for the same call; the call goes on."""
     bearer = await actor(request)
     engine = engine_of(request)
-    call = await engine.call_for(bearer, request.match_info["call_id"])
+    call = await engine.calls.for_party(bearer, request.match_info["call_id"])
     if call.status.is_terminal:
         raise ApiError.conflict(f"the call is already {call.status.value}", ErrorCode.CALL_ENDED)
     if bearer.identity == call.callee_identity and call.status is not UTDCallStatus.ACTIVE:
         raise ApiError.conflict("the call is not active: accept it first")
-    token = await engine.party_token(call, bearer.identity)
+    token = await engine.calls.party_token(call, bearer.identity)
     return web.json_response(call.to_json(token=token, url=engine.livekit_url))
 
 
@@ -231,8 +231,8 @@ async def _callee_declines(
 ) -> web.Response:
     engine = engine_of(request)
     call_id = request.match_info["call_id"]
-    _callee_only(await engine.call_for(bearer, call_id), bearer.identity)
-    call = await engine.transition_call(bearer.app_id, call_id, _declined(outcome))
+    _callee_only(await engine.calls.for_party(bearer, call_id), bearer.identity)
+    call = await engine.calls.transition(bearer.app_id, call_id, _declined(outcome))
     return web.json_response(call.to_json())
 
 
@@ -262,6 +262,6 @@ async def end(request: web.Request) -> web.Response:
     reason = opt_reason(await read_body(request))
     engine = engine_of(request)
     call_id = request.match_info["call_id"]
-    await engine.call_for(bearer, call_id)
-    call = await engine.transition_call(bearer.app_id, call_id, ended_by(bearer.identity, reason))
+    await engine.calls.for_party(bearer, call_id)
+    call = await engine.calls.transition(bearer.app_id, call_id, ended_by(bearer.identity, reason))
     return web.json_response(call.to_json())

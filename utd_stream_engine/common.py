@@ -15,7 +15,8 @@ from utd_stream_rx.models import MAX_END_REASON, UTDStreamType
 
 from . import exclusion
 from .auth import Bearer, check_app, check_name
-from .core import Effects, Engine
+from .core import Engine
+from .effects import Effects
 from .errors import ApiError
 from .state import RoomRecord
 
@@ -65,7 +66,7 @@ async def actor(request: web.Request) -> Bearer:
     engine = engine_of(request)
     app_id = app_of(request)
     bearer = engine.signer.from_request(request, app_id)
-    await engine.check_not_banned(app_id, bearer.identity)
+    await engine.bans.check_not_banned(app_id, bearer.identity)
     return bearer
 
 
@@ -232,7 +233,7 @@ async def answer_change(
         change(room, effects)
 
     if in_person:
-        state = await engine.change_room_in_person(
+        state = await engine.admission.change_room_in_person(
             bearer.app_id, room_name, bearer.identity, change_if_open, kind=kind
         )
     else:

@@ -3,7 +3,7 @@
 Each is a room change like any other (under the room's lock, a new version pushed), whose
 effects then disconnect people: the notification goes first so that those it concerns learn
 why, then LiveKit removes the participant or deletes the whole room. What LiveKit cannot
-refuse (a join with a token minted before) is turned away by ``Engine.participant_joined``
+refuse (a join with a token minted before) is turned away by ``LiveKitEvents.participant_joined``
 (:mod:`.exclusion`).
 """
 
@@ -19,8 +19,9 @@ from utd_stream_rx.models import MAX_END_REASON
 from . import exclusion
 from .auth import Bearer, check_name
 from .common import actor, engine_of, read_body, require_host, room_of
-from .core import Effects, forget_participant
+from .effects import Effects
 from .errors import ApiError
+from .release import forget_participant
 from .state import RoomRecord
 
 __all__ = ["end_room", "routes"]

@@ -7,8 +7,9 @@ token they joined with. A pass lists the participants of every room in which the
 holders (:meth:`RoomRecord.holders`) and of every call room whose call rings or is active, then:
 
 - gives every absent holder, and every absent party of an active call (the caller of a call that
-  still rings), the rejoin grace: the release sweep (:meth:`Engine.release_absent`) frees what a
-  holder holds, or ends the call, if LiveKit still does not show them when the grace is over;
+  still rings), the rejoin grace: the release sweep (:meth:`.LiveKitEvents.release_absent`)
+  frees what a holder holds, or ends the call, if LiveKit still does not show them when the
+  grace is over;
 - sends the grant again to every present participant whose ``can_publish`` in LiveKit differs
   from the engine's;
 - first of all, sends the metadata of every room whose last push did not deliver it.

@@ -36,7 +36,7 @@ from .common import (
     require_host,
     room_of,
 )
-from .core import Effects
+from .effects import Effects
 from .errors import ApiError
 from .state import RoomRecord
 

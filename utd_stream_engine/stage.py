@@ -22,7 +22,7 @@ from .common import (
     require_host,
     room_of,
 )
-from .core import Effects
+from .effects import Effects
 from .errors import ApiError
 from .stage_rules import (
     drop_stage_invitation,

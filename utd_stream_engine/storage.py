@@ -23,6 +23,7 @@ __all__ = [
     "CallListener",
     "Storage",
     "TrustHold",
+    "call_of",
     "redacted",
     "sqlite_path",
     "storage_kind",
@@ -194,6 +195,11 @@ class Storage(Protocol):
     async def close(self) -> None:
         """Release the database."""
         ...
+
+
+async def call_of(storage: Storage, room: RoomRecord) -> CallRecord | None:
+    """The call whose room ``room`` is (``None`` for a room of no call)."""
+    return await storage.load_call(room.call_id) if room.call_id else None
 
 
 def storage_kind(url: str) -> str:

@@ -102,7 +102,7 @@ async def _admit(
     )
     name = opt_str(body, "name") or who.name
     device_id = opt_str(body, "device_id")
-    await engine.check_not_banned(app_id, who.identity)
+    await engine.bans.check_not_banned(app_id, who.identity)
     engine.limiter.mint(app_id, who.identity, client_address(request), new_room=new_room)
     # Written only when it changes: the SDK sends its preference with every mint.
     if rejects_when_busy is not None and rejects_when_busy != (

@@ -89,17 +89,18 @@ async def _signed_event(request: web.Request, engine: Engine) -> api.WebhookEven
 
 async def _apply(engine: Engine, event: api.WebhookEvent, app_id: str, room_name: str) -> None:
     participant = event.participant
+    events = engine.livekit_events
     if event.event == "participant_joined":
-        await engine.participant_joined(app_id, room_name, participant.identity, participant)
+        await events.participant_joined(app_id, room_name, participant.identity, participant)
     elif event.event == "participant_left":
         reason = _reason_name(participant.disconnect_reason)
-        await engine.participant_left(
+        await events.participant_left(
             app_id, room_name, participant.identity, participant.sid, reason
         )
     elif event.event == "room_started":
-        await engine.room_started(app_id, room_name)
+        await events.room_started(app_id, room_name)
     else:
-        await engine.room_finished(app_id, room_name)
+        await events.room_finished(app_id, room_name)
 
 
 _PARTICIPANT_EVENTS = frozenset({"participant_joined", "participant_left"})

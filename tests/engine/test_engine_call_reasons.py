@@ -214,7 +214,8 @@ async def test_a_party_that_never_comes_back_fails_the_call(make_local: LocalFac
     lk = f"{APP_ID}__{call['room_name']}"
     local.bridge.present[(lk, "caller")] = "PA_caller"
     local.bridge.permissions[(lk, "caller")] = True
-    assert await local.engine.reconcile()  # the callee is not in the room: given the grace
+    # The callee is not in the room: given the grace.
+    assert await local.engine.background.reconcile()
     gone = await wait_for_reason(local.client, call["call_id"], caller)
     assert (gone["status"], gone["end_reason"]) == ("ended", "failed")
 

@@ -66,7 +66,7 @@ async def test_the_periodic_pass_releases_an_absent_holder_after_the_grace(
 async def test_a_holder_back_within_the_grace_keeps_the_seat(make_local: LocalFactory) -> None:
     local = await make_local(rejoin_grace=GRACE, reconcile_interval=NEVER)
     b = await seat_room(local, "bk", "ann", "bob")
-    assert await local.engine.reconcile()
+    assert await local.engine.background.reconcile()
     assert set(await away(local, "bk")) == {"ann", "bob"}
     # ann's connection shows up before the grace ends (her participant_joined may never come).
     local.bridge.present[(f"{APP_ID}__bk", "ann")] = "PA_ann"
@@ -82,7 +82,7 @@ async def test_requests_and_invitations_of_the_absent_are_dropped(
     asker = (await local.client.token("asker", "rq", "audio_room"))["user_token"]
     asked = await local.client.post("/api/v1/audio-rooms/rq/seats/request", bearer=asker)
     assert asked.status == 200, asked
-    assert await local.engine.reconcile()
+    assert await local.engine.background.reconcile()
     assert set(await away(local, "rq")) == {"asker"}
     for _ in range(100):
         state = (await local.client.get("/api/v1/rooms/rq", bearer=host)).body
@@ -101,7 +101,7 @@ async def test_a_grant_livekit_lost_is_sent_again(make_local: LocalFactory) -> N
     local.bridge.present.update({(lk, "ann"): "PA_a", (lk, "eve"): "PA_e", (lk, "host"): "PA_h"})
     local.bridge.permissions.update({(lk, "ann"): False, (lk, "eve"): True})
     before = len(local.ops("grant"))
-    assert await local.engine.reconcile()
+    assert await local.engine.background.reconcile()
     sent = {op[2]: op[3] for op in local.ops("grant")[before:]}
     assert set(sent) == {"ann", "eve"}
     assert sent["ann"].can_publish and sent["ann"].seat == 1
@@ -109,7 +109,7 @@ async def test_a_grant_livekit_lost_is_sent_again(make_local: LocalFactory) -> N
     assert (await away(local, "gl")) == {}
     # LiveKit now agrees: the next pass sends nothing.
     again = len(local.ops("grant"))
-    assert await local.engine.reconcile()
+    assert await local.engine.background.reconcile()
     assert len(local.ops("grant")) == again
 
 
@@ -123,7 +123,7 @@ async def test_an_active_call_whose_party_vanished_ends_after_the_grace(
     lk = f"{APP_ID}__{call['room_name']}"
     local.bridge.present[(lk, "caller")] = "PA_c"
     local.bridge.permissions[(lk, "caller")] = True
-    assert await local.engine.reconcile()
+    assert await local.engine.background.reconcile()
     assert await call_status(local, cid, caller) == "active"  # the callee has the grace
     waited = await wait_for_status(local, cid, caller, "ended")
     assert waited >= GRACE / 2, waited
@@ -140,7 +140,7 @@ async def test_an_active_call_whose_party_comes_back_goes_on(make_local: LocalFa
     lk = f"{APP_ID}__{room}"
     local.bridge.present[(lk, "caller")] = "PA_c"
     local.bridge.permissions[(lk, "caller")] = True
-    assert await local.engine.reconcile()
+    assert await local.engine.background.reconcile()
     joined = {
         "event": "participant_joined",
         "room": {"name": lk},
@@ -157,7 +157,7 @@ async def test_a_ringing_call_whose_caller_is_gone_ends(make_local: LocalFactory
     call, _caller, callee = await start_call(local)
     cid = call["call_id"]
     assert (await local.client.post(f"{CALLS}/{cid}/ringing", bearer=callee)).status == 200
-    assert await local.engine.reconcile()
+    assert await local.engine.background.reconcile()
     assert await wait_for_status(local, cid, callee, "ended") >= GRACE / 2
 
 
@@ -182,7 +182,7 @@ async def test_livekit_unreachable_releases_nothing(make_local: LocalFactory) ->
     local = await make_local(rejoin_grace=GRACE, reconcile_interval=NEVER)
     b = await seat_room(local, "down", "ann")
     local.bridge.unreachable = True
-    assert not await local.engine.reconcile()
+    assert not await local.engine.background.reconcile()
     # A command whose push fails also wakes the reconciler, whose passes fail too.
     bob = (await local.client.token("bob", "down", "audio_room"))["user_token"]
     taken = await local.client.post(

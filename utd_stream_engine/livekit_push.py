@@ -1,0 +1,171 @@
+"""Telling LiveKit what the engine decided: room metadata, changed grants, mutes, data
+messages, removals; and catching up with what a failed push never delivered.
+
+The engine's state is saved before a push: a LiveKit that fails or hangs never fails the
+command, it only leaves the room's metadata stale (sent again by the reconciler, which the
+failure wakes through :class:`~.livekit_health.LiveKitHealth`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable
+
+from .config import EngineConfig
+from .effects import Effects
+from .livekit_bridge import LiveKitBridge
+from .livekit_health import LiveKitHealth
+from .presence import RoomPresence
+from .state import CallRecord, Grant, RoomRecord, split_livekit_room_name
+from .storage import Storage, call_of
+
+__all__ = ["LiveKitPusher"]
+
+log = logging.getLogger(__name__)
+
+_AUDIENCE = Grant("audience", None, False, ())
+
+
+class LiveKitPusher:
+    """Pushes room changes to LiveKit and remembers what it may not have received."""
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        storage: Storage,
+        bridge: LiveKitBridge,
+        presence: RoomPresence,
+        health: LiveKitHealth,
+    ) -> None:
+        self._config = config
+        self._storage = storage
+        self._bridge = bridge
+        self._presence = presence
+        self._health = health
+        # LiveKit rooms this process created and has not seen finish: minting into one of
+        # them needs no CreateRoom call (a room LiveKit creates by itself gets its metadata
+        # from the room_started webhook).
+        self._open_rooms: set[str] = set()
+        # Rooms whose latest metadata LiveKit may not have (a push failed or was cut off).
+        self._stale_metadata: set[tuple[str, str]] = set()
+
+    async def metadata(self, room: RoomRecord, call: CallRecord | None = None) -> str:
+        """The room metadata JSON: the whole ``RoomState``."""
+        state = room.to_json(call or await call_of(self._storage, room))
+        return json.dumps(state, separators=(",", ":"))
+
+    async def guard(self, what: str, job: Awaitable[None]) -> bool:
+        """Run one LiveKit call; False (logged, the reconciler woken) when it failed."""
+        # The engine's state is already saved; a LiveKit hiccup must not fail the request, nor
+        # hold it (and the room lock its caller may hold) longer than livekit_timeout.
+        try:
+            async with asyncio.timeout(self._config.livekit_timeout):
+                await job
+        except Exception as exc:
+            log.warning("LiveKit %s failed: %r", what, exc)
+            self._health.failed()
+            return False
+        return True
+
+    async def ensure_room(self, room: RoomRecord) -> None:
+        """Create the LiveKit room with its metadata, unless this process already did."""
+        lk = room.livekit_name
+        if lk not in self._open_rooms and await self.guard(
+            "create room", self._bridge.ensure_room(lk, await self.metadata(room))
+        ):
+            self._open_rooms.add(lk)
+
+    def room_closed(self, livekit_room: str) -> None:
+        """LiveKit finished the room: minting into it creates it again."""
+        self._open_rooms.discard(livekit_room)
+
+    def open_rooms_of(self, app_id: str) -> set[str]:
+        """The LiveKit rooms of the app this process has open."""
+        return {
+            name for name in self._open_rooms
+            if (split_livekit_room_name(name) or ("", ""))[0] == app_id
+        }
+
+    async def push(
+        self,
+        room: RoomRecord,
+        before: dict[str, Grant],
+        effects: Effects,
+        call: CallRecord | None = None,
+    ) -> None:
+        """Send a saved change: metadata, the grants that differ from ``before``, then the
+        effects (mutes, data messages, removals)."""
+        lk = room.livekit_name
+        # The caller holds the room lock, which keeps pushes of successive versions from
+        # interleaving: the whole push gets one deadline, so a hung LiveKit holds the lock
+        # (and the command) no longer than livekit_timeout; once one call timed out, the rest
+        # of the push is skipped and left to the reconciler, which the failure wakes.
+        key = (room.app_id, room.room_name)
+        # Until a push delivers it, the room's metadata is stale: the reconciler sends it.
+        self._stale_metadata.add(key)
+        try:
+            async with asyncio.timeout(self._config.livekit_timeout):
+                # Metadata and each participant's grant are independent LiveKit calls: send
+                # them at once (clients order what arrives by version).
+                metadata = await self.metadata(room, call)
+                jobs = [self.guard("metadata", self._bridge.set_metadata(lk, metadata))]
+                for identity in sorted(before.keys() | room.known_identities()):
+                    grant = room.grant_for(identity)
+                    if before.get(identity, _AUDIENCE) != grant:
+                        jobs.append(
+                            self.guard(
+                                "grant", self._bridge.apply_grant(lk, identity, grant, room.version)
+                            )
+                        )
+                sent = await asyncio.gather(*jobs)
+                if sent[0]:
+                    self._stale_metadata.discard(key)
+                for identity, muted in effects.mutes:
+                    await self.guard("mute", self._bridge.mute_microphone(lk, identity, muted))
+                for topic, identities, payload in effects.notes:
+                    body = {**payload, "version": room.version}
+                    await self.guard("data", self._bridge.send(lk, topic, body, identities))
+        except TimeoutError:
+            log.warning(
+                "LiveKit push of %s v%d cut after %gs; the reconciler catches up",
+                lk,
+                room.version,
+                self._config.livekit_timeout,
+            )
+            self._health.failed()
+        # Even after a cut push: no reconciliation pass would disconnect them later.
+        await self._disconnect(room, effects)
+
+    async def _disconnect(self, room: RoomRecord, effects: Effects) -> None:
+        """Remove the participants ``effects`` names, or delete the whole LiveKit room (its
+        notes went first, so those it concerns learn why)."""
+        lk = room.livekit_name
+        for identity in effects.removals:
+            await self.guard("remove participant", self._bridge.remove_participant(lk, identity))
+        if effects.delete_room:
+            self._open_rooms.discard(lk)
+            self._presence.forget_room((room.app_id, room.room_name))
+            await self.guard("delete room", self._bridge.delete_room(lk))
+
+    async def resend_stale_metadata(self) -> bool:
+        """Send the current metadata of every room whose last push did not deliver it (LiveKit
+        failed or was cut off); False if LiveKit failed again (those rooms stay stale)."""
+        # Outside the room's lock, so that a LiveKit that hangs again holds up no command. A
+        # change pushed meanwhile may land before this older metadata: the room then stays
+        # stale, and the next pass sends it again.
+        for key in sorted(self._stale_metadata):
+            room = await self._storage.load_room(*key)
+            if room is None:
+                self._stale_metadata.discard(key)
+                continue
+            job = self._bridge.set_metadata(room.livekit_name, await self.metadata(room))
+            if not await self.guard("metadata", job):
+                return False
+            now = await self._storage.load_room(*key)
+            if now is None or now.version == room.version:
+                self._stale_metadata.discard(key)
+            else:
+                self._stale_metadata.add(key)
+        return True
