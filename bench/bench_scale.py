@@ -155,8 +155,8 @@ def _line(figure: str, unit: str, top: list[float], bottom: list[float]) -> None
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--load":
-        base, app_id, app_key, seconds, offset = sys.argv[2:7]
-        print(json.dumps(asyncio.run(_load(base, app_id, app_key, float(seconds), int(offset)))))
+        base, app_id, app_key, duration, offset = sys.argv[2:7]
+        print(json.dumps(asyncio.run(_load(base, app_id, app_key, float(duration), int(offset)))))
         return 0
     args = parser(__doc__.splitlines()[0], rounds=3).parse_args()
     rounds, seconds = (1, 2.0) if args.quick else (args.rounds, 10.0)

@@ -76,7 +76,8 @@ class PostgresStorage:
 
     Args:
         url: ``postgresql://user:password@host:port/database``.
-        pool_size: Most connections this instance opens (room locks included).
+        pool_size: Most connections of each of this instance's two pools (one for the room
+            locks, one for everything else); one more listens for call changes.
         connect_patience: Seconds :meth:`open` waits for a server that does not answer yet.
     """
 
@@ -88,7 +89,10 @@ class PostgresStorage:
         self._url = url
         self._connect_patience = connect_patience
         self._pool_size = max(2, pool_size)
+        # Room locks wait, and are held through a push to LiveKit, on connections of their own:
+        # a change holding a lock can always get the connection it loads and saves with.
         self._pool: asyncpg.Pool | None = None
+        self._lock_pool: asyncpg.Pool | None = None
         self._listener = CallChangeListener(url, self.load_call)
 
     def __repr__(self) -> str:
@@ -105,49 +109,27 @@ class PostgresStorage:
         deadline = time.monotonic() + self._connect_patience
         while True:
             try:
-                self._pool = await asyncpg.create_pool(
-                    self._url,
-                    min_size=1,
-                    max_size=self._pool_size,
-                    command_timeout=_STATEMENT_TIMEOUT,
-                )
+                self._pool = await _create_pool(self._url, self._pool_size, _STATEMENT_TIMEOUT)
                 break
             except FAULTS as exc:
                 if time.monotonic() > deadline:
                     raise StorageUnavailable(f"cannot connect to PostgreSQL: {exc!r}") from exc
                 await asyncio.sleep(0.25)
+        # Waiting for a lock is no statement to time out: its holder may be pushing to LiveKit.
+        self._lock_pool = await _create_pool(self._url, self._pool_size, None)
         await self._migrate()
 
     async def _migrate(self) -> None:
         async with self._connection() as conn:
-            await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
-            try:
-                await conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations"
-                    " (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
-                )
-                applied = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-                for migration in MIGRATIONS:
-                    if migration.version in applied:
-                        continue
-                    async with conn.transaction():
-                        for statement in statements_for(migration, "postgresql"):
-                            await conn.execute(statement)
-                        await conn.execute(
-                            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                            migration.version,
-                            migration.name,
-                        )
-                    log.info("schema at version %d (%s)", migration.version, migration.name)
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+            await _apply_migrations(conn)
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        if self._pool is None:
+    async def _connection(self, *, for_lock: bool = False) -> AsyncIterator[asyncpg.Connection]:
+        pool = self._lock_pool if for_lock else self._pool
+        if pool is None:
             raise StorageUnavailable("the storage is not open")
         with _storage_errors():
-            async with self._pool.acquire() as conn:
+            async with pool.acquire() as conn:
                 yield conn
 
     @contextlib.asynccontextmanager
@@ -158,7 +140,7 @@ class PostgresStorage:
         happened inside (a cancellation included).
         """
         key = _lock_key("room", app_id, room_name)
-        async with self._connection() as conn:
+        async with self._connection(for_lock=True) as conn:
             with _storage_errors():
                 await conn.execute("SELECT pg_advisory_lock($1)", key)
             yield
@@ -373,9 +355,10 @@ class PostgresStorage:
     async def close(self) -> None:
         """Stop listening and close every connection."""
         await self._listener.close()
-        if self._pool is not None:
-            with contextlib.suppress(*FAULTS):
-                await asyncio.wait_for(self._pool.close(), 5.0)
+        for pool in (self._pool, self._lock_pool):
+            if pool is not None:
+                with contextlib.suppress(*FAULTS, TimeoutError):
+                    await asyncio.wait_for(pool.close(), 5.0)
 
 
 class _LoadedRequests:
@@ -417,3 +400,35 @@ _MADE_BY = "SELECT app_id, room_name FROM room_requests WHERE " + " OR ".join(
     " AS e(value) WHERE COALESCE((e.value ->> 'created_at')::float8, 0) <= $1)"
     for kind in ("stage", "speak")
 )
+
+
+async def _create_pool(url: str, size: int, statement_timeout: float | None) -> asyncpg.Pool:
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        url, min_size=1, max_size=size, command_timeout=statement_timeout
+    )
+    return pool
+
+
+async def _apply_migrations(conn: asyncpg.Connection) -> None:
+    """Apply the migrations the database lacks, one instance at a time."""
+    await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+        )
+        applied = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        for migration in MIGRATIONS:
+            if migration.version in applied:
+                continue
+            async with conn.transaction():
+                for statement in statements_for(migration, "postgresql"):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    migration.version,
+                    migration.name,
+                )
+            log.info("schema at version %d (%s)", migration.version, migration.name)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)

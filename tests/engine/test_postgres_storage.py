@@ -139,3 +139,20 @@ async def test_a_server_out_of_reach_is_storage_unavailable(url: str) -> None:
     with pytest.raises(StorageUnavailable, match="cannot connect to PostgreSQL"):
         await storage.open()
     await storage.close()
+
+
+async def test_more_rooms_changing_at_once_than_connections_never_deadlock(url: str) -> None:
+    storage = PostgresStorage(url, pool_size=2)
+    await storage.open()
+
+    async def change(n: int) -> None:
+        async with storage.room_lock("app", f"room-{n}"):
+            await storage.load_room("app", f"room-{n}")  # needs a connection of its own
+            await storage.save(calls=[_call(f"c{n}", 0)])
+
+    try:
+        # Four times as many rooms as the pool has connections, each holding its lock.
+        await asyncio.wait_for(asyncio.gather(*(change(n) for n in range(8))), 10)
+        assert all([await storage.load_call(f"c{n}") for n in range(8)])
+    finally:
+        await storage.close()
