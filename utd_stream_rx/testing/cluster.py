@@ -193,6 +193,16 @@ class LocalCluster:
             described["app_secret"] = self.app_secret
         return described
 
+    def all_running(self) -> bool:
+        """True while every part of the cluster runs."""
+        return all(part.running for part in self._parts())
+
+    def _parts(
+        self,
+    ) -> list[LoadBalancer | EngineProcess | LiveKitServer | RedisServer | PostgresServer]:
+        """Every process, front (the load balancer) to back (PostgreSQL)."""
+        return [self.load_balancer, *self.engines, *self.livekit_nodes, self.redis, self.postgres]
+
     def start(self) -> LocalCluster:
         """Start every part, each once the parts it needs are up; on failure stop them all."""
         try:
@@ -214,9 +224,7 @@ class LocalCluster:
 
     def stop(self) -> None:
         """Stop every part that runs, front to back: nothing of the cluster is left running."""
-        parts: list[LoadBalancer | EngineProcess | LiveKitServer | RedisServer | PostgresServer]
-        parts = [self.load_balancer, *self.engines, *self.livekit_nodes, self.redis, self.postgres]
-        for part in parts:
+        for part in self._parts():
             part.stop()
 
     def cleanup(self) -> None:
