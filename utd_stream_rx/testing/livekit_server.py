@@ -129,6 +129,7 @@ def _build(target: Path, progress: Callable[[str], None]) -> None:
 
 _START_ATTEMPTS = 3
 _ADDRESS_IN_USE = re.compile(r":(\d+): bind: address already in use")
+_NODE_ID = re.compile(r'starting LiveKit server\s.*"nodeID": "([^"]+)"')
 
 
 class LiveKitServer(ChildProcess):
@@ -245,6 +246,19 @@ class LiveKitServer(ChildProcess):
                 self._ports_settled = True
                 return self
         raise AssertionError("unreachable")
+
+    @property
+    def node_id(self) -> str:
+        """The node id of the running process, as its log says (a new one at each start);
+        in a cluster, ``CreateRoomRequest(node_id=...)`` places a room on this node."""
+        try:
+            found = _NODE_ID.findall(self.log_path.read_text(errors="replace"))
+        except OSError:
+            found = []
+        if not self.running or not found:
+            raise LiveKitServerError("livekit-server is not running")
+        node_id: str = found[-1]
+        return node_id
 
     def _taken_port(self) -> int | None:
         """The port the server could not bind, as its log says (``None`` for other failures)."""
