@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 import aiohttp
 import pytest
@@ -21,6 +22,8 @@ from utd_stream_rx import (
     UTDLiveStreamSession,
     UTDStreamType,
 )
+from utd_stream_rx.state import ConnectionState
+from utd_stream_rx.state.view_specs import CONNECTION_STATE
 from utd_stream_rx.testing import ClientsOf, back_in_room
 from utd_stream_rx.testing.livekit_server import LiveKitServer
 
@@ -118,6 +121,25 @@ async def _publishers(node: LiveKitServer, livekit_room: str) -> dict[str, bool]
     return {p.identity: p.permission.can_publish for p in found.participants}
 
 
+def _connection_trail(session: UTDAudioRoomSession | UTDLiveStreamSession) -> list[ConnectionState]:
+    """Every connection state ``session`` takes from now on (the current one first)."""
+    trail: list[ConnectionState] = []
+    session.room.store.view(CONNECTION_STATE).subscribe(trail.append)
+    return trail
+
+
+def _was_lost(trail: list[ConnectionState]) -> bool:
+    return any(state is not ConnectionState.CONNECTED for state in trail[1:])
+
+
+async def _until(check: Callable[[], bool], timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        assert loop.time() < deadline, "not within the time given"
+        await asyncio.sleep(0.1)
+
+
 async def test_sessions_of_a_killed_livekit_node_come_back_through_the_other(
     private_cluster: PrivateCluster, utd_clients_of: ClientsOf
 ) -> None:
@@ -136,12 +158,12 @@ async def test_sessions_of_a_killed_livekit_node_come_back_through_the_other(
     for session in (ann, fan):
         await session.can_publish.wait_for(bool, timeout=10)
     sessions: list[UTDAudioRoomSession | UTDLiveStreamSession] = [host, ann, star, fan]
+    trails = [_connection_trail(session) for session in sessions]
 
     # The machine of node one goes down: the node, and the engine that used it as its LiveKit.
     lost.kill()
     cluster.engines[0].kill()
-    for session in sessions:
-        await session.connected.wait_for(lambda connected: not connected, timeout=30)
+    await _until(lambda: all(_was_lost(trail) for trail in trails), timeout=30)
 
     hows = [await back_in_room(session, timeout=60) for session in sessions]
     assert set(hows) <= {"resumed", "rejoined"}
