@@ -9,7 +9,8 @@ from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig
 from .core import Engine
 from .livekit_bridge import LiveKitBridge, NullBridge, ParticipantPresence, RoomServiceBridge
 from .server import EngineServer, run
-from .storage import SQLiteStorage, Storage
+from .sqlite_storage import SQLiteStorage
+from .storage import Storage
 
 __all__ = [
     "DEMO_APP_ID",

@@ -13,7 +13,8 @@ from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig, default_db_path, no
 from .errors import StorageUnavailable
 from .names import APP_ID_RULE, is_app_id
 from .server import raise_open_files_limit, run
-from .storage import SQLiteStorage
+from .sqlite_storage import SQLiteStorage
+from .storage import redacted, sqlite_path, storage_kind
 
 __all__ = ["main", "parse_args"]
 
@@ -30,6 +31,15 @@ def _app_pair(text: str) -> tuple[str, str]:
 def _env_list(name: str) -> list[str]:
     """The comma-separated items of ``$name``, blank ones dropped."""
     return [item for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _storage_url(text: str) -> str:
+    """A storage URL of a known kind (or a SQLite path)."""
+    try:
+        storage_kind(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _seconds(text: str) -> float:
@@ -136,7 +146,20 @@ def _add_connections(parser: argparse.ArgumentParser) -> None:
     env = os.environ
     parser.add_argument("--host", default=env.get("UTD_ENGINE_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(env.get("UTD_ENGINE_PORT", "8787")))
-    parser.add_argument("--db", default=env.get("UTD_ENGINE_DB", str(default_db_path())))
+    parser.add_argument(
+        "--db",
+        type=_storage_url,
+        default=env.get("UTD_ENGINE_DB", str(default_db_path())),
+        metavar="URL",
+        help="a SQLite file or sqlite:///path (one instance), or postgresql://user@host:port/db"
+        " shared by any number of instances ($UTD_ENGINE_DB)",
+    )
+    parser.add_argument(
+        "--db-pool-size",
+        type=int,
+        default=int(env.get("UTD_ENGINE_DB_POOL_SIZE", "10")),
+        help="most PostgreSQL connections of this instance ($UTD_ENGINE_DB_POOL_SIZE)",
+    )
     parser.add_argument("--livekit-url", default=env.get("LIVEKIT_URL", "ws://127.0.0.1:7880"))
     parser.add_argument("--livekit-api-key", default=env.get("LIVEKIT_API_KEY", "devkey"))
     parser.add_argument(
@@ -210,6 +233,7 @@ def _config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> E
         livekit_api_secret=args.livekit_api_secret,
         apps=dict(args.app) if args.app else {DEMO_APP_ID: DEMO_APP_KEY},
         db_path=args.db,
+        db_pool_size=args.db_pool_size,
         bans=frozenset(bans),
         cors_origins=cors_origins,
         user_token_secret=args.user_token_secret,
@@ -245,10 +269,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     config = parse_args(argv)
     try:
-        SQLiteStorage(config.db_path).close()  # an unusable data folder: one line, no traceback
+        if storage_kind(config.db_path) == "sqlite":
+            # An unusable data folder: one line, no traceback.
+            SQLiteStorage(sqlite_path(config.db_path)).close_now()
         return _serve(config)
     except StorageUnavailable as exc:
-        print(f"engine: cannot use the database {config.db_path}: {exc.reason}", file=sys.stderr)
+        where = redacted(config.db_path)
+        print(f"engine: cannot use the database {where}: {exc.reason}", file=sys.stderr)
         return 2
 
 
@@ -259,7 +286,7 @@ def _serve(config: EngineConfig) -> int:
         config.host,
         config.port,
         config.livekit_url,
-        config.db_path,
+        redacted(config.db_path),
         open_files,
     )
     if config.dev_mode:

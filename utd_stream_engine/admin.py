@@ -47,5 +47,5 @@ async def unban(request: web.Request) -> web.Response:
     """Lift a run-time ban."""
     app_id = _backend_app(request)
     identity = check_name(request.match_info["identity"], "identity")
-    engine_of(request).unban(app_id, identity)
+    await engine_of(request).unban(app_id, identity)
     return web.json_response({"identity": identity, "banned": False})

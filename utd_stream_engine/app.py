@@ -16,7 +16,8 @@ from .core import Engine
 from .cors import cors_hooks
 from .errors import ApiError, StorageUnavailable, error_response
 from .livekit_bridge import LiveKitBridge, NullBridge, RoomServiceBridge
-from .storage import SQLiteStorage, Storage
+from .storage import Storage
+from .storages import open_storage
 
 __all__ = ["create_app", "create_engine"]
 
@@ -53,9 +54,10 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 def create_engine(
     config: EngineConfig, *, storage: Storage | None = None, bridge: LiveKitBridge | None = None
 ) -> Engine:
-    """An :class:`Engine` with SQLite storage and a RoomService bridge (none without LiveKit)."""
+    """An :class:`Engine` on the storage ``config.db_path`` names (SQLite by default) and a
+    RoomService bridge (none without LiveKit); :meth:`Engine.open` connects it."""
     if storage is None:
-        storage = SQLiteStorage(config.db_path)
+        storage = open_storage(config.db_path, pool_size=config.db_pool_size)
     if bridge is None:
         http_url = config.livekit_http_url
         if http_url is None:
@@ -87,6 +89,7 @@ def create_app(
         app.add_routes(module.routes)
 
     async def on_startup(app: web.Application) -> None:
+        await engine.open()
         engine.start()
 
     async def on_shutdown(app: web.Application) -> None:
@@ -94,7 +97,7 @@ def create_app(
 
     async def on_cleanup(app: web.Application) -> None:
         await engine.stop()
-        engine.storage.close()
+        await engine.storage.close()
 
     app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)

@@ -18,11 +18,11 @@ __all__ = ["answers_busy", "make_busy"]
 _ACTIVE = frozenset({UTDCallStatus.ACTIVE})
 
 
-def answers_busy(storage: Storage, app_id: str, callee: str) -> bool:
+async def answers_busy(storage: Storage, app_id: str, callee: str) -> bool:
     """True when a call to ``callee`` is answered ``busy`` now: its preference is on and it
     is a party to an active call."""
-    return storage.rejects_when_busy(app_id, callee) and bool(
-        storage.calls_of(app_id, callee, _ACTIVE)
+    return await storage.rejects_when_busy(app_id, callee) and bool(
+        await storage.calls_of(app_id, callee, _ACTIVE)
     )
 
 

@@ -38,7 +38,7 @@ _NUMBER_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?
 @routes.post("/api/v1/calls")
 async def create(request: web.Request) -> web.Response:
     """The bearer calls ``callee_identity``; answers 201 with the caller's token."""
-    bearer = actor(request)
+    bearer = await actor(request)
     body = await read_body(request)
     callee = check_name(body.get("callee_identity"), "callee_identity")
     if callee == bearer.identity:
@@ -51,7 +51,7 @@ async def create(request: web.Request) -> web.Response:
     if not isinstance(metadata, dict):
         raise ApiError.invalid("metadata must be an object")
     engine = engine_of(request)
-    engine.check_not_banned(bearer.app_id, callee)
+    await engine.check_not_banned(bearer.app_id, callee)
     engine.limiter.call(bearer.app_id, bearer.identity, callee, client_address(request))
     data = await engine.create_call(
         bearer,
@@ -70,7 +70,7 @@ async def list_calls(request: web.Request) -> web.Response:
     With ``since`` (Unix seconds): the calls changed at or after it, ``status=all`` by default,
     oldest change first and at most :data:`CHANGED_CALLS_LIMIT` of them.
     """
-    bearer = actor(request)
+    bearer = await actor(request)
     since = _since(request.query.get("since"))
     which = request.query.get("status", "pending" if since is None else "all")
     if which not in ("pending", "all"):
@@ -78,9 +78,9 @@ async def list_calls(request: web.Request) -> web.Response:
     statuses = OPEN_CALL_STATUSES if which == "pending" else None
     storage = engine_of(request).storage
     if since is None:
-        calls = storage.calls_of(bearer.app_id, bearer.identity, statuses)
+        calls = await storage.calls_of(bearer.app_id, bearer.identity, statuses)
     else:
-        calls = storage.calls_changed_since(
+        calls = await storage.calls_changed_since(
             bearer.app_id, bearer.identity, since, CHANGED_CALLS_LIMIT, statuses
         )
     return web.json_response({"calls": [c.to_json() for c in calls]})
@@ -99,7 +99,7 @@ def _since(raw: str | None) -> float | None:
 @routes.get("/api/v1/calls/events")
 async def events(request: web.Request) -> web.StreamResponse:
     """Server-sent events: every change of the bearer's calls, pending ones first."""
-    bearer = actor(request)
+    bearer = await actor(request)
     engine = engine_of(request)
     queue = engine.hub.subscribe(bearer.app_id, bearer.identity)
     response = web.StreamResponse(
@@ -109,10 +109,14 @@ async def events(request: web.Request) -> web.StreamResponse:
             "X-Accel-Buffering": "no",
         }
     )
+    # Each call's changes go out once and in version order: a change saved while the
+    # pending calls were read arrives both ways, and is sent only the first time.
+    sent: dict[str, int] = {}
     try:
         await response.prepare(request)
-        for call in engine.storage.calls_of(bearer.app_id, bearer.identity, OPEN_CALL_STATUSES):
-            await _send(response, call.to_json())
+        pending = await engine.storage.calls_of(bearer.app_id, bearer.identity, OPEN_CALL_STATUSES)
+        for call in pending:
+            await _send_newer(response, call.to_json(), sent)
         while True:
             try:
                 item = await asyncio.wait_for(queue.get(), engine.config.sse_keepalive)
@@ -121,7 +125,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                 continue
             if item is None:
                 break
-            await _send(response, item)
+            await _send_newer(response, item, sent)
     except ConnectionResetError:
         pass
     finally:
@@ -129,15 +133,22 @@ async def events(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _send(response: web.StreamResponse, call: dict[str, Any]) -> None:
+async def _send_newer(
+    response: web.StreamResponse, call: dict[str, Any], sent: dict[str, int]
+) -> None:
+    """Send ``call`` unless a version as new of it was sent already."""
+    call_id, version = str(call["call_id"]), int(call["version"])
+    if sent.get(call_id, -1) >= version:
+        return
+    sent[call_id] = version
     await response.write(f"event: call\ndata: {json.dumps(call)}\n\n".encode())
 
 
 @routes.get("/api/v1/calls/{call_id}")
 async def get_call(request: web.Request) -> web.Response:
     """One call, for its caller or callee."""
-    bearer = actor(request)
-    call = engine_of(request).call_for(bearer, request.match_info["call_id"])
+    bearer = await actor(request)
+    call = await engine_of(request).call_for(bearer, request.match_info["call_id"])
     return web.json_response(call.to_json())
 
 
@@ -157,10 +168,10 @@ def _still_ringing(call: CallRecord, target: UTDCallStatus) -> CallOutcome:
 @routes.post("/api/v1/calls/{call_id}/ringing")
 async def ringing(request: web.Request) -> web.Response:
     """The callee's device rings (``initiating -> ringing``)."""
-    bearer = actor(request)
+    bearer = await actor(request)
     engine = engine_of(request)
     call_id = request.match_info["call_id"]
-    _callee_only(engine.call_for(bearer, call_id), bearer.identity)
+    _callee_only(await engine.call_for(bearer, call_id), bearer.identity)
 
     def decide(call: CallRecord) -> CallOutcome | None:
         return _still_ringing(call, UTDCallStatus.RINGING)
@@ -172,10 +183,10 @@ async def ringing(request: web.Request) -> web.Response:
 @routes.post("/api/v1/calls/{call_id}/accept")
 async def accept(request: web.Request) -> web.Response:
     """The callee answers; the call is ``active`` and the callee gets a token."""
-    bearer = actor(request)
+    bearer = await actor(request)
     engine = engine_of(request)
     call_id = request.match_info["call_id"]
-    _callee_only(engine.call_for(bearer, call_id), bearer.identity)
+    _callee_only(await engine.call_for(bearer, call_id), bearer.identity)
 
     def decide(call: CallRecord) -> CallOutcome | None:
         if call.status is UTDCallStatus.ACTIVE:  # answering twice: a fresh token, same call
@@ -183,7 +194,7 @@ async def accept(request: web.Request) -> web.Response:
         return _still_ringing(call, UTDCallStatus.ACTIVE)
 
     call = await engine.transition_call(bearer.app_id, call_id, decide)
-    token = engine.callee_token(call)
+    token = await engine.callee_token(call)
     return web.json_response(call.to_json(token=token, url=engine.livekit_url))
 
 
@@ -191,14 +202,14 @@ async def accept(request: web.Request) -> web.Response:
 async def rejoin(request: web.Request) -> web.Response:
     """A party joins its live call's room again (a lost connection, a reload, a second
     device): a fresh token for the same call; the call goes on."""
-    bearer = actor(request)
+    bearer = await actor(request)
     engine = engine_of(request)
-    call = engine.call_for(bearer, request.match_info["call_id"])
+    call = await engine.call_for(bearer, request.match_info["call_id"])
     if call.status.is_terminal:
         raise ApiError.conflict(f"the call is already {call.status.value}", ErrorCode.CALL_ENDED)
     if bearer.identity == call.callee_identity and call.status is not UTDCallStatus.ACTIVE:
         raise ApiError.conflict("the call is not active: accept it first")
-    token = engine.party_token(call, bearer.identity)
+    token = await engine.party_token(call, bearer.identity)
     return web.json_response(call.to_json(token=token, url=engine.livekit_url))
 
 
@@ -220,7 +231,7 @@ async def _callee_declines(
 ) -> web.Response:
     engine = engine_of(request)
     call_id = request.match_info["call_id"]
-    _callee_only(engine.call_for(bearer, call_id), bearer.identity)
+    _callee_only(await engine.call_for(bearer, call_id), bearer.identity)
     call = await engine.transition_call(bearer.app_id, call_id, _declined(outcome))
     return web.json_response(call.to_json())
 
@@ -229,7 +240,7 @@ async def _callee_declines(
 async def reject(request: web.Request) -> web.Response:
     """The callee declines; the call becomes ``rejected``, ending for ``reason`` (optional,
     ``declined`` by default)."""
-    bearer = actor(request)
+    bearer = await actor(request)
     reason = opt_reason(await read_body(request))
     outcome = CallOutcome(UTDCallStatus.REJECTED, reason or UTDCallEndReason.DECLINED)
     return await _callee_declines(request, bearer, outcome)
@@ -239,7 +250,7 @@ async def reject(request: web.Request) -> web.Response:
 async def busy(request: web.Request) -> web.Response:
     """The callee is busy on another call; the call becomes ``busy`` (reason ``busy``)."""
     outcome = CallOutcome(UTDCallStatus.BUSY, UTDCallEndReason.BUSY)
-    return await _callee_declines(request, actor(request), outcome)
+    return await _callee_declines(request, await actor(request), outcome)
 
 
 @routes.post("/api/v1/calls/{call_id}/end")
@@ -247,10 +258,10 @@ async def end(request: web.Request) -> web.Response:
     """Either party ends the call, for ``reason`` (optional: ``cancelled`` by the caller of a
     call that still rings, ``hung_up`` once it is active); a call already over is answered as
     it is."""
-    bearer = actor(request)
+    bearer = await actor(request)
     reason = opt_reason(await read_body(request))
     engine = engine_of(request)
     call_id = request.match_info["call_id"]
-    engine.call_for(bearer, call_id)
+    await engine.call_for(bearer, call_id)
     call = await engine.transition_call(bearer.app_id, call_id, ended_by(bearer.identity, reason))
     return web.json_response(call.to_json())

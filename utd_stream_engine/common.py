@@ -60,12 +60,12 @@ def app_of(request: web.Request) -> str:
     return check_app(request, engine_of(request).config.apps)
 
 
-def actor(request: web.Request) -> Bearer:
+async def actor(request: web.Request) -> Bearer:
     """App headers, then the bearer, then the ban list."""
     engine = engine_of(request)
     app_id = app_of(request)
     bearer = engine.signer.from_request(request, app_id)
-    engine.check_not_banned(app_id, bearer.identity)
+    await engine.check_not_banned(app_id, bearer.identity)
     return bearer
 
 

@@ -86,7 +86,10 @@ class EngineConfig:
         app_secrets: ``app_id -> app secret``: the secret an app's own backend signs identity
             tokens with (and authenticates server-to-server calls such as bans). Never shipped
             in an app.
-        db_path: SQLite file, or ``":memory:"``.
+        db_path: Where the state is kept: a SQLite file, ``":memory:"`` or ``sqlite:///path``
+            (one engine process), or ``postgresql://user:password@host:port/database``
+            (any number of engine instances on one database).
+        db_pool_size: Most connections one instance opens to PostgreSQL.
         ring_timeout: Seconds before an unanswered call becomes ``missed``.
         rejoin_grace: Seconds a participant whom LiveKit lost without them leaving (a server
             shutting down, a room started again) keeps their seat or stage place while they
@@ -158,6 +161,7 @@ class EngineConfig:
         validator=_check_app_ids,
     )
     db_path: str = attrs.field(factory=lambda: str(default_db_path()))
+    db_pool_size: int = 10
     ring_timeout: float = 30.0
     rejoin_grace: float = 30.0
     reconcile_interval: float = 30.0

@@ -1,8 +1,10 @@
 """The engine's state machine: rooms, seats, stage and calls, kept in storage and pushed to LiveKit.
 
-Every change of a room runs under that room's asyncio lock: load, check, mutate, bump the
-version, save, then tell LiveKit (metadata, changed grants, notifications). Holding the lock
-while pushing keeps the pushes of one room in version order.
+Every change of a room runs under that room's lock (:class:`~.locks.RoomLocks`: the
+process's, then the database's, so that instances sharing PostgreSQL take turns): load,
+check, mutate, bump the version, save in one transaction, then tell LiveKit (metadata, changed
+grants, notifications). Holding the lock while pushing keeps the pushes of one room in version
+order, whichever instance makes them.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .config import EngineConfig
 from .errors import ApiError, StorageUnavailable
 from .expiry import RequestExpiry
 from .livekit_bridge import LiveKitBridge, holds_grant, mint_livekit_token
+from .locks import RoomLocks
 from .presence import RoomPresence
 from .ratelimit import RateLimits
 from .reconcile import reconcile
@@ -46,7 +49,7 @@ from .state import (
     livekit_room_name,
     split_livekit_room_name,
 )
-from .storage import Storage
+from .storage import Storage, TrustHold
 
 if TYPE_CHECKING:
     from livekit import api
@@ -76,6 +79,8 @@ class Effects:
     # Sent after the notes: participants LiveKit must disconnect, or the whole room closed.
     removals: list[str] = attrs.field(factory=list)
     delete_room: bool = False
+    # Saved with the room: what identities admitted on trust hold is checked later.
+    holds: list[TrustHold] = attrs.field(factory=list)
 
     def notify(self, topic: str, identities: tuple[str, ...], payload: dict[str, Any]) -> None:
         """Queue a data message; ``version`` is added once the new version is known."""
@@ -105,7 +110,8 @@ class CallHub:
                 del self._queues[(app_id, identity)]
 
     def publish(self, call: CallRecord) -> None:
-        """Deliver the call to its caller's and callee's streams."""
+        """Deliver the call to its caller's and callee's streams (storage calls this for
+        every saved change, made by this instance or another)."""
         data = call.to_json()
         for identity in {call.caller_identity, call.callee_identity}:
             for queue in self._queues.get((call.app_id, identity), ()):
@@ -125,15 +131,14 @@ class Engine:
         self.config = config
         self.storage = storage
         self.bridge = bridge
-        secret = config.user_token_secret or storage.set_meta_if_absent(
-            "user_token_secret", secrets.token_urlsafe(48)
-        )
-        self.signer = BearerSigner(secret, config.user_token_ttl)
+        self._signer: BearerSigner | None = None
+        if config.user_token_secret:
+            self._signer = BearerSigner(config.user_token_secret, config.user_token_ttl)
         # Never a well-known default: without LiveKit nothing else needs to know the secret.
         self.livekit_api_secret = config.livekit_api_secret or secrets.token_urlsafe(32)
         self.limiter = RateLimits(config)
         self.hub = CallHub()
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self.locks = RoomLocks(storage)
         self._sweeper: asyncio.Task[None] | None = None
         self._reconciler: asyncio.Task[None] | None = None
         self._reconcile_wanted = asyncio.Event()
@@ -144,29 +149,46 @@ class Engine:
         self._open_rooms: set[str] = set()
         # Rooms whose latest metadata LiveKit may not have (a push failed or was cut off).
         self._stale_metadata: set[tuple[str, str]] = set()
-        self.presence = RoomPresence(config.join_window)
+        self.presence = RoomPresence()
         self.request_expiry = RequestExpiry(self)
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def lock(self, app_id: str, room_name: str) -> asyncio.Lock:
-        """The lock that serializes changes of one room."""
-        key = (app_id, room_name)
-        found = self._locks.get(key)
-        if found is None:
-            found = self._locks[key] = asyncio.Lock()
-        return found
+    async def open(self) -> None:
+        """Connect the storage, read the bearer secret every instance shares (made by the
+        first to start), and hear call changes from every instance."""
+        await self.storage.open()
+        if self._signer is None:
+            secret = await self.storage.set_meta_if_absent(
+                "user_token_secret", secrets.token_urlsafe(48)
+            )
+            self._signer = BearerSigner(secret, self.config.user_token_ttl)
+        # After a gap in what this instance heard, streams end: clients reconnect and catch up.
+        self.storage.listen_calls(self.hub.publish, on_gap=self.hub.close)
 
-    def is_banned(self, app_id: str, identity: str) -> bool:
+    @property
+    def signer(self) -> BearerSigner:
+        """Signs and checks bearers (once :meth:`open` has run)."""
+        if self._signer is None:
+            raise RuntimeError("the engine is not open yet")
+        return self._signer
+
+    def lock(
+        self, app_id: str, room_name: str
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """The lock that serializes changes of one room, across instances."""
+        return self.locks.hold(app_id, room_name)
+
+    async def is_banned(self, app_id: str, identity: str) -> bool:
         """True for identities on the configured ban list or banned at run time."""
-        return identity in self.config.bans or self.storage.is_banned(app_id, identity)
+        return identity in self.config.bans or await self.storage.is_banned(app_id, identity)
 
-    def check_not_banned(self, app_id: str, identity: str) -> None:
+    async def check_not_banned(self, app_id: str, identity: str) -> None:
         """403 ``banned`` for banned identities."""
-        if self.is_banned(app_id, identity):
+        if await self.is_banned(app_id, identity):
             raise ApiError(403, ErrorCode.BANNED, f"{identity} is banned")
 
-    def livekit_token(self, room: RoomRecord, identity: str, name: str | None) -> str:
+    async def livekit_token(self, room: RoomRecord, identity: str, name: str | None) -> str:
         """A LiveKit token for ``room``.
 
         Outside calls the token carries no right to publish, whatever the participant holds:
@@ -177,8 +199,10 @@ class Engine:
         grant = room.grant_for(identity)
         if not room.type.is_call:
             grant = attrs.evolve(grant, can_publish=False, sources=())
-        # Opens the identity's join window (see change_room_in_person).
-        self.presence.minted((room.app_id, room.room_name), identity, time.time())
+        # Opens the identity's join window (see change_room_in_person), for every instance.
+        await self.storage.open_join_window(
+            room.app_id, room.room_name, identity, time.time() + self.config.join_window
+        )
         return mint_livekit_token(
             self.config.livekit_api_key,
             self.livekit_api_secret,
@@ -195,12 +219,12 @@ class Engine:
         """The URL clients connect to."""
         return self.config.livekit_url or ""
 
-    def _call_of(self, room: RoomRecord) -> CallRecord | None:
-        return self.storage.load_call(room.call_id) if room.call_id else None
+    async def _call_of(self, room: RoomRecord) -> CallRecord | None:
+        return await self.storage.load_call(room.call_id) if room.call_id else None
 
-    def metadata(self, room: RoomRecord, call: CallRecord | None = None) -> str:
+    async def metadata(self, room: RoomRecord, call: CallRecord | None = None) -> str:
         """The room metadata JSON: the whole ``RoomState``."""
-        return json.dumps(room.to_json(call or self._call_of(room)), separators=(",", ":"))
+        return json.dumps(room.to_json(call or await self._call_of(room)), separators=(",", ":"))
 
     async def _guard(self, what: str, job: Awaitable[None]) -> bool:
         # The engine's state is already saved; a LiveKit hiccup must not fail the request, nor
@@ -233,9 +257,8 @@ class Engine:
             async with asyncio.timeout(self.config.livekit_timeout):
                 # Metadata and each participant's grant are independent LiveKit calls: send
                 # them at once (clients order what arrives by version).
-                jobs = [
-                    self._guard("metadata", self.bridge.set_metadata(lk, self.metadata(room, call)))
-                ]
+                metadata = await self.metadata(room, call)
+                jobs = [self._guard("metadata", self.bridge.set_metadata(lk, metadata))]
                 for identity in sorted(before.keys() | room.known_identities()):
                     grant = room.grant_for(identity)
                     if before.get(identity, _AUDIENCE) != grant:
@@ -281,41 +304,41 @@ class Engine:
         # change pushed meanwhile may land before this older metadata: the room then stays
         # stale, and the next pass sends it again.
         for key in sorted(self._stale_metadata):
-            room = self.storage.load_room(*key)
+            room = await self.storage.load_room(*key)
             if room is None:
                 self._stale_metadata.discard(key)
                 continue
-            job = self.bridge.set_metadata(room.livekit_name, self.metadata(room))
+            job = self.bridge.set_metadata(room.livekit_name, await self.metadata(room))
             if not await self._guard("metadata", job):
                 return False
-            now = self.storage.load_room(*key)
+            now = await self.storage.load_room(*key)
             if now is None or now.version == room.version:
                 self._stale_metadata.discard(key)
             else:
                 self._stale_metadata.add(key)
         return True
 
-    def load_room(self, app_id: str, room_name: str) -> RoomRecord:
+    async def load_room(self, app_id: str, room_name: str) -> RoomRecord:
         """The room or 404 ``not_found``."""
-        room = self.storage.load_room(app_id, room_name)
+        room = await self.storage.load_room(app_id, room_name)
         if room is None:
             raise ApiError.not_found(f"no room named {room_name}")
         return room
 
-    def visible_room(self, bearer: Bearer, room_name: str) -> RoomRecord:
+    async def visible_room(self, bearer: Bearer, room_name: str) -> RoomRecord:
         """The room of the bearer's app, if the bearer may see it: 404 ``not_found`` for no
         such room; 403 ``forbidden`` for a call's room to anyone but the call's two parties
         (the rule of :meth:`call_for`, for every endpoint that answers with a room)."""
-        room = self.load_room(bearer.app_id, room_name)
+        room = await self.load_room(bearer.app_id, room_name)
         if room.call_id is not None or room.type.is_call:
-            _require_party(self._call_of(room), bearer)
+            _require_party(await self._call_of(room), bearer)
         return room
 
-    def room_json(self, bearer: Bearer, room_name: str) -> dict[str, Any]:
+    async def room_json(self, bearer: Bearer, room_name: str) -> dict[str, Any]:
         """The current ``RoomState`` of a room the bearer may see (:meth:`visible_room`),
         every pending request listed."""
-        room = self.visible_room(bearer, room_name)
-        return room.to_json(self._call_of(room), full=True)
+        room = await self.visible_room(bearer, room_name)
+        return room.to_json(await self._call_of(room), full=True)
 
     async def change_room(
         self,
@@ -327,7 +350,7 @@ class Engine:
     ) -> dict[str, Any]:
         """Apply ``change`` to a room under its lock, save, push; answer the new state."""
         async with self.lock(app_id, room_name):
-            room = self.load_room(app_id, room_name)
+            room = await self.load_room(app_id, room_name)
             if kind is not None and room.type is not kind:
                 raise ApiError.conflict(f"{room_name} is a {room.type.value}, not a {kind.value}")
             before = room.grants()
@@ -335,11 +358,11 @@ class Engine:
             change(room, effects)
             if effects.changed:
                 room.bump_version()
-                self.storage.save(rooms=[room])
+                await self.storage.save(rooms=[room], holds=effects.holds)
                 await self._push(room, before, effects)
             elif effects.save_quietly:
-                self.storage.save(rooms=[room])
-            return room.to_json(self._call_of(room))
+                await self.storage.save(rooms=[room])
+            return room.to_json(await self._call_of(room))
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -361,7 +384,7 @@ class Engine:
         name the room (``may_host``); anyone else is refused (403).
         """
         async with self.lock(app_id, room_name):
-            room = self.storage.load_room(app_id, room_name)
+            room = await self.storage.load_room(app_id, room_name)
             created = room is None
             if room is None:
                 room = RoomRecord(app_id=app_id, room_name=room_name, type=kind)
@@ -386,12 +409,12 @@ class Engine:
             if bumped and not created:
                 room.bump_version()
             if created or bumped or renamed:
-                self.storage.save(rooms=[room])
+                await self.storage.save(rooms=[room])
             if room.livekit_name not in self._open_rooms and await self._guard(
-                "create room", self.bridge.ensure_room(room.livekit_name, self.metadata(room))
+                "create room", self.bridge.ensure_room(room.livekit_name, await self.metadata(room))
             ):
                 self._open_rooms.add(room.livekit_name)
-            return self.livekit_token(room, identity, name or room.names.get(identity))
+            return await self.livekit_token(room, identity, name or room.names.get(identity))
 
     def mint_user_token(
         self,
@@ -413,11 +436,11 @@ class Engine:
 
         Returns the rooms in which it held something.
         """
-        self.storage.set_banned(app_id, identity, True)
+        await self.storage.set_banned(app_id, identity, True)
         log.info("%s is banned from app %s", identity, app_id)
         touched: list[str] = []
-        for room_name in self.storage.room_names(app_id):
-            room = self.storage.load_room(app_id, room_name)
+        for room_name in await self.storage.room_names(app_id):
+            room = await self.storage.load_room(app_id, room_name)
             if room is not None and await self._take_everything(room, identity):
                 touched.append(room_name)
         # Wherever it may be connected: rooms it held something in, and every room this
@@ -438,7 +461,7 @@ class Engine:
     async def _take_everything(self, room: RoomRecord, identity: str) -> bool:
         """End the identity's open call in ``room`` or free what it holds there."""
         if room.call_id is not None:
-            call = self._call_of(room)
+            call = await self._call_of(room)
             if call is None or call.status.is_terminal or not call.involves(identity):
                 return False
             with contextlib.suppress(ApiError):
@@ -462,9 +485,9 @@ class Engine:
         with contextlib.suppress(ApiError):
             await self.change_room(app_id, room_name, change)
 
-    def unban(self, app_id: str, identity: str) -> None:
+    async def unban(self, app_id: str, identity: str) -> None:
         """Lift a run-time ban (a ban from the configuration stays)."""
-        self.storage.set_banned(app_id, identity, False)
+        await self.storage.set_banned(app_id, identity, False)
 
     # -- calls ------------------------------------------------------------------------------
 
@@ -496,10 +519,9 @@ class Engine:
             created_at=now,
             updated_at=now,
         )
-        if answers_busy(self.storage, caller.app_id, callee_identity):
+        if await answers_busy(self.storage, caller.app_id, callee_identity):
             make_busy(call)
-            self.storage.save(calls=[call])
-            self.hub.publish(call)
+            await self.storage.save(calls=[call])
             return call.to_json()
         room = RoomRecord(
             app_id=caller.app_id,
@@ -514,27 +536,26 @@ class Engine:
         if callee_name:
             room.remember_name(callee_identity, callee_name)
         async with self.lock(caller.app_id, room_name):
-            self.storage.save(rooms=[room], calls=[call])
+            await self.storage.save(rooms=[room], calls=[call])
             await self._guard(
                 "create call room",
                 self.bridge.ensure_room(
-                    room.livekit_name, self.metadata(room, call), max_participants=2
+                    room.livekit_name, await self.metadata(room, call), max_participants=2
                 ),
             )
-        self.hub.publish(call)
-        token = self.livekit_token(room, caller.identity, caller.name)
+        token = await self.livekit_token(room, caller.identity, caller.name)
         return call.to_json(token=token, url=self.livekit_url)
 
-    def load_call(self, app_id: str, call_id: str) -> CallRecord:
+    async def load_call(self, app_id: str, call_id: str) -> CallRecord:
         """The call of this app, or 404."""
-        call = self.storage.load_call(call_id)
+        call = await self.storage.load_call(call_id)
         if call is None or call.app_id != app_id:
             raise ApiError.not_found(f"no call {call_id}")
         return call
 
-    def call_for(self, bearer: Bearer, call_id: str) -> CallRecord:
+    async def call_for(self, bearer: Bearer, call_id: str) -> CallRecord:
         """The call, if the bearer is a party to it (404, else 403 ``forbidden``)."""
-        call = self.load_call(bearer.app_id, call_id)
+        call = await self.load_call(bearer.app_id, call_id)
         _require_party(call, bearer)
         return call
 
@@ -548,13 +569,13 @@ class Engine:
 
         A call that is over stays as it is, its end reason included.
         """
-        call = self.load_call(app_id, call_id)
+        call = await self.load_call(app_id, call_id)
         async with self.lock(app_id, call.room_name):
-            call = self.load_call(app_id, call_id)
+            call = await self.load_call(app_id, call_id)
             outcome = decide(call)  # may refuse (raise), as for a call that is over
             if outcome is None or outcome.status is call.status or call.status.is_terminal:
                 return call
-            room = self.storage.load_room(app_id, call.room_name)
+            room = await self.storage.load_room(app_id, call.room_name)
             call.status = outcome.status
             if outcome.status.is_terminal:
                 # Every engine decision that ends a call names its reason; the fallback only
@@ -566,7 +587,7 @@ class Engine:
             if room is not None:
                 room.bump_version()
                 rooms.append(room)
-            self.storage.save(rooms=rooms, calls=[call])
+            await self.storage.save(rooms=rooms, calls=[call])
             if room is not None:
                 effects = Effects()
                 effects.notify(
@@ -575,23 +596,22 @@ class Engine:
                     {"call": call.to_json()},
                 )
                 await self._push(room, room.grants(), effects, call)
-        self.hub.publish(call)
         return call
 
-    def callee_token(self, call: CallRecord) -> str:
+    async def callee_token(self, call: CallRecord) -> str:
         """The callee's token for the call room."""
-        return self.party_token(call, call.callee_identity)
+        return await self.party_token(call, call.callee_identity)
 
-    def party_token(self, call: CallRecord, identity: str) -> str:
+    async def party_token(self, call: CallRecord, identity: str) -> str:
         """A token for the call room for one of the call's two parties."""
-        room = self.load_room(call.app_id, call.room_name)
+        room = await self.load_room(call.app_id, call.room_name)
         name = call.caller_name if identity == call.caller_identity else call.callee_name
-        return self.livekit_token(room, identity, name)
+        return await self.livekit_token(room, identity, name)
 
     async def expire_calls(self) -> None:
         """Turn every call that rang longer than ``ring_timeout`` into ``missed``."""
         deadline = time.time() - self.config.ring_timeout
-        for call in self.storage.calls_with_status(OPEN_CALL_STATUSES):
+        for call in await self.storage.calls_with_status(OPEN_CALL_STATUSES):
             if call.created_at <= deadline:
 
                 def decide(current: CallRecord) -> CallOutcome | None:
@@ -705,7 +725,7 @@ class Engine:
         def change_on_trust(room: RoomRecord, effects: Effects) -> None:
             change(room, effects)
             if effects.changed and not self.presence.is_present(room_key, identity):
-                self.presence.hold(room_key, identity, hold_until)
+                effects.holds.append(TrustHold(app_id, room_name, identity, hold_until))
 
         return await self.change_room(app_id, room_name, change_on_trust, kind=kind)
 
@@ -719,14 +739,16 @@ class Engine:
         if self.config.livekit_url is None:
             return None  # without LiveKit nobody is ever in a room: nothing to check against
         room_key = (app_id, room_name)
-        if self.presence.is_present(room_key, identity):
+        # Another instance may have seen this identity leave: with a shared database, only
+        # LiveKit itself tells who is in the room.
+        if not self.storage.shared and self.presence.is_present(room_key, identity):
             return None
-        room = self.storage.load_room(app_id, room_name)
+        room = await self.storage.load_room(app_id, room_name)
         if room is None or room.type is not kind:
             return None  # change_room answers 404 or 409 conflict
         exclusion.check_not_banned_from(room, identity)
         now = time.time()
-        joining_until = self.presence.joining_until(room_key, identity, now)
+        joining_until = await self.storage.join_window_end(app_id, room_name, identity, now)
         if joining_until is not None:
             return joining_until
         try:
@@ -746,7 +768,8 @@ class Engine:
     async def release_no_shows(self) -> None:
         """Release what identities admitted on trust (:meth:`change_room_in_person`) hold when
         their window is over and LiveKit does not show them in the room."""
-        for app_id, room_name, identity in self.presence.holds_due(time.time()):
+        for hold in await self.storage.trust_holds_due(time.time()):
+            app_id, room_name, identity = hold.app_id, hold.room_name, hold.identity
             try:
                 await self._release_no_show(app_id, room_name, identity)
             except Exception:
@@ -754,9 +777,9 @@ class Engine:
 
     async def _release_no_show(self, app_id: str, room_name: str, identity: str) -> None:
         room_key = (app_id, room_name)
-        room = self.storage.load_room(app_id, room_name)
+        room = await self.storage.load_room(app_id, room_name)
         if room is None or identity not in room.holders():
-            self.presence.drop_hold(room_key, identity)
+            await self.storage.drop_trust_hold(app_id, room_name, identity)
             return
         try:
             async with asyncio.timeout(_PRESENCE_QUERY_TIMEOUT):
@@ -765,7 +788,7 @@ class Engine:
             # Cannot tell: keep the hold and ask again on the next sweep.
             log.debug("presence of %s unknown (%r); asking again later", identity, exc)
             return
-        self.presence.drop_hold(room_key, identity)
+        await self.storage.drop_trust_hold(app_id, room_name, identity)
         if sid is not None:
             self.presence.joined(room_key, identity, sid)
             return
@@ -799,13 +822,13 @@ class Engine:
                 which spares every other participant a permission and attribute update.
         """
         async with self.lock(app_id, room_name):
-            room = self.storage.load_room(app_id, room_name)
+            room = await self.storage.load_room(app_id, room_name)
             if room is None:
                 return
             why = exclusion.turned_away(
                 room, identity, exclusion.token_version(joined_as.attributes if joined_as else None)
             )
-            if why is None and self.is_banned(app_id, identity):
+            if why is None and await self.is_banned(app_id, identity):
                 why = "banned"
             if why is not None:
                 # An old token still lets them in: LiveKit cannot refuse it.
@@ -817,10 +840,10 @@ class Engine:
                 return
             room_key = (app_id, room_name)
             self.presence.joined(room_key, identity, joined_as.sid if joined_as else "")
-            self.presence.drop_hold(room_key, identity)
+            await self.storage.drop_trust_hold(app_id, room_name, identity)
             if room.away.pop(identity, None) is not None:
                 log.info("%s is back in %s within the grace", identity, room.livekit_name)
-                self.storage.save(rooms=[room])
+                await self.storage.save(rooms=[room])
             if room.type.is_call:
                 return
             grant = room.grant_for(identity)
@@ -840,10 +863,10 @@ class Engine:
         # Whoever LiveKit had in the room before is gone from it (a restart lost them).
         self.presence.forget_room((app_id, room_name))
         async with self.lock(app_id, room_name):
-            room = self.storage.load_room(app_id, room_name)
+            room = await self.storage.load_room(app_id, room_name)
             if room is None:
                 return
-            call = self._call_of(room)
+            call = await self._call_of(room)
             if room.holders() or (call is not None and call.status is UTDCallStatus.ACTIVE):
                 # Not a new room: LiveKit lost one in use (a restart, an outage). Rooms whose
                 # participants all left meanwhile will never start again: catch up with all.
@@ -853,9 +876,9 @@ class Engine:
                 absent = room.holders() - room.away.keys()
                 if absent:
                     room.away.update(dict.fromkeys(absent, due))
-                    self.storage.save(rooms=[room])
+                    await self.storage.save(rooms=[room])
             await self._guard(
-                "metadata", self.bridge.set_metadata(room.livekit_name, self.metadata(room))
+                "metadata", self.bridge.set_metadata(room.livekit_name, await self.metadata(room))
             )
 
     async def participant_left(
@@ -873,7 +896,7 @@ class Engine:
             reason: LiveKit's ``DisconnectReason`` name (``""`` if unknown).
         """
         self.presence.left((app_id, room_name), identity, sid)
-        room = self.storage.load_room(app_id, room_name)
+        room = await self.storage.load_room(app_id, room_name)
         if room is None:
             return
         lk = room.livekit_name
@@ -904,11 +927,11 @@ class Engine:
 
     async def _hold_for_rejoin(self, app_id: str, room_name: str, identity: str) -> None:
         async with self.lock(app_id, room_name):
-            room = self.storage.load_room(app_id, room_name)
+            room = await self.storage.load_room(app_id, room_name)
             if room is None or identity not in room.holders():
                 return
             room.away.setdefault(identity, time.time() + self.config.rejoin_grace)
-            self.storage.save(rooms=[room])
+            await self.storage.save(rooms=[room])
             log.info(
                 "%s lost %s to a server shutdown; holding their place for %gs",
                 identity,
@@ -918,7 +941,7 @@ class Engine:
 
     async def release_absent(self) -> None:
         """Release what participants hold who are still away once their grace is over."""
-        for app_id, room_name in self.storage.rooms_due(time.time()):
+        for app_id, room_name in await self.storage.rooms_due(time.time()):
             try:
                 await self._release_absent_in(app_id, room_name)
             except Exception:
@@ -927,7 +950,7 @@ class Engine:
     async def _release_absent_in(self, app_id: str, room_name: str) -> None:
         gone: set[str] = set()
         async with self.lock(app_id, room_name):
-            room = self.storage.load_room(app_id, room_name)
+            room = await self.storage.load_room(app_id, room_name)
             if room is None:
                 return
             now = time.time()
@@ -949,7 +972,7 @@ class Engine:
                         changed = forget_participant(room, identity) or changed
             if changed:
                 room.bump_version()
-            self.storage.save(rooms=[room])  # also moves or clears the room's release row
+            await self.storage.save(rooms=[room])  # also moves or clears the room's release row
             if changed:
                 await self._push(room, before, Effects())
             call_id = room.call_id
@@ -962,7 +985,7 @@ class Engine:
     async def room_finished(self, app_id: str, room_name: str) -> None:
         """A finished call room ends its call."""
         self.presence.forget_room((app_id, room_name))
-        room = self.storage.load_room(app_id, room_name)
+        room = await self.storage.load_room(app_id, room_name)
         if room is not None:
             self._open_rooms.discard(room.livekit_name)
         if room is None or room.call_id is None:

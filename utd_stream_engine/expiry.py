@@ -76,7 +76,7 @@ class RequestExpiry:
             return
         self._next_check = now + check_interval(ttl)
         deadline = now - ttl
-        for app_id, room_name in self._engine.storage.rooms_with_requests(made_by=deadline):
+        for app_id, room_name in await self._engine.storage.rooms_with_requests(made_by=deadline):
             try:
                 await self._expire_in(app_id, room_name, deadline)
             except Exception:

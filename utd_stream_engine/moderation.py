@@ -33,7 +33,7 @@ routes = web.RouteTableDef()
 async def remove_participant(request: web.Request) -> web.Response:
     """The host removes a participant: what it holds is freed, it is told, LiveKit drops it,
     and a token it minted before cannot bring it back."""
-    bearer = actor(request)
+    bearer = await actor(request)
     body = await read_body(request)
     identity = check_name(body.get("identity"), "identity")
 
@@ -50,7 +50,7 @@ async def remove_participant(request: web.Request) -> web.Response:
 async def ban(request: web.Request) -> web.Response:
     """The host bans an identity from the room (idempotent): removed as by ``remove``, and
     refused tokens and commands in the room until unbanned."""
-    bearer = actor(request)
+    bearer = await actor(request)
     body = await read_body(request)
     identity = check_name(body.get("identity"), "identity")
 
@@ -69,7 +69,7 @@ async def ban(request: web.Request) -> web.Response:
 @routes.delete("/api/v1/rooms/{room}/bans/{identity}")
 async def unban(request: web.Request) -> web.Response:
     """The host lifts a room ban (idempotent; also in an ended room)."""
-    bearer = actor(request)
+    bearer = await actor(request)
     identity = check_name(request.match_info["identity"], "identity")
 
     def change(room: RoomRecord, effects: Effects) -> None:
@@ -82,7 +82,7 @@ async def unban(request: web.Request) -> web.Response:
 @routes.post("/api/v1/rooms/{room}/end")
 async def end(request: web.Request) -> web.Response:
     """The host ends the room for everyone (ending an ended room changes nothing)."""
-    bearer = actor(request)
+    bearer = await actor(request)
     body = await read_body(request)
     reason = _reason(body)
 

@@ -5,7 +5,9 @@ worth honouring for someone in the LiveKit room: nobody reports the departure of
 that never joined, so what it took would stay held for ever. The engine learns arrivals from
 ``participant_joined`` webhooks, which may reach it after the participant's first command, so
 it also trusts, for a short join window, an identity that has just minted a token for the room,
-and checks on it once the window is over (:class:`RoomPresence` keeps that hold).
+and checks on it once the window is over. Join windows and those holds are kept in storage, so
+that any instance honours and checks them; what is here is this process's memory of arrivals
+and departures, a shortcut used only when no other instance shares the database.
 
 Everything here is in memory and bounded: after a restart the engine asks LiveKit instead.
 """
@@ -20,25 +22,15 @@ RoomKey = tuple[str, str]
 """``(app_id, room_name)``."""
 
 _MAX_ROOMS = 10_000  # rooms whose participants are remembered (least recently changed go first)
-_MAX_MINTS = 100_000  # token mints remembered (the oldest go first)
 
 
 class RoomPresence:
-    """Arrivals and departures seen, recent token mints, and holds awaiting a join.
+    """Arrivals and departures this process has seen."""
 
-    Args:
-        join_window: Seconds after a token mint during which the identity counts as joining.
-    """
-
-    def __init__(self, join_window: float) -> None:
-        self.join_window = join_window
+    def __init__(self) -> None:
         self._present: collections.OrderedDict[RoomKey, dict[str, str]] = (
             collections.OrderedDict()
         )
-        self._minted: collections.OrderedDict[tuple[str, str, str], float] = (
-            collections.OrderedDict()
-        )
-        self._holds: dict[tuple[str, str, str], float] = {}
 
     # -- arrivals and departures ---------------------------------------------------------------
 
@@ -69,44 +61,3 @@ class RoomPresence:
     def is_present(self, room: RoomKey, identity: str) -> bool:
         """True when ``identity`` joined the room and has not left since, as far as known."""
         return identity in self._present.get(room, {})
-
-    # -- token mints ---------------------------------------------------------------------------
-
-    def minted(self, room: RoomKey, identity: str, at: float) -> None:
-        """``identity`` got a token for the room at ``at`` (Unix seconds)."""
-        key = (*room, identity)
-        self._minted[key] = at
-        self._minted.move_to_end(key)
-        # Mints are recorded in time order: the oldest, first, stop counting first.
-        while self._minted:
-            first, when = next(iter(self._minted.items()))
-            if when >= at - self.join_window and len(self._minted) <= _MAX_MINTS:
-                break
-            del self._minted[first]
-
-    def joining_until(self, room: RoomKey, identity: str, now: float) -> float | None:
-        """The end of the join window of ``identity``'s latest token for the room, if that
-        window is still open at ``now``."""
-        at = self._minted.get((*room, identity))
-        if at is None or at + self.join_window <= now:
-            return None
-        return at + self.join_window
-
-    # -- holds awaiting a join -------------------------------------------------------------------
-
-    def hold(self, room: RoomKey, identity: str, until: float) -> None:
-        """``identity`` holds something on trust until ``until``, unless it joins before."""
-        key = (*room, identity)
-        self._holds[key] = min(until, self._holds.get(key, until))
-
-    def drop_hold(self, room: RoomKey, identity: str) -> None:
-        """No hold for ``identity`` any more (it joined, or was checked)."""
-        self._holds.pop((*room, identity), None)
-
-    def holds_due(self, now: float) -> list[tuple[str, str, str]]:
-        """``(app_id, room_name, identity)`` of every hold whose time is up."""
-        return sorted(key for key, until in self._holds.items() if until <= now)
-
-    def hold_of(self, room: RoomKey, identity: str) -> float | None:
-        """When the hold of ``identity`` is up, if it has one."""
-        return self._holds.get((*room, identity))

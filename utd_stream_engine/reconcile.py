@@ -20,6 +20,7 @@ one soon.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Protocol
@@ -48,8 +49,10 @@ class Reconcilable(Protocol):
     storage: Storage
     bridge: LiveKitBridge
 
-    def lock(self, app_id: str, room_name: str) -> asyncio.Lock:
-        """The lock serialising the changes of one room."""
+    def lock(
+        self, app_id: str, room_name: str
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """The lock serialising the changes of one room (across instances)."""
         ...
 
     async def resend_stale_metadata(self) -> bool:
@@ -71,11 +74,11 @@ class PassReport:
     """False when LiveKit could not be asked (the pass stopped there)."""
 
 
-def _targets(engine: Reconcilable) -> list[tuple[str, str]]:
-    found = set(engine.storage.rooms_with_holders())
+async def _targets(engine: Reconcilable) -> list[tuple[str, str]]:
+    found = set(await engine.storage.rooms_with_holders())
     found.update(
         (call.app_id, call.room_name)
-        for call in engine.storage.calls_with_status(CHECKED_CALL_STATUSES)
+        for call in await engine.storage.calls_with_status(CHECKED_CALL_STATUSES)
     )
     return sorted(found)
 
@@ -86,8 +89,8 @@ async def reconcile(engine: Reconcilable) -> PassReport:
     if not await engine.resend_stale_metadata():
         report.reached = False
         return report
-    for app_id, room_name in _targets(engine):
-        room = engine.storage.load_room(app_id, room_name)
+    for app_id, room_name in await _targets(engine):
+        room = await engine.storage.load_room(app_id, room_name)
         if room is None:
             continue
         try:
@@ -125,10 +128,10 @@ async def _reconcile_room(
     # participant marked absent who joined meanwhile loses nothing: the release sweep asks
     # LiveKit again before it frees anything.
     async with engine.lock(app_id, room_name):
-        room = engine.storage.load_room(app_id, room_name)
+        room = await engine.storage.load_room(app_id, room_name)
         if room is None:
             return
-        call = engine.storage.load_call(room.call_id) if room.call_id else None
+        call = await engine.storage.load_call(room.call_id) if room.call_id else None
         expected = room.holders() | (call.parties() if call is not None else set())
         back = room.away.keys() & listed.keys()
         absent = expected - listed.keys() - room.away.keys()
@@ -137,7 +140,7 @@ async def _reconcile_room(
                 del room.away[identity]
             due = time.time() + engine.config.rejoin_grace
             room.away.update(dict.fromkeys(absent, due))
-            engine.storage.save(rooms=[room])
+            await engine.storage.save(rooms=[room])
         for identity in sorted(absent):
             log.info(
                 "%s holds something in %s but is not there; releasing in %gs unless back",

@@ -112,14 +112,14 @@ def _remember_name(room: RoomRecord, bearer: Bearer) -> None:
 @routes.get(_BASE)
 async def get_seats(request: web.Request) -> web.Response:
     """The seats (the whole ``RoomState``)."""
-    bearer = actor(request)
-    return web.json_response(engine_of(request).room_json(bearer, room_of(request)))
+    bearer = await actor(request)
+    return web.json_response(await engine_of(request).room_json(bearer, room_of(request)))
 
 
 @routes.post(_BASE + "/setup")
 async def setup(request: web.Request) -> web.Response:
     """The host sets the seat count and mode; holders of surviving seats stay."""
-    bearer = actor(request)
+    bearer = await actor(request)
     body = await read_body(request)
     count = opt_int(body, "seat_count")
     if count is not None and not 1 <= count <= 64:
@@ -154,7 +154,7 @@ async def setup(request: web.Request) -> web.Response:
 @routes.post(_BASE + "/take")
 async def take(request: web.Request) -> web.Response:
     """Take a seat (free mode, host, or with an approval/invitation)."""
-    bearer = actor(request)
+    bearer = await actor(request)
     body = await read_body(request)
     index = req_int(body, "seat_index")
 
@@ -183,7 +183,7 @@ async def take(request: web.Request) -> web.Response:
 @routes.post(_BASE + "/leave")
 async def leave(request: web.Request) -> web.Response:
     """Leave the seat held (publish revoked)."""
-    bearer = actor(request)
+    bearer = await actor(request)
     await read_body(request)
 
     def change(room: RoomRecord, effects: Effects) -> None:
@@ -198,7 +198,7 @@ async def leave(request: web.Request) -> web.Response:
 @routes.post(_BASE + "/request")
 async def request_seat(request: web.Request) -> web.Response:
     """Ask to speak (idempotent); the host gets ``utd.seat.request``."""
-    bearer = actor(request)
+    bearer = await actor(request)
     body = await read_body(request)
     index = opt_int(body, "seat_index")
     limit = engine_of(request).config.max_pending_requests
@@ -225,19 +225,19 @@ async def request_seat(request: web.Request) -> web.Response:
 @routes.get(_BASE + "/requests")
 async def list_requests(request: web.Request) -> web.Response:
     """The host's view of pending requests (the whole ``RoomState``)."""
-    bearer = actor(request)
+    bearer = await actor(request)
     engine = engine_of(request)
-    room = engine.visible_room(bearer, room_of(request))
+    room = await engine.visible_room(bearer, room_of(request))
     if room.type is not _AUDIO:
         raise ApiError.conflict(f"{room.room_name} is not an audio room")
     require_host(room, bearer)
-    return web.json_response(engine.room_json(bearer, room.room_name))
+    return web.json_response(await engine.room_json(bearer, room.room_name))
 
 
 @routes.post(_BASE + "/request/cancel")
 async def cancel_request(request: web.Request) -> web.Response:
     """The requester withdraws their request to speak; 404 ``no_request`` without one."""
-    bearer = actor(request)
+    bearer = await actor(request)
     await read_body(request)
 
     def change(room: RoomRecord, effects: Effects) -> None:
@@ -256,7 +256,7 @@ async def cancel_request(request: web.Request) -> web.Response:
 @routes.post(_BASE + "/requests/{request_id}/deny")
 async def deny(request: web.Request) -> web.Response:
     """The host turns a request down; the requester gets ``utd.seat.request.denied``."""
-    bearer = actor(request)
+    bearer = await actor(request)
     reason = opt_reason(await read_body(request))
     request_id = _path_request_id(request)
 
@@ -275,7 +275,7 @@ async def deny(request: web.Request) -> web.Response:
 @routes.post(_BASE + "/requests/{request_id}/approve")
 async def approve(request: web.Request) -> web.Response:
     """The host seats a requester (requested seat, else ``seat_index``, else first free)."""
-    bearer = actor(request)
+    bearer = await actor(request)
     body = await read_body(request)
     index = opt_int(body, "seat_index")
     request_id = _path_request_id(request)
@@ -301,7 +301,7 @@ async def approve(request: web.Request) -> web.Response:
 @routes.post(_BASE + "/invite")
 async def invite(request: web.Request) -> web.Response:
     """The host invites an identity to a seat; the invitee gets ``utd.seat.invite``."""
-    bearer = actor(request)
+    bearer = await actor(request)
     body = await read_body(request)
     identity = check_name(body.get("identity"), "identity")
     index = opt_int(body, "seat_index")
@@ -332,7 +332,7 @@ async def accept(request: web.Request) -> web.Response:
     The engine decides from its own invitations, so an invitee whose view of the room is late
     still gets the seat the host offered; the host gets ``utd.seat.invite.accepted``.
     """
-    bearer = actor(request)
+    bearer = await actor(request)
     await read_body(request)
 
     def change(room: RoomRecord, effects: Effects) -> None:
@@ -355,7 +355,7 @@ async def accept(request: web.Request) -> web.Response:
 @routes.post(_BASE + "/invitation/decline")
 async def decline(request: web.Request) -> web.Response:
     """The invitee declines; the host gets ``utd.seat.invite.declined``."""
-    bearer = actor(request)
+    bearer = await actor(request)
     await read_body(request)
 
     def change(room: RoomRecord, effects: Effects) -> None:
@@ -388,7 +388,7 @@ async def _set_seat_flag(
 ) -> web.Response:
     """The host sets one boolean of a seat (``locked``, ``muted``) to the body's value; ``also``
     adds what else the change does."""
-    bearer = actor(request)
+    bearer = await actor(request)
     value = req_bool(await read_body(request), flag)
     index = _path_index(request)
 
@@ -415,7 +415,7 @@ def _mute_holder(effects: Effects, seat: UTDSeat, muted: bool) -> None:
 @routes.post(_BASE + "/{index}/kick")
 async def kick(request: web.Request) -> web.Response:
     """The host frees a seat and revokes its holder's publish (an empty seat: no change)."""
-    bearer = actor(request)
+    bearer = await actor(request)
     await read_body(request)
     index = _path_index(request)
 

@@ -46,8 +46,8 @@ _LIVE = UTDStreamType.LIVE_STREAM
 @routes.get("/api/v1/live/{room}/stage")
 async def get_stage(request: web.Request) -> web.Response:
     """The stage (the whole ``RoomState``)."""
-    bearer = actor(request)
-    return web.json_response(engine_of(request).room_json(bearer, room_of(request)))
+    bearer = await actor(request)
+    return web.json_response(await engine_of(request).room_json(bearer, room_of(request)))
 
 
 @routes.post("/api/v1/live/{room}/stage/invite")
@@ -58,7 +58,7 @@ async def invite(request: web.Request) -> web.Response:
     once with camera and microphone; otherwise an invitation waits for their answer. Either
     way the invitee gets ``utd.stage.invite``.
     """
-    bearer = actor(request)
+    bearer = await actor(request)
     body = await read_body(request)
     identity = check_name(body.get("identity"), "identity")
     direct = opt_bool(body, "direct") or False
@@ -87,7 +87,7 @@ async def invite(request: web.Request) -> web.Response:
 async def accept_invitation(request: web.Request) -> web.Response:
     """The invitee accepts: on stage with camera and microphone; the host gets
     ``utd.stage.invite.accepted``."""
-    bearer = actor(request)
+    bearer = await actor(request)
     await read_body(request)
 
     def change(room: RoomRecord, effects: Effects) -> None:
@@ -104,7 +104,7 @@ async def accept_invitation(request: web.Request) -> web.Response:
 @routes.post("/api/v1/live/{room}/stage/invitation/decline")
 async def decline_invitation(request: web.Request) -> web.Response:
     """The invitee declines; the host gets ``utd.stage.invite.declined``."""
-    bearer = actor(request)
+    bearer = await actor(request)
     await read_body(request)
 
     def change(room: RoomRecord, effects: Effects) -> None:
@@ -133,7 +133,7 @@ def _hosts(room: RoomRecord, invitation: UTDStageInvitation) -> tuple[str, ...]:
 @routes.post("/api/v1/live/{room}/stage/remove")
 async def remove(request: web.Request) -> web.Response:
     """The host takes a co-publisher off stage (publish revoked)."""
-    bearer = actor(request)
+    bearer = await actor(request)
     body = await read_body(request)
     identity = check_name(body.get("identity"), "identity")
 
@@ -151,7 +151,7 @@ async def remove(request: web.Request) -> web.Response:
 @routes.post("/api/v1/live/{room}/stage/request")
 async def request_stage(request: web.Request) -> web.Response:
     """A viewer raises a hand (idempotent); the host gets ``utd.stage.request``."""
-    bearer = actor(request)
+    bearer = await actor(request)
     await read_body(request)
     limit = engine_of(request).config.max_pending_requests
 
@@ -178,7 +178,7 @@ async def request_stage(request: web.Request) -> web.Response:
 @routes.post("/api/v1/live/{room}/stage/request/cancel")
 async def cancel_request(request: web.Request) -> web.Response:
     """A viewer takes back their request to come on stage."""
-    bearer = actor(request)
+    bearer = await actor(request)
     await read_body(request)
 
     def change(room: RoomRecord, effects: Effects) -> None:
@@ -191,7 +191,7 @@ async def cancel_request(request: web.Request) -> web.Response:
 @routes.post("/api/v1/live/{room}/stage/deny")
 async def deny_request(request: web.Request) -> web.Response:
     """The host says no to a request; the requester gets ``utd.stage.request.denied``."""
-    bearer = actor(request)
+    bearer = await actor(request)
     body = await read_body(request)
     identity = check_name(body.get("identity"), "identity")
     reason = opt_reason(body)
@@ -213,7 +213,7 @@ def _no_request(identity: str) -> ApiError:
 @routes.post("/api/v1/live/{room}/stage/leave")
 async def leave(request: web.Request) -> web.Response:
     """A co-publisher steps off stage (publish revoked)."""
-    bearer = actor(request)
+    bearer = await actor(request)
     await read_body(request)
 
     def change(room: RoomRecord, effects: Effects) -> None:

@@ -34,7 +34,7 @@ async def user_token(request: web.Request) -> web.Response:
     engine = engine_of(request)
     app_id = app_of(request)
     body = await read_body(request)
-    who, name, device_id = _admit(request, body, app_id)
+    who, name, device_id = await _admit(request, body, app_id)
     token, expires_at = engine.mint_user_token(app_id, who.identity, name, device_id, who.roles)
     return web.json_response(
         {"user_token": token, "identity": who.identity, "expires_at": expires_at}
@@ -59,8 +59,8 @@ async def room_token(request: web.Request) -> web.Response:
         raise ApiError.invalid("role must be host or audience")
     # A mint for a room that does not exist yet also counts as a new room (two racing for
     # the same new room are both counted: the limit errs on the safe side).
-    new_room = engine.storage.load_room(app_id, room_name) is None
-    who, name, device_id = _admit(request, body, app_id, new_room=new_room)
+    new_room = await engine.storage.load_room(app_id, room_name) is None
+    who, name, device_id = await _admit(request, body, app_id, new_room=new_room)
     token = await engine.mint_room_token(
         app_id,
         identity=who.identity,
@@ -84,7 +84,7 @@ async def room_token(request: web.Request) -> web.Response:
     )
 
 
-def _admit(
+async def _admit(
     request: web.Request, body: dict[str, Any], app_id: str, *, new_room: bool = False
 ) -> tuple[Identity, str | None, str | None]:
     """Who mints (proof of identity, not banned, within the rate limits: the mint's, and the
@@ -102,11 +102,11 @@ def _admit(
     )
     name = opt_str(body, "name") or who.name
     device_id = opt_str(body, "device_id")
-    engine.check_not_banned(app_id, who.identity)
+    await engine.check_not_banned(app_id, who.identity)
     engine.limiter.mint(app_id, who.identity, client_address(request), new_room=new_room)
     # Written only when it changes: the SDK sends its preference with every mint.
-    if rejects_when_busy is not None and rejects_when_busy != engine.storage.rejects_when_busy(
-        app_id, who.identity
+    if rejects_when_busy is not None and rejects_when_busy != (
+        await engine.storage.rejects_when_busy(app_id, who.identity)
     ):
-        engine.storage.set_rejects_when_busy(app_id, who.identity, rejects_when_busy)
+        await engine.storage.set_rejects_when_busy(app_id, who.identity, rejects_when_busy)
     return who, name, device_id

@@ -31,9 +31,9 @@ routes = web.RouteTableDef()
 @routes.get("/api/v1/rooms/{room}")
 async def get_room(request: web.Request) -> web.Response:
     """Any room's ``RoomState`` (audio room, live stream, or call room for its parties)."""
-    bearer = actor(request)
+    bearer = await actor(request)
     room = check_name(request.match_info["room"], "room")
-    return web.json_response(engine_of(request).room_json(bearer, room))
+    return web.json_response(await engine_of(request).room_json(bearer, room))
 
 
 @routes.post("/api/v1/livekit/webhook")
@@ -58,7 +58,7 @@ async def livekit_webhook(request: web.Request) -> web.Response:
         event.event in _PARTICIPANT_EVENTS and not identity
     ):
         return web.json_response({})
-    if not _first_time(engine, event, subject):
+    if not await _first_time(engine, event, subject):
         log.info(
             "webhook %s %s of %s/%s dropped: applied already, or older than one applied",
             event.event, event.id, event.room.name, subject,
@@ -68,7 +68,7 @@ async def livekit_webhook(request: web.Request) -> web.Response:
         await _apply(engine, event, *parsed)
     except BaseException:
         if event.id:
-            engine.storage.unclaim_webhook(event.id)  # LiveKit retries a failed delivery
+            await engine.storage.unclaim_webhook(event.id)  # LiveKit retries a failed delivery
         raise
     return web.json_response({})
 
@@ -109,7 +109,7 @@ _ROOM_EVENTS = frozenset({"room_started", "room_finished"})
 _WEBHOOK_MEMORY = 600.0
 
 
-def _first_time(engine: Engine, event: api.WebhookEvent, subject: str) -> bool:
+async def _first_time(engine: Engine, event: api.WebhookEvent, subject: str) -> bool:
     """True when ``event`` is to be applied: not applied before (by id), and no event about
     the same room and participant (``subject``) created after it was applied (a replay, or a
     retry LiveKit delivered late)."""
@@ -119,7 +119,7 @@ def _first_time(engine: Engine, event: api.WebhookEvent, subject: str) -> bool:
     created_at = float(event.created_at)
     if created_at and created_at < now - _WEBHOOK_MEMORY:
         return False  # older than the memory of applied events: cannot tell it is new
-    return engine.storage.claim_webhook(
+    return await engine.storage.claim_webhook(
         event.id,
         event.room.name,
         subject,

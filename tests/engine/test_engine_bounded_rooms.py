@@ -8,10 +8,12 @@ import json
 import sqlite3
 from typing import Any
 
+import pytest
+
 from tests._support.engine import APP_ID, EngineClient, Local, LocalFactory, post_webhook
 from tests._support.paths import SEATS, STAGE
+from utd_stream_engine.sqlite_storage import SQLiteStorage
 from utd_stream_engine.state import MAX_NAMES, METADATA_REQUESTS, dump_record
-from utd_stream_engine.storage import SQLiteStorage
 
 # Hundreds of listeners mint from one address here: no limit on tokens gets in the way.
 NO_TOKEN_LIMITS = {"rate_limit": 0, "mint_limit_per_address": 0, "mint_limit_per_app": 0}
@@ -136,6 +138,7 @@ async def test_metadata_lists_a_few_requests_and_leaves_many_out(
     assert len(listed.body["speak_requests"]) == METADATA_REQUESTS + 300
 
 
+@pytest.mark.sqlite_only  # reads SQLite's own tables
 async def test_pending_requests_are_kept_apart_from_the_room_record(
     make_local: LocalFactory,
 ) -> None:
@@ -164,7 +167,7 @@ async def test_pending_requests_are_kept_apart_from_the_room_record(
 async def test_a_room_saved_with_its_requests_inline_keeps_them(tmp_path: Any) -> None:
     path = tmp_path / "engine.sqlite3"
     storage = SQLiteStorage(path)
-    storage.close()
+    await storage.close()
     # A record as the engine wrote it before requests were kept apart.
     record = {
         "app_id": APP_ID,
@@ -190,23 +193,23 @@ async def test_a_room_saved_with_its_requests_inline_keeps_them(tmp_path: Any) -
         )
     storage = SQLiteStorage(path)
     try:
-        room = storage.load_room(APP_ID, "old")
+        room = await storage.load_room(APP_ID, "old")
         assert room is not None and [r.identity for r in room.speak_requests] == ["ann"]
         assert room.holders() == {"ann"}
-        storage.save(rooms=[room])
-        again = storage.load_room(APP_ID, "old")
+        await storage.save(rooms=[room])
+        again = await storage.load_room(APP_ID, "old")
         assert again is not None and again.request_count == 1 and again.has_request("ann")
         assert [r.identity for r in again.speak_requests] == ["ann"]
         assert "speak_requests" not in dump_record(again)
     finally:
-        storage.close()
+        await storage.close()
 
 
 async def test_names_are_forgotten_when_their_identity_leaves(local: Local) -> None:
     client = local.client
     await client.token("host", "names", "live_stream", role="host", name="Host")
     await client.token("viewer", "names", "live_stream", name="Viewer")
-    room = local.engine.storage.load_room(APP_ID, "names")
+    room = await local.engine.storage.load_room(APP_ID, "names")
     assert room is not None and room.names.get("viewer") == "Viewer"
     left = {
         "event": "participant_left",
@@ -214,7 +217,7 @@ async def test_names_are_forgotten_when_their_identity_leaves(local: Local) -> N
         "participant": {"identity": "viewer", "sid": "PA_viewer"},
     }
     assert await post_webhook(local, left) == 200
-    room = local.engine.storage.load_room(APP_ID, "names")
+    room = await local.engine.storage.load_room(APP_ID, "names")
     assert room is not None and "viewer" not in room.names and room.names["host"] == "Host"
 
 
@@ -231,7 +234,7 @@ async def test_a_room_remembers_a_bounded_number_of_names(
                 for n in range(start, start + 50)
             )
         )
-    room = local.engine.storage.load_room(APP_ID, "crowd")
+    room = await local.engine.storage.load_room(APP_ID, "crowd")
     assert room is not None and len(room.names) == MAX_NAMES
     # The most recent are the ones kept.
     assert room.names[f"v{MAX_NAMES + 99:04d}"] == f"Viewer {MAX_NAMES + 99}"

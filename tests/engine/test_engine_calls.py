@@ -16,8 +16,8 @@ from tests._support.engine import APP_ID, Local, LocalFactory, post_webhook
 from tests._support.engine_calls import read_events, start_call
 from tests._support.paths import CALLS
 from utd_stream_engine import calls as calls_module
+from utd_stream_engine.sqlite_storage import SQLiteStorage
 from utd_stream_engine.state import CallRecord, dump_record
-from utd_stream_engine.storage import SQLiteStorage
 from utd_stream_rx.models import UTDCallStatus, UTDRoomState, UTDStreamType, structure
 
 
@@ -317,7 +317,7 @@ async def test_calls_since_takes_plain_numbers(local: Local, since: str) -> None
     assert answer.status == 200, answer
 
 
-def test_a_database_from_before_updated_at_gains_it(tmp_path: Path) -> None:
+async def test_a_database_from_before_updated_at_gains_it(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     record = CallRecord(
         call_id="c1", app_id=APP_ID, status=UTDCallStatus.ENDED, type=UTDStreamType.AUDIO_CALL,
@@ -337,7 +337,7 @@ def test_a_database_from_before_updated_at_gains_it(tmp_path: Path) -> None:
         db.commit()
     storage = SQLiteStorage(path)
     try:
-        assert storage.calls_changed_since(APP_ID, "callee", 160.5, 10) == [record]
-        assert storage.calls_changed_since(APP_ID, "callee", 160.6, 10) == []
+        assert await storage.calls_changed_since(APP_ID, "callee", 160.5, 10) == [record]
+        assert await storage.calls_changed_since(APP_ID, "callee", 160.6, 10) == []
     finally:
-        storage.close()
+        await storage.close()

@@ -23,8 +23,8 @@ from utd_stream_rx.models import UTDStageMember, UTDStreamType
 NEVER = 0  # reconcile_interval: no periodic pass, only the ones a test asks for
 
 
-def away(local: Local, room: str) -> dict[str, float]:
-    record = local.engine.storage.load_room(APP_ID, room)
+async def away(local: Local, room: str) -> dict[str, float]:
+    record = await local.engine.storage.load_room(APP_ID, room)
     assert record is not None
     return record.away
 
@@ -57,7 +57,7 @@ async def test_the_periodic_pass_releases_an_absent_holder_after_the_grace(
     assert now[1] == "ann"  # present: kept
     revoked = [op for op in local.ops("grant") if op[2] == "bob" and not op[3].can_publish]
     assert len(revoked) == 1
-    assert away(local, "pr") == {}
+    assert (await away(local, "pr")) == {}
     await asyncio.sleep(GRACE + 1.2)  # later passes leave a present holder alone
     assert (await seated(local, "pr", b["host"]))[1] == "ann"
     assert not [op for op in local.ops("grant") if op[2] == "ann" and not op[3].can_publish]
@@ -67,7 +67,7 @@ async def test_a_holder_back_within_the_grace_keeps_the_seat(make_local: LocalFa
     local = await make_local(rejoin_grace=GRACE, reconcile_interval=NEVER)
     b = await seat_room(local, "bk", "ann", "bob")
     assert await local.engine.reconcile()
-    assert set(away(local, "bk")) == {"ann", "bob"}
+    assert set(await away(local, "bk")) == {"ann", "bob"}
     # ann's connection shows up before the grace ends (her participant_joined may never come).
     local.bridge.present[(f"{APP_ID}__bk", "ann")] = "PA_ann"
     await wait_until_freed(local, "bk", b["host"], 2)
@@ -83,7 +83,7 @@ async def test_requests_and_invitations_of_the_absent_are_dropped(
     asked = await local.client.post("/api/v1/audio-rooms/rq/seats/request", bearer=asker)
     assert asked.status == 200, asked
     assert await local.engine.reconcile()
-    assert set(away(local, "rq")) == {"asker"}
+    assert set(await away(local, "rq")) == {"asker"}
     for _ in range(100):
         state = (await local.client.get("/api/v1/rooms/rq", bearer=host)).body
         if not state["speak_requests"]:
@@ -106,7 +106,7 @@ async def test_a_grant_livekit_lost_is_sent_again(make_local: LocalFactory) -> N
     assert set(sent) == {"ann", "eve"}
     assert sent["ann"].can_publish and sent["ann"].seat == 1
     assert not sent["eve"].can_publish
-    assert away(local, "gl") == {}
+    assert (await away(local, "gl")) == {}
     # LiveKit now agrees: the next pass sends nothing.
     again = len(local.ops("grant"))
     assert await local.engine.reconcile()
@@ -147,7 +147,7 @@ async def test_an_active_call_whose_party_comes_back_goes_on(make_local: LocalFa
         "participant": {"identity": "callee", "sid": "PA_k"},
     }
     assert await post_webhook(local, joined) == 200
-    assert away(local, room) == {}
+    assert (await away(local, room)) == {}
     await asyncio.sleep(GRACE + 1.2)
     assert await call_status(local, cid, caller) == "active"
 
@@ -190,7 +190,7 @@ async def test_livekit_unreachable_releases_nothing(make_local: LocalFactory) ->
     )
     assert taken.status == 200, taken
     await asyncio.sleep(GRACE + 1.5)
-    assert away(local, "down") == {}
+    assert (await away(local, "down")) == {}
     now = await seated(local, "down", b["host"])
     assert (now[1], now[2]) == ("ann", "bob")
 
@@ -229,29 +229,32 @@ async def test_the_pass_at_start_up_catches_departures_while_the_engine_was_down
     assert (await seated(second, "su", b["host"]))[2] == "bob"
 
 
-def test_storage_knows_the_rooms_with_holders(tmp_path: Path) -> None:
+async def test_storage_knows_the_rooms_with_holders(tmp_path: Path) -> None:
     path = tmp_path / "engine.sqlite3"
     storage = SQLiteStorage(path)
     show = RoomRecord(
         app_id="a", room_name="show", type=UTDStreamType.LIVE_STREAM, host_identity="star"
     )
     show.stage = [UTDStageMember("star", None, "host")]
-    storage.save(rooms=[show])
-    assert storage.rooms_with_holders() == []  # the host alone holds nothing
+    await storage.save(rooms=[show])
+    assert await storage.rooms_with_holders() == []  # the host alone holds nothing
     show.stage.append(UTDStageMember("fan", None, "stage"))
-    storage.save(rooms=[show])
-    assert storage.rooms_with_holders() == [("a", "show")]
-    storage.close()
-    # A database written before the index existed gets it filled when opened.
+    await storage.save(rooms=[show])
+    assert await storage.rooms_with_holders() == [("a", "show")]
+    await storage.close()
+    # A database written before the index existed (and before migrations were numbered)
+    # gets it filled when opened.
     db = sqlite3.connect(path)
     db.execute("DROP TABLE room_holdings")
+    db.execute("DROP TABLE schema_migrations")
+    db.commit()
     db.close()
     reopened = SQLiteStorage(path)
-    assert reopened.rooms_with_holders() == [("a", "show")]
+    assert await reopened.rooms_with_holders() == [("a", "show")]
     show.stage.pop()
-    reopened.save(rooms=[show])
-    assert reopened.rooms_with_holders() == []
-    reopened.close()
+    await reopened.save(rooms=[show])
+    assert await reopened.rooms_with_holders() == []
+    await reopened.close()
 
 
 async def test_null_bridge_lists_and_removes_participants() -> None:

@@ -14,8 +14,8 @@ from tests._support.engine import EngineClient, Local, LocalFactory
 from tests._support.paths import SEATS, STAGE
 from utd_stream_engine.__main__ import parse_args
 from utd_stream_engine.expiry import check_interval, expire_due
+from utd_stream_engine.sqlite_storage import SQLiteStorage
 from utd_stream_engine.state import RoomRecord
-from utd_stream_engine.storage import SQLiteStorage
 from utd_stream_rx.models import UTDSpeakRequest, UTDStageRequest, UTDStreamType
 
 LIVEKIT_SECRET = "unit-secret-" + "x" * 32
@@ -171,7 +171,7 @@ async def test_pending_requests_of_both_kinds_expire(make_local: LocalFactory) -
     assert _notes(local, "utd.stage.request.expired") == [
         ({"identity": "fan", "version": gig_version}, ("fan",)),
     ]
-    assert local.engine.storage.rooms_with_requests() == []
+    assert await local.engine.storage.rooms_with_requests() == []
     # Nothing is left to cancel.
     await _refused(local.client, "hall", b["ann"], SEATS.format(room="hall") + "/request/cancel",
                    {}, (404, "no_request"))
@@ -185,7 +185,7 @@ async def test_requests_never_expire_with_a_ttl_of_zero(make_local: LocalFactory
     await asyncio.sleep(1.2)  # at least one pass of the sweeper
     state = await local.client.get("/api/v1/rooms/still", bearer=b["host"])
     assert [r["identity"] for r in state.body["speak_requests"]] == ["ann"]
-    assert local.engine.storage.rooms_with_requests() == [("app-one", "still")]
+    assert await local.engine.storage.rooms_with_requests() == [("app-one", "still")]
 
 
 @attrs.define
@@ -217,7 +217,7 @@ def test_only_requests_made_by_the_deadline_expire() -> None:
     assert not expire_due(room, 150.0, _Notes())
 
 
-def test_storage_finds_the_rooms_with_requests_made_by_a_time() -> None:
+async def test_storage_finds_the_rooms_with_requests_made_by_a_time() -> None:
     storage = SQLiteStorage(":memory:")
     rooms = {
         name: RoomRecord(app_id="a", room_name=name, type=UTDStreamType.AUDIO_ROOM)
@@ -230,15 +230,15 @@ def test_storage_finds_the_rooms_with_requests_made_by_a_time() -> None:
     rooms["untimed"].speak_requests = [UTDSpeakRequest(1, "x")]
     rooms["new"].speak_requests = [UTDSpeakRequest(1, "x", None, None, 151.0)]
     rooms["new"].stage_requests = [UTDStageRequest(2, "y", None, 400.0)]
-    storage.save(rooms=rooms.values())
-    assert sorted(storage.rooms_with_requests()) == [
+    await storage.save(rooms=rooms.values())
+    assert sorted(await storage.rooms_with_requests()) == [
         ("a", "new"), ("a", "old-speak"), ("a", "old-stage"), ("a", "untimed")
     ]
-    assert sorted(storage.rooms_with_requests(made_by=150.0)) == [
+    assert sorted(await storage.rooms_with_requests(made_by=150.0)) == [
         ("a", "old-speak"), ("a", "old-stage"), ("a", "untimed")
     ]
-    assert storage.rooms_with_requests(made_by=50.0) == [("a", "untimed")]
-    storage.close()
+    assert await storage.rooms_with_requests(made_by=50.0) == [("a", "untimed")]
+    await storage.close()
 
 
 def test_the_expiry_check_interval_is_a_quarter_of_the_ttl_at_most_five_seconds() -> None:

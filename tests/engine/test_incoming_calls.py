@@ -12,7 +12,7 @@ import pytest
 from tests._support.engine import APP_ID, APP_KEY, Local
 from tests._support.incoming_calls import IncomingCalls, ReconnectGate
 from tests._support.paths import CALLS
-from utd_stream_engine.storage import SQLiteStorage
+from utd_stream_engine.sqlite_storage import SQLiteStorage
 from utd_stream_rx import UTDCallStatus, UTDStreamClient
 
 
@@ -91,6 +91,7 @@ async def test_a_call_that_ended_while_the_stream_was_down_arrives_ended(
     follower.assert_each_version_once()
 
 
+@pytest.mark.sqlite_only  # reads SQLite's own tables
 async def test_a_ringing_call_the_engine_lost_ends_after_the_reconnect(
     local: Local, follower: Follower
 ) -> None:

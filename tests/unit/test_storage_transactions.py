@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from utd_stream_engine.errors import StorageUnavailable
+from utd_stream_engine.sqlite_storage import SQLiteStorage
 from utd_stream_engine.state import RoomRecord
-from utd_stream_engine.storage import SQLiteStorage
 from utd_stream_rx.models import UTDStreamType
 
 
@@ -32,19 +32,19 @@ def _fail_commits(db: sqlite3.Connection) -> None:
     )
 
 
-def test_a_failed_commit_is_rolled_back_and_the_next_write_works(tmp_path: Path) -> None:
+async def test_a_failed_commit_is_rolled_back_and_the_next_write_works(tmp_path: Path) -> None:
     storage = SQLiteStorage(tmp_path / "engine.sqlite3")
     _fail_commits(storage._db)
     with pytest.raises(sqlite3.IntegrityError):  # raised by COMMIT, not by the insert
-        storage.save(rooms=[_room("lost")])
+        await storage.save(rooms=[_room("lost")])
     assert not storage._db.in_transaction
-    assert storage.load_room("app", "lost") is None
+    assert await storage.load_room("app", "lost") is None
     storage._db.execute("DROP TRIGGER orphan")
-    storage.save(rooms=[_room("kept")])
-    storage.set_banned("app", "mallory", True)
-    assert storage.load_room("app", "kept") is not None
-    assert storage.is_banned("app", "mallory")
-    storage.close()
+    await storage.save(rooms=[_room("kept")])
+    await storage.set_banned("app", "mallory", True)
+    assert await storage.load_room("app", "kept") is not None
+    assert await storage.is_banned("app", "mallory")
+    await storage.close()
 
 
 def test_an_unusable_path_is_storage_unavailable(tmp_path: Path) -> None:
