@@ -77,12 +77,16 @@ class PostgresStorage:
     Args:
         url: ``postgresql://user:password@host:port/database``.
         pool_size: Most connections this instance opens (room locks included).
+        connect_patience: Seconds :meth:`open` waits for a server that does not answer yet.
     """
 
     shared = True
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, connect_patience: float = _CONNECT_PATIENCE
+    ) -> None:
         self._url = url
+        self._connect_patience = connect_patience
         self._pool_size = max(2, pool_size)
         self._pool: asyncpg.Pool | None = None
         self._listener = CallChangeListener(url, self.load_call)
@@ -93,8 +97,12 @@ class PostgresStorage:
     # -- connections ----------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Connect (waiting up to 15 s for a server that is starting) and migrate."""
-        deadline = time.monotonic() + _CONNECT_PATIENCE
+        """Connect (waiting for a server that is starting) and migrate.
+
+        Raises:
+            StorageUnavailable: no server answered within ``connect_patience``.
+        """
+        deadline = time.monotonic() + self._connect_patience
         while True:
             try:
                 self._pool = await asyncpg.create_pool(

@@ -41,12 +41,20 @@ class TestDatabases:
 
     async def fresh(self) -> str:
         """The URL of a new, migrated, empty database."""
+        return await self._create(migrated=True)
+
+    async def empty(self) -> str:
+        """The URL of a new database without any table."""
+        return await self._create(migrated=False)
+
+    async def _create(self, *, migrated: bool) -> str:
         conn = await asyncpg.connect(self._server_url)
         try:
-            if not self._template_ready:
+            if migrated and not self._template_ready:
                 await self._make_template(conn)
             name = f"utd_test_{os.getpid()}_{next(self._numbers)}"
-            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE {_TEMPLATE}')
+            template = _TEMPLATE if migrated else "template0"
+            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE {template}')
         finally:
             await conn.close()
         self._made.append(name)
