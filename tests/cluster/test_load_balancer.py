@@ -1,5 +1,5 @@
-"""nginx in front of the engines: requests spread over both, a killed engine is skipped at once
-and serves again once restarted, and event streams pass through unbuffered."""
+"""nginx in front of the engines: requests spread over both, and a killed engine is skipped at
+once and serves again once restarted (event streams through it: ``test_shared_state``)."""
 
 from __future__ import annotations
 
