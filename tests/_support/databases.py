@@ -16,7 +16,6 @@ from utd_stream_engine.postgres_storage import PostgresStorage
 
 __all__ = ["TestDatabases", "drop_in_a_thread"]
 
-_TEMPLATE = "utd_engine_template"
 
 
 class TestDatabases:
@@ -33,6 +32,8 @@ class TestDatabases:
         self._numbers = itertools.count(1)
         self._made: list[str] = []
         self._template_ready = False
+        # Of this process: runs sharing one server (``$UTD_TEST_POSTGRES_URL``) keep apart.
+        self._template = f"utd_engine_template_{os.getpid()}"
 
     def url_of(self, name: str) -> str:
         """The URL of database ``name`` on the server."""
@@ -53,7 +54,7 @@ class TestDatabases:
             if migrated and not self._template_ready:
                 await self._make_template(conn)
             name = f"utd_test_{os.getpid()}_{next(self._numbers)}"
-            template = _TEMPLATE if migrated else "template0"
+            template = self._template if migrated else "template0"
             await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE {template}')
         finally:
             await conn.close()
@@ -61,9 +62,9 @@ class TestDatabases:
         return self.url_of(name)
 
     async def _make_template(self, conn: asyncpg.Connection) -> None:
-        await conn.execute(f"DROP DATABASE IF EXISTS {_TEMPLATE}")
-        await conn.execute(f"CREATE DATABASE {_TEMPLATE}")
-        storage = PostgresStorage(self.url_of(_TEMPLATE), pool_size=2)
+        await conn.execute(f"DROP DATABASE IF EXISTS {self._template}")
+        await conn.execute(f"CREATE DATABASE {self._template}")
+        storage = PostgresStorage(self.url_of(self._template), pool_size=2)
         await storage.open()
         await storage.close()
         self._template_ready = True
@@ -72,7 +73,7 @@ class TestDatabases:
         """Drop every database this run made."""
         conn = await asyncpg.connect(self._server_url)
         try:
-            for name in [*self._made, _TEMPLATE]:
+            for name in [*self._made, self._template]:
                 await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
