@@ -71,9 +71,6 @@ class LocalCluster:
             raise ValueError("a cluster needs at least one engine and one LiveKit node")
         self._owns_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="utd-cluster-"))
-        if self._owns_workdir:
-            # Others may pass through (not list): PostgreSQL may run as its own OS user.
-            self.workdir.chmod(0o711)
         self.postgres = PostgresServer(workdir=self.workdir / "postgres")
         self.redis = RedisServer(workdir=self.workdir / "redis")
         self.load_balancer = LoadBalancer(port=port, workdir=self.workdir / "nginx")

@@ -18,6 +18,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,17 +58,27 @@ def postgres_bindir() -> Path:
     )
 
 
-def _check_reachable(folder: Path, user: str) -> None:
-    """``PostgresError`` unless OS user ``user`` may pass through every folder above ``folder``."""
+def _open_the_way(folder: Path, user: str) -> None:
+    """Let OS user ``user`` pass through every folder above ``folder``.
+
+    Folders of the system's temporary area made by this user (``mkdtemp`` makes them 0700) get
+    the right to pass through (not to list); any other folder in the way is an error, never
+    changed (a home folder, for one).
+    """
     uid = pwd.getpwnam(user).pw_uid
+    temporary = Path(tempfile.gettempdir()).resolve()
     for parent in folder.resolve().parents:
-        mode = parent.stat()
-        if mode.st_uid != uid and not mode.st_mode & stat.S_IXOTH:
-            raise PostgresError(
-                f"the {user} OS user, which runs PostgreSQL here (it refuses to run as root), "
-                f"cannot enter {parent}: give PostgreSQL a working folder it can reach "
-                "(under /tmp, for example)"
-            )
+        status = parent.stat()
+        if status.st_uid == uid or status.st_mode & stat.S_IXOTH:
+            continue
+        if temporary in parent.parents and status.st_uid == os.geteuid():
+            parent.chmod(stat.S_IMODE(status.st_mode) | stat.S_IXOTH)
+            continue
+        raise PostgresError(
+            f"the {user} OS user, which runs PostgreSQL here (it refuses to run as root), "
+            f"cannot enter {parent}: give PostgreSQL a working folder it can reach "
+            "(under /tmp, for example)"
+        )
 
 
 class PostgresServer(ChildProcess):
@@ -124,7 +135,7 @@ class PostgresServer(ChildProcess):
         """As root, the service user owns the working folder (initdb and postgres write it)."""
         if self._os_user is None:
             return
-        _check_reachable(self.workdir, self._os_user)
+        _open_the_way(self.workdir, self._os_user)
         os.chmod(self.workdir, 0o700)
         shutil.chown(self.workdir, self._os_user, self._os_user)
         if self.log_path.exists():
