@@ -74,7 +74,7 @@ class LocalCluster:
         self.postgres = PostgresServer(workdir=self.workdir / "postgres")
         self.redis = RedisServer(workdir=self.workdir / "redis")
         self.load_balancer = LoadBalancer(port=port, workdir=self.workdir / "nginx")
-        self.database = database or self.postgres.dsn(ENGINE_DATABASE)
+        self._database = database
         self.livekit_nodes = self._make_nodes(livekit_count)
         # Every engine checks identity tokens against the same app secret.
         app_secret = app_secret or secrets.token_urlsafe(32)
@@ -117,8 +117,13 @@ class LocalCluster:
             extra_args=engine_args,
             secure=secure,
             app_secret=app_secret,
-            database=self.database,
+            database=self.database,  # set again at start: PostgreSQL's port may move
         )
+
+    @property
+    def database(self) -> str:
+        """The engines' ``--db``: the one given, else the cluster's PostgreSQL database."""
+        return self._database or self.postgres.dsn(ENGINE_DATABASE)
 
     @property
     def base_url(self) -> str:
@@ -204,14 +209,17 @@ class LocalCluster:
         """Start every part, each once the parts it needs are up; on failure stop them all."""
         try:
             self.postgres.start()
-            if self.database == self.postgres.dsn(ENGINE_DATABASE):
+            if self._database is None:
                 self.postgres.create_database(ENGINE_DATABASE)
             self.redis.start()
             for node in self.livekit_nodes:
+                # Redis may have moved to another port while starting (one was taken meanwhile).
+                node.redis_address = self.redis.address
                 node.start()
             for index, engine in enumerate(self.engines):
-                # A node may have moved to other ports while starting (one was taken meanwhile).
+                # So may a node, and PostgreSQL.
                 engine.livekit_url = self.livekit_nodes[index % len(self.livekit_nodes)].url
+                engine.database = self.database
                 engine.start()
             self.load_balancer.start()
         except BaseException:

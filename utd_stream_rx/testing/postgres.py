@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 _DEBIAN_ROOT = Path("/usr/lib/postgresql")
 _SERVICE_USER = "postgres"  # the OS user Debian's postgresql package creates
+_START_ATTEMPTS = 3
+_ADDRESS_IN_USE = "Address already in use"
 _DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -87,7 +89,8 @@ class PostgresServer(ChildProcess):
     Args:
         workdir: Holds ``data/``, the socket and ``postgres.log`` (a temporary folder by default;
             a given one keeps its data across runs).
-        port: The TCP port (a free one by default).
+        port: The TCP port (a free one by default; when another process takes it before the
+            server binds it, the first start moves to another, and ``dsn`` follows).
         user: The database superuser ``initdb`` creates (trust authentication, no password).
         max_connections: The server's connection limit (engines keep pools of their own).
     """
@@ -103,6 +106,7 @@ class PostgresServer(ChildProcess):
         max_connections: int = 300,
     ) -> None:
         super().__init__(workdir, prefix="utd-postgres-", log_name="postgres.log")
+        self._fixed_port = port is not None
         self.port = port or free_port()
         self.user = user
         self.max_connections = max_connections
@@ -122,12 +126,21 @@ class PostgresServer(ChildProcess):
         self._hand_workdir_over()
         if not (self.data_dir / "PG_VERSION").is_file():
             self._initdb()
-        self._spawn(self._server_argv(), user=self._os_user)
-        try:
-            self._wait_accepting(timeout)
-        except BaseException:
-            self.stop()
-            raise
+        for attempt in range(_START_ATTEMPTS):
+            self._spawn(self._server_argv(), user=self._os_user)
+            try:
+                self._wait_accepting(timeout)
+                break
+            except PostgresError:
+                self.stop()
+                # A port picked here may be taken before the server binds it: another one.
+                taken = _ADDRESS_IN_USE in self.log_tail(10)
+                if self._fixed_port or not taken or attempt == _START_ATTEMPTS - 1:
+                    raise
+                self.port = free_port()
+            except BaseException:
+                self.stop()
+                raise
         log.info("PostgreSQL up at %s (log: %s)", self.dsn(), self.log_path)
         return self
 

@@ -14,6 +14,8 @@ __all__ = ["RedisError", "RedisServer", "redis_server_binary"]
 
 log = logging.getLogger(__name__)
 
+_START_ATTEMPTS = 3
+
 
 class RedisError(RuntimeError):
     """redis-server is missing, or could not be started or reached."""
@@ -45,11 +47,13 @@ class RedisServer(ChildProcess):
 
     Args:
         workdir: Where ``redis.log`` goes (a temporary folder by default).
-        port: The TCP port (a free one by default).
+        port: The TCP port (a free one by default; when another process takes it before the
+            server binds it, the first start moves to another, and ``address`` follows).
     """
 
     def __init__(self, *, workdir: Path | None = None, port: int | None = None) -> None:
         super().__init__(workdir, prefix="utd-redis-", log_name="redis.log")
+        self._fixed_port = port is not None
         self.port = port or free_port()
 
     @property
@@ -73,12 +77,21 @@ class RedisServer(ChildProcess):
         """Start the server and wait until it answers ``PING``."""
         if self.running:
             return self
-        self._spawn(self.command())
-        try:
-            self._wait_pong(timeout)
-        except BaseException:
-            self.stop()
-            raise
+        for attempt in range(_START_ATTEMPTS):
+            self._spawn(self.command())
+            try:
+                self._wait_pong(timeout)
+                break
+            except RedisError:
+                self.stop()
+                # A port picked here may be taken before the server binds it: another one.
+                taken = "Address already in use" in self.log_tail(10)
+                if self._fixed_port or not taken or attempt == _START_ATTEMPTS - 1:
+                    raise
+                self.port = free_port()
+            except BaseException:
+                self.stop()
+                raise
         log.info("redis-server up at %s (log: %s)", self.address, self.log_path)
         return self
 
