@@ -84,12 +84,14 @@ class LocalCluster:
         ]
         self.load_balancer.upstreams = [f"127.0.0.1:{engine.port}" for engine in self.engines]
 
+    def _webhook_url(self) -> str:
+        return f"{self.load_balancer.base_url}/api/v1/livekit/webhook"
+
     def _make_nodes(self, count: int) -> list[LiveKitServer]:
-        webhook = f"{self.load_balancer.base_url}/api/v1/livekit/webhook"
         api_secret = secrets.token_urlsafe(32)
         return [
             LiveKitServer(
-                webhook_urls=[webhook],
+                webhook_urls=[self._webhook_url()],
                 workdir=self.workdir / f"livekit-{index + 1}",
                 api_secret=api_secret,
                 redis_address=self.redis.address,
@@ -212,16 +214,18 @@ class LocalCluster:
             if self._database is None:
                 self.postgres.create_database(ENGINE_DATABASE)
             self.redis.start()
+            # The load balancer first (its engines answer once they are up): the nodes then
+            # post webhooks to the port it really has.
+            self.load_balancer.start()
             for node in self.livekit_nodes:
-                # Redis may have moved to another port while starting (one was taken meanwhile).
+                # A part may have moved to another port while starting (one was taken meanwhile).
                 node.redis_address = self.redis.address
+                node.webhook_urls = [self._webhook_url()]
                 node.start()
             for index, engine in enumerate(self.engines):
-                # So may a node, and PostgreSQL.
                 engine.livekit_url = self.livekit_nodes[index % len(self.livekit_nodes)].url
                 engine.database = self.database
                 engine.start()
-            self.load_balancer.start()
         except BaseException:
             self.stop()
             raise

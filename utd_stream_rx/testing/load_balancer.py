@@ -9,10 +9,10 @@ requests go to another. Every answer carries ``X-UTD-Upstream``, the engine that
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -23,6 +23,9 @@ from .children import ChildProcess, free_port
 __all__ = ["UPSTREAM_HEADER", "LoadBalancer", "LoadBalancerError", "nginx_binary", "nginx_config"]
 
 log = logging.getLogger(__name__)
+
+_START_ATTEMPTS = 3
+_ADDRESS_IN_USE = "Address already in use"
 
 UPSTREAM_HEADER = "X-UTD-Upstream"
 """The answer header naming the engine (``127.0.0.1:<port>``) that served a request."""
@@ -138,6 +141,7 @@ class LoadBalancer(ChildProcess):
     ) -> None:
         super().__init__(workdir, prefix="utd-nginx-", log_name="nginx.log")
         self.upstreams = list(upstreams)
+        self._fixed_port = port is not None
         self.port = port or free_port()
         self.config_path = self.workdir / "nginx.conf"
 
@@ -157,28 +161,43 @@ class LoadBalancer(ChildProcess):
 
     def start(self, timeout: float = 15.0) -> LoadBalancer:
         """Write the configuration, check it with ``nginx -t``, start nginx and wait until it
-        accepts connections."""
+        accepts connections (on another port if its own was taken meanwhile, unless given)."""
         if self.running:
             return self
         if not self.upstreams:
             raise LoadBalancerError("a load balancer needs at least one upstream")
         (self.workdir / "tmp").mkdir(parents=True, exist_ok=True)
+        for attempt in range(_START_ATTEMPTS):
+            try:
+                self._start_once(timeout)
+                break
+            except LoadBalancerError:
+                taken = _ADDRESS_IN_USE in self.log_tail(10)
+                if self._fixed_port or not taken or attempt == _START_ATTEMPTS - 1:
+                    raise
+                self.port = free_port()
+        log.info("nginx up at %s in front of %s", self.base_url, ", ".join(self.upstreams))
+        return self
+
+    def _start_once(self, timeout: float) -> None:
         self.config_path.write_text(self.config())
         argv = [str(nginx_binary()), "-e", "stderr", "-p", str(self.workdir)]
         argv += ["-c", str(self.config_path)]
         checked = subprocess.run([*argv, "-t"], capture_output=True, text=True, check=False)
         if checked.returncode != 0:
             raise LoadBalancerError(f"nginx refused {self.config_path}:\n{checked.stderr}")
+        (self.workdir / "nginx.pid").unlink(missing_ok=True)
         self._spawn(argv)
         try:
             self._wait_listening(timeout)
         except BaseException:
             self.stop()
             raise
-        log.info("nginx up at %s in front of %s", self.base_url, ", ".join(self.upstreams))
-        return self
 
     def _wait_listening(self, timeout: float) -> None:
+        # nginx writes its pid file once it holds its listening socket: a connection alone
+        # could reach another process that took the port meanwhile.
+        pid_file = self.workdir / "nginx.pid"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.poll() is not None:
@@ -186,8 +205,8 @@ class LoadBalancer(ChildProcess):
                     f"nginx exited with code {self._proc.returncode} during start; "
                     f"see {self.log_path}:\n{self.log_tail()}"
                 )
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+            with contextlib.suppress(OSError):
+                if pid_file.read_text().strip() == str(self.pid):
                     return
             time.sleep(0.05)
         raise LoadBalancerError(f"nginx did not listen within {timeout:.0f}s; see {self.log_path}")
