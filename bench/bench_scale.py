@@ -24,11 +24,11 @@ from tempfile import TemporaryDirectory
 
 import aiohttp
 from _common import parser, spread
-from utd_stream_rx.testing.load_balancer import LoadBalancer
-from utd_stream_rx.testing.postgres import PostgresServer
 
 from utd_stream_rx.testing.engine import EngineProcess
 from utd_stream_rx.testing.livekit_server import LiveKitServer
+from utd_stream_rx.testing.load_balancer import LoadBalancer
+from utd_stream_rx.testing.postgres import PostgresServer
 
 CONCURRENCY = 16  # clients per load process
 LOADERS = 2  # load processes

@@ -1,6 +1,8 @@
 """``utd-stream``: the local stack and the demo, from the command line.
 
 - ``utd-stream dev``: livekit-server and the reference engine on loopback until Ctrl-C.
+- ``utd-stream dev --cluster``: the same scaled out (PostgreSQL, Redis, two LiveKit nodes, two
+  engines, nginx in front), until Ctrl-C.
 - ``utd-stream demo``: live sessions between synthetic participants on a fresh local stack.
 - ``utd-stream install``: build the pinned livekit-server (once; later runs are instant).
 """
@@ -9,14 +11,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import logging
 import secrets
 import signal
 import socket
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .testing.engine import EngineError, LocalStack
 from .testing.livekit_server import (
@@ -24,6 +29,9 @@ from .testing.livekit_server import (
     LiveKitServerError,
     ensure_livekit_server,
 )
+
+if TYPE_CHECKING:  # imported where used: only `dev --cluster` needs it
+    from .testing.cluster import LocalCluster
 
 _DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "utd_stream_rx" / "dev"
 
@@ -60,18 +68,20 @@ def _app_secret(data_dir: Path) -> str:
 
 
 def _dev(args: argparse.Namespace) -> int:
+    if args.cluster:
+        return _dev_cluster(args)
+    if args.json:
+        raise _CliError("--json needs --cluster")
     _require_free(args.port, "engine", "--port")
     _require_free(args.livekit_port, "livekit-server", "--livekit-port")
     _build_server()
-    data_dir = Path(args.data_dir).expanduser()
+    data_dir = Path(args.data_dir or _DEFAULT_DATA_DIR).expanduser()
     data_dir.mkdir(parents=True, exist_ok=True)
-    engine_args = ["--ring-timeout", str(args.ring_timeout)]
-    engine_args += ["--request-ttl", str(args.request_ttl)]
     stack = LocalStack(
         workdir=data_dir,
         engine_port=args.port,
         livekit_port=args.livekit_port,
-        engine_args=engine_args,
+        engine_args=_engine_args(args),
         secure=args.secure,
         app_secret=_app_secret(data_dir),
     )
@@ -89,28 +99,108 @@ def _dev(args: argparse.Namespace) -> int:
             f"      export UTD_STREAM_APP_KEY={stack.app_key}",
             flush=True,
         )
-        if stack.secure:
-            print(
-                "    production mode: a bearer needs an identity token that your app's backend\n"
-                "    signs (HS256) with the app secret; give UTDStreamClient a token_provider.\n"
-                "    app secret, for your BACKEND only (never ship it in an app):\n"
-                f"      export UTD_STREAM_APP_SECRET={stack.app_secret}",
-                flush=True,
-            )
-        else:
-            print(
-                "    INSECURE dev mode: the engine takes every client at its word about who it\n"
-                "    is. Fine on your machine; `utd-stream dev --secure` runs production mode.",
-                flush=True,
-            )
-        try:
-            while not stop.wait(0.5):
-                if not (stack.engine.running and stack.livekit.running):
-                    raise _CliError("a stack process exited; see the logs above")
-        except KeyboardInterrupt:
-            pass
+        _print_mode(stack.secure, stack.app_secret)
+        _wait_for_stop(stop, lambda: stack.engine.running and stack.livekit.running)
         print("\n==> stopping", flush=True)
     return 0
+
+
+def _print_mode(secure: bool, app_secret: str) -> None:
+    """How identities are checked: the secret for the backend, or the dev-mode warning."""
+    if secure:
+        print(
+            "    production mode: a bearer needs an identity token that your app's backend\n"
+            "    signs (HS256) with the app secret; give UTDStreamClient a token_provider.\n"
+            "    app secret, for your BACKEND only (never ship it in an app):\n"
+            f"      export UTD_STREAM_APP_SECRET={app_secret}",
+            flush=True,
+        )
+    else:
+        print(
+            "    INSECURE dev mode: the engine takes every client at its word about who it\n"
+            "    is. Fine on your machine; `utd-stream dev --secure` runs production mode.",
+            flush=True,
+        )
+
+
+def _dev_cluster(args: argparse.Namespace) -> int:
+    """``dev --cluster``: PostgreSQL, Redis, two LiveKit nodes, two engines and nginx."""
+    _require_free(args.port, "load balancer", "--port")
+    # With --json, stdout carries the JSON object only; progress goes to stderr.
+    progress = sys.stderr if args.json else sys.stdout
+    with contextlib.redirect_stdout(progress):
+        _build_server()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("==> starting the local cluster", file=progress, flush=True)
+    cluster = _start_cluster(args)
+    try:
+        if args.json:
+            print(json.dumps(cluster.describe()), flush=True)
+        else:
+            _print_cluster(cluster)
+        _wait_for_stop(stop, cluster.all_running)
+    finally:
+        print("\n==> stopping", file=progress, flush=True)
+        cluster.cleanup()
+    return 0
+
+
+def _start_cluster(args: argparse.Namespace) -> LocalCluster:
+    from .testing.cluster import LocalCluster
+    from .testing.load_balancer import LoadBalancerError
+    from .testing.postgres import PostgresError
+    from .testing.redis import RedisError
+
+    workdir = Path(args.data_dir).expanduser() / "cluster" if args.data_dir else None
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        cluster = LocalCluster(
+            workdir=workdir,
+            port=args.port,
+            engine_args=_engine_args(args),
+            secure=args.secure,
+            app_secret=_app_secret(workdir) if workdir is not None else None,
+        )
+        return cluster.start()
+    except (PostgresError, RedisError, LoadBalancerError) as exc:
+        raise _CliError(str(exc)) from None
+
+
+def _print_cluster(cluster: LocalCluster) -> None:
+    balancer = cluster.load_balancer
+    lines = [f"    load balancer   {balancer.base_url}   (nginx, log {balancer.log_path})"]
+    for number, engine in enumerate(cluster.engines, 1):
+        lines.append(f"    engine {number}        {engine.base_url}   (log {engine.log_path})")
+    for number, node in enumerate(cluster.livekit_nodes, 1):
+        lines.append(f"    livekit node {number}  {node.url}   (log {node.log_path})")
+    lines.append(f"    redis           {cluster.redis.address}   (log {cluster.redis.log_path})")
+    lines.append(f"    postgresql      {cluster.database}   (log {cluster.postgres.log_path})")
+    lines.append(f"    data            {cluster.workdir}")
+    print(
+        "==> the local cluster is up (Ctrl-C stops it)\n" + "\n".join(lines) + "\n"
+        "    demo app credentials, for your shell:\n"
+        f"      export UTD_STREAM_BASE_URL={cluster.base_url}\n"
+        f"      export UTD_STREAM_APP_ID={cluster.app_id}\n"
+        f"      export UTD_STREAM_APP_KEY={cluster.app_key}",
+        flush=True,
+    )
+    _print_mode(cluster.secure, cluster.app_secret)
+
+
+def _wait_for_stop(stop: threading.Event, running: Callable[[], bool]) -> None:
+    """Until Ctrl-C or SIGTERM; :class:`_CliError` if a process exits meanwhile."""
+    try:
+        while not stop.wait(0.5):
+            if not running():
+                raise _CliError("a process of the stack exited; see its log")
+    except KeyboardInterrupt:
+        pass
+
+
+def _engine_args(args: argparse.Namespace) -> list[str]:
+    return ["--ring-timeout", str(args.ring_timeout), "--request-ttl", str(args.request_ttl)]
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -163,8 +253,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--data-dir",
-        default=str(_DEFAULT_DATA_DIR),
-        help=f"engine database and logs, kept across runs (default {_DEFAULT_DATA_DIR})",
+        default=None,
+        help=f"engine database and logs, kept across runs (default {_DEFAULT_DATA_DIR}; "
+        "with --cluster a fresh temporary folder unless given)",
     )
     dev.add_argument(
         "--ring-timeout", type=float, default=30.0, help="seconds before a call is missed"
@@ -180,6 +271,17 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="production mode: identities need identity tokens signed with the app secret "
         "(printed at start) instead of the INSECURE dev mode's asserted identities",
+    )
+    dev.add_argument(
+        "--cluster",
+        action="store_true",
+        help="the scaled-out stack: PostgreSQL, Redis, two LiveKit nodes on it, two engines "
+        "on one database and nginx in front of them (--port is then nginx's port)",
+    )
+    dev.add_argument(
+        "--json",
+        action="store_true",
+        help="with --cluster: print one JSON object saying what runs where, instead of text",
     )
     dev.set_defaults(func=_dev)
 

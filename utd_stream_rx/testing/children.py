@@ -7,6 +7,7 @@ import atexit
 import contextlib
 import ctypes
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -36,6 +37,11 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _primary_group(user: str) -> int:
+    """The primary group id of the OS user ``user``."""
+    return pwd.getpwnam(user).pw_gid
 
 
 def _load_prctl() -> Callable[..., int] | None:
@@ -106,6 +112,9 @@ class ChildProcess:
     _GRACEFUL_STOP: float | None = None
     """Seconds after a first SIGTERM before a second one (``None``: one SIGTERM, then SIGKILL)."""
 
+    _STOP_SIGNAL: signal.Signals = signal.SIGTERM
+    """The signal that asks the child to stop (PostgreSQL's fast shutdown is SIGINT)."""
+
     def __init__(self, workdir: Path | None, *, prefix: str, log_name: str) -> None:
         self._owns_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=prefix))
@@ -123,8 +132,14 @@ class ChildProcess:
         """The process id while it runs."""
         return self._proc.pid if self._proc is not None else None
 
-    def _spawn(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> None:
-        """Start ``argv`` with its output appended to the log; it dies with this process."""
+    def _spawn(
+        self, argv: Sequence[str], env: Mapping[str, str] | None = None, user: str | None = None
+    ) -> None:
+        """Start ``argv`` with its output appended to the log; it dies with this process.
+
+        ``user``: the OS user it runs as (for servers that refuse to run as root); the switch
+        happens before :func:`die_with_parent`, since a change of user clears its signal.
+        """
         self.workdir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self._log_file = log_file
@@ -134,6 +149,9 @@ class ChildProcess:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=None if env is None else dict(env),
+            user=user,
+            group=None if user is None else _primary_group(user),
+            extra_groups=None if user is None else [],
             preexec_fn=die_with_parent,
         )
         stop_at_exit(self)
@@ -167,13 +185,14 @@ class ChildProcess:
         return "\n".join(line if len(line) <= 400 else line[:400] + " ..." for line in tail)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL after ``timeout``. Safe to call twice."""
+        """SIGTERM (or the kind's stop signal), then SIGKILL after ``timeout``. Safe to call
+        twice."""
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             graces = (timeout,) if self._GRACEFUL_STOP is None else (self._GRACEFUL_STOP, timeout)
             for grace in graces:
                 with contextlib.suppress(ProcessLookupError):
-                    proc.terminate()
+                    proc.send_signal(self._STOP_SIGNAL)
                 try:
                     proc.wait(grace)
                     break

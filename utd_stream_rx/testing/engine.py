@@ -73,6 +73,8 @@ class EngineProcess(ChildProcess):
         livekit_api_secret: LiveKit API secret (passed through the environment, not argv).
         port: HTTP port (a free one by default).
         db_path: SQLite file (``engine.sqlite3`` in the working folder by default).
+        database: A database URL instead (``postgresql://user@127.0.0.1:port/name``): engines
+            given the same one share everything through it.
         workdir: Where the database and ``engine.log`` go (a temporary folder by default).
         app_id: The app id accepted (also the one tests use).
         app_key: Its key.
@@ -99,6 +101,7 @@ class EngineProcess(ChildProcess):
         env: Mapping[str, str] | None = None,
         secure: bool = False,
         app_secret: str | None = None,
+        database: str | None = None,
     ) -> None:
         self.livekit_url = livekit_url
         self.livekit_api_key = livekit_api_key
@@ -106,6 +109,7 @@ class EngineProcess(ChildProcess):
         self.port = port or free_port()
         super().__init__(workdir, prefix="utd-engine-", log_name="engine.log")
         self.db_path = db_path or self.workdir / "engine.sqlite3"
+        self.database = database or str(self.db_path)
         self.app_id = app_id
         self.app_key = app_key
         self.extra_args = list(extra_args)
@@ -138,7 +142,7 @@ class EngineProcess(ChildProcess):
             "--livekit-api-key",
             self.livekit_api_key,
             "--db",
-            str(self.db_path),
+            self.database,
             "--app",
             f"{self.app_id}:{self.app_key}",
             *(() if self.secure else ("--dev",)),

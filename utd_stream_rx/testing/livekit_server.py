@@ -129,6 +129,7 @@ def _build(target: Path, progress: Callable[[str], None]) -> None:
 
 _START_ATTEMPTS = 3
 _ADDRESS_IN_USE = re.compile(r":(\d+): bind: address already in use")
+_NODE_ID = re.compile(r'starting LiveKit server\s.*"nodeID": "([^"]+)"')
 
 
 class LiveKitServer(ChildProcess):
@@ -141,6 +142,8 @@ class LiveKitServer(ChildProcess):
         webhook_urls: URLs livekit-server posts signed webhook events to.
         workdir: Where the config and ``livekit-server.log`` go (a temporary folder by default).
         log_level: livekit-server's log level.
+        redis_address: ``host:port`` of a Redis server: nodes sharing one form a cluster (rooms
+            land on either node; a participant signalling through another node still joins).
     """
 
     # SIGTERM asks for a graceful shutdown, which livekit-server v1.13.5 may not finish even
@@ -157,11 +160,13 @@ class LiveKitServer(ChildProcess):
         api_key: str | None = None,
         api_secret: str | None = None,
         port: int | None = None,
+        redis_address: str | None = None,
     ) -> None:
         self.api_key = api_key or "utd-dev-key"
         self.api_secret = api_secret or secrets.token_urlsafe(32)
         self.webhook_urls = list(webhook_urls)
         self.log_level = log_level
+        self.redis_address = redis_address
         super().__init__(workdir, prefix="utd-livekit-", log_name="livekit-server.log")
         self._fixed_port = port is not None
         self._ports_settled = False  # once up, restarts keep the ports clients know
@@ -210,6 +215,8 @@ class LiveKitServer(ChildProcess):
         }
         if self.webhook_urls:
             conf["webhook"] = {"api_key": self.api_key, "urls": self.webhook_urls}
+        if self.redis_address is not None:
+            conf["redis"] = {"address": self.redis_address}
         return conf
 
     def start(self, timeout: float = 30.0) -> LiveKitServer:
@@ -239,6 +246,19 @@ class LiveKitServer(ChildProcess):
                 self._ports_settled = True
                 return self
         raise AssertionError("unreachable")
+
+    @property
+    def node_id(self) -> str:
+        """The node id of the running process, as its log says (a new one at each start);
+        in a cluster, ``CreateRoomRequest(node_id=...)`` places a room on this node."""
+        try:
+            found = _NODE_ID.findall(self.log_path.read_text(errors="replace"))
+        except OSError:
+            found = []
+        if not self.running or not found:
+            raise LiveKitServerError("livekit-server is not running")
+        node_id: str = found[-1]
+        return node_id
 
     def _taken_port(self) -> int | None:
         """The port the server could not bind, as its log says (``None`` for other failures)."""

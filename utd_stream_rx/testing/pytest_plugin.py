@@ -20,6 +20,12 @@ with no configuration:
   closed after the test (a :data:`~utd_stream_rx.testing.ClientsOf`).
 - ``utd_participants``: synthetic participants that join with a tone of their own, so a test
   can tell who it hears (:class:`~utd_stream_rx.testing.SyntheticParticipants`).
+- ``utd_postgres``: a session-wide PostgreSQL server on loopback with a data folder of its own
+  (:class:`~utd_stream_rx.testing.postgres.PostgresServer`; ``create_database(name)`` gives a
+  DSN), started on first use and always stopped.
+- ``utd_cluster``: a session-wide :class:`~utd_stream_rx.testing.cluster.LocalCluster` (two
+  engines on one PostgreSQL database behind nginx, two LiveKit nodes on one Redis), started on
+  first use and always stopped. It takes the ``utd_engine_args`` and ``utd_secure`` options too.
 
 Async fixtures run on pytest-asyncio's loop.
 
@@ -34,15 +40,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..client import UTDStreamClient
 from .engine import EngineProcess, LocalStack
-from .factories import ClientFactory, ClientsOf, PrivateStackFactory
+from .factories import AppStack, ClientFactory, ClientsOf, PrivateStackFactory
 from .livekit_server import LiveKitServer
 from .participants import SyntheticParticipants
+
+if TYPE_CHECKING:  # imported where used: most suites never start a cluster
+    from .cluster import LocalCluster
+    from .postgres import PostgresServer
 
 try:  # pytest-asyncio marks async fixtures in strict mode as well as in auto mode
     from pytest_asyncio import fixture as _async_fixture
@@ -80,6 +90,35 @@ def utd_stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
         yield stack
     finally:
         stack.cleanup()
+
+
+@pytest.fixture(scope="session")
+def utd_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server on loopback for the whole session; always stopped."""
+    from .postgres import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def utd_cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster]:
+    """PostgreSQL, Redis, two LiveKit nodes, two engines and nginx on loopback for the whole
+    session; always stopped."""
+    from .cluster import LocalCluster
+
+    engine_args = [str(arg) for arg in request.config.getini("utd_engine_args")]
+    secure = bool(request.config.getini("utd_secure"))
+    cluster = LocalCluster(engine_args=engine_args, secure=secure)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.cleanup()
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +164,7 @@ async def utd_clients_of() -> AsyncIterator[ClientsOf]:
     client made is closed after the test."""
     clients: list[UTDStreamClient] = []
 
-    def clients_of(stack: LocalStack, **client_options: Any) -> ClientFactory:
+    def clients_of(stack: AppStack, **client_options: Any) -> ClientFactory:
         def make() -> UTDStreamClient:
             provider = stack.token_provider if stack.secure else None
             client = UTDStreamClient(
