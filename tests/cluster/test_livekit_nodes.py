@@ -11,46 +11,12 @@ import uuid
 import pytest
 from livekit import api, rtc
 
+from tests._support.raw_rooms import audio_track_of, connect_raw
 from utd_stream_rx import media
 from utd_stream_rx.testing.cluster import LocalCluster
 from utd_stream_rx.testing.livekit_server import LiveKitServer
 
 pytestmark = pytest.mark.cluster
-
-
-def _token(node: LiveKitServer, room: str, identity: str, *, can_publish: bool) -> str:
-    grants = api.VideoGrants(
-        room_join=True, room=room, can_subscribe=True, can_publish=can_publish
-    )
-    return (
-        api.AccessToken(node.api_key, node.api_secret)
-        .with_identity(identity)
-        .with_grants(grants)
-        .to_jwt()
-    )
-
-
-async def _connect_through(
-    node: LiveKitServer, room_name: str, identity: str, *, can_publish: bool
-) -> rtc.Room:
-    room = rtc.Room()
-    await room.connect(
-        node.url,
-        _token(node, room_name, identity, can_publish=can_publish),
-        rtc.RoomOptions(auto_subscribe=True, connect_timeout=10),
-    )
-    return room
-
-
-def _first_audio_track(room: rtc.Room) -> asyncio.Future[rtc.Track]:
-    arrived: asyncio.Future[rtc.Track] = asyncio.get_running_loop().create_future()
-
-    def on_subscribed(track: rtc.Track, *_: object) -> None:
-        if track.kind == rtc.TrackKind.KIND_AUDIO and not arrived.done():
-            arrived.set_result(track)
-
-    room.on("track_subscribed", on_subscribed)
-    return arrived
 
 
 async def _identities(node: LiveKitServer, room_name: str) -> list[str]:
@@ -80,11 +46,11 @@ async def test_a_listener_signalling_through_node_two_hears_a_room_on_node_one(
         await lk.room.create_room(
             api.CreateRoomRequest(name=room_name, node_id=node_one.node_id, empty_timeout=30)
         )
-    speaker = await _connect_through(node_one, room_name, "speaker", can_publish=True)
-    listener = await _connect_through(node_two, room_name, "listener", can_publish=False)
+    speaker = await connect_raw(node_one, room_name, "speaker", can_publish=True)
+    listener = await connect_raw(node_two, room_name, "listener", can_publish=False)
     source = await media.start_audio(media.tone(523.0, 0.4))
     try:
-        arrived = _first_audio_track(listener)
+        arrived = audio_track_of(listener)
         await speaker.local_participant.publish_track(
             source.track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         )

@@ -13,63 +13,20 @@ import numpy as np
 import pytest
 from livekit import api, rtc
 
+from tests._support.raw_rooms import audio_track_of, connect_raw
 from utd_stream_rx import media
 from utd_stream_rx.testing import LiveKitServer
 
 pytestmark = pytest.mark.e2e
 
 
-def _token(server: LiveKitServer, room: str, identity: str, *, can_publish: bool) -> str:
-    grants = api.VideoGrants(
-        room_join=True,
-        room=room,
-        can_subscribe=True,
-        can_publish=can_publish,
-        can_publish_data=True,
-    )
-    return (
-        api.AccessToken(server.api_key, server.api_secret)
-        .with_identity(identity)
-        .with_grants(grants)
-        .to_jwt()
-    )
-
-
-async def _connect(
-    server: LiveKitServer, room_name: str, identity: str, *, can_publish: bool
-) -> rtc.Room:
-    room = rtc.Room()
-    await room.connect(
-        server.url,
-        _token(server, room_name, identity, can_publish=can_publish),
-        rtc.RoomOptions(auto_subscribe=True, connect_timeout=10),
-    )
-    return room
-
-
-def _wait_for_audio_track(room: rtc.Room) -> asyncio.Future[rtc.Track]:
-    future: asyncio.Future[rtc.Track] = asyncio.get_running_loop().create_future()
-
-    def on_subscribed(track: rtc.Track, *_: object) -> None:
-        if track.kind == rtc.TrackKind.KIND_AUDIO and not future.done():
-            future.set_result(track)
-
-    room.on("track_subscribed", on_subscribed)
-    for participant in room.remote_participants.values():
-        for pub in participant.track_publications.values():
-            if pub.track is not None and pub.kind == rtc.TrackKind.KIND_AUDIO:
-                future.set_result(pub.track)
-                break
-    return future
-
-
 async def test_tone_crosses_the_sfu(livekit_server: LiveKitServer) -> None:
     room_name = f"tone-{uuid.uuid4().hex[:8]}"
-    speaker = await _connect(livekit_server, room_name, "speaker", can_publish=True)
-    listener = await _connect(livekit_server, room_name, "listener", can_publish=False)
+    speaker = await connect_raw(livekit_server, room_name, "speaker", can_publish=True)
+    listener = await connect_raw(livekit_server, room_name, "listener", can_publish=False)
     source = await media.start_audio(media.tone(440.0, 0.4))
     try:
-        arrived = _wait_for_audio_track(listener)
+        arrived = audio_track_of(listener)
         await speaker.local_participant.publish_track(
             source.track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         )
@@ -88,11 +45,11 @@ async def test_tone_crosses_the_sfu(livekit_server: LiveKitServer) -> None:
 async def test_silence_arrives_as_silence(livekit_server: LiveKitServer) -> None:
     """The analysis can fail: a silent track does not pass for a tone."""
     room_name = f"silence-{uuid.uuid4().hex[:8]}"
-    speaker = await _connect(livekit_server, room_name, "speaker", can_publish=True)
-    listener = await _connect(livekit_server, room_name, "listener", can_publish=False)
+    speaker = await connect_raw(livekit_server, room_name, "speaker", can_publish=True)
+    listener = await connect_raw(livekit_server, room_name, "listener", can_publish=False)
     source = await media.start_audio(media.silence())
     try:
-        arrived = _wait_for_audio_track(listener)
+        arrived = audio_track_of(listener)
         await speaker.local_participant.publish_track(
             source.track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         )
@@ -109,8 +66,8 @@ async def test_publish_refused_without_permission_then_granted(
     livekit_server: LiveKitServer, livekit_api: api.LiveKitAPI
 ) -> None:
     room_name = f"grant-{uuid.uuid4().hex[:8]}"
-    audience = await _connect(livekit_server, room_name, "audience", can_publish=False)
-    observer = await _connect(livekit_server, room_name, "observer", can_publish=False)
+    audience = await connect_raw(livekit_server, room_name, "audience", can_publish=False)
+    observer = await connect_raw(livekit_server, room_name, "observer", can_publish=False)
     source = await media.start_audio(media.tone(660.0))
     loop = asyncio.get_running_loop()
     local_grant: asyncio.Future[bool] = loop.create_future()
@@ -155,7 +112,7 @@ async def test_publish_refused_without_permission_then_granted(
         assert await asyncio.wait_for(seen_by_observer, 10)
         assert audience.local_participant.permissions.can_publish is True
 
-        arrived = _wait_for_audio_track(observer)
+        arrived = audio_track_of(observer)
         await audience.local_participant.publish_track(
             source.track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         )
@@ -191,8 +148,8 @@ async def test_frames_from_user_code_cross_the_sfu(livekit_server: LiveKitServer
         return red
 
     room_name = f"frames-{uuid.uuid4().hex[:8]}"
-    camera = await _connect(livekit_server, room_name, "camera", can_publish=True)
-    viewer = await _connect(livekit_server, room_name, "viewer", can_publish=False)
+    camera = await connect_raw(livekit_server, room_name, "camera", can_publish=True)
+    viewer = await connect_raw(livekit_server, room_name, "viewer", can_publish=False)
     source = await media.start_video(media.video_frames(produce, width, height, fps=15))
     try:
         arrived = _wait_for_video_track(viewer)

@@ -69,6 +69,10 @@ def die_with_parent() -> None:
     os.setpgrp()
 
 
+_START_ATTEMPTS = 3  # tries of a child whose port was taken before it could bind it
+_PORT_TAKEN = "Address already in use"  # what PostgreSQL, Redis and nginx log then
+
+
 class Stoppable(Protocol):
     """A child process wrapper that can be stopped (idempotently)."""
 
@@ -114,6 +118,9 @@ class ChildProcess:
 
     _STOP_SIGNAL: signal.Signals = signal.SIGTERM
     """The signal that asks the child to stop (PostgreSQL's fast shutdown is SIGINT)."""
+
+    port: int
+    """The child's listening port, for kinds that have one."""
 
     def __init__(self, workdir: Path | None, *, prefix: str, log_name: str) -> None:
         self._owns_workdir = workdir is None
@@ -175,6 +182,26 @@ class ChildProcess:
                 pass
             time.sleep(poll)
         raise failure(f"{name} did not answer within {timeout:.0f}s; see {self.log_path}")
+
+    def _start_on_a_free_port(
+        self, start_once: Callable[[], None], failure: type[Exception], *, fixed_port: bool
+    ) -> None:
+        """Run ``start_once``; when it fails with ``failure`` because the child's port was
+        taken between picking it and binding it (the log says so), pick another free port
+        (``self.port``) and try again, up to three times. A port the caller fixed stays."""
+        for attempt in range(_START_ATTEMPTS):
+            try:
+                start_once()
+                return
+            except failure:
+                self.stop()
+                taken = _PORT_TAKEN in self.log_tail(10)
+                if fixed_port or not taken or attempt == _START_ATTEMPTS - 1:
+                    raise
+                self.port = free_port()
+            except BaseException:
+                self.stop()
+                raise
 
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of the log, for error messages (very long lines cut short)."""

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .app_backend import PlaysAppBackend
 from .engine import DEMO_APP_ID, DEMO_APP_KEY, EngineProcess
 from .livekit_server import LiveKitServer
 from .load_balancer import LoadBalancer
@@ -33,7 +34,7 @@ ENGINE_DATABASE = "utd_engine"
 """The name of the engines' database in the cluster's PostgreSQL."""
 
 
-class LocalCluster:
+class LocalCluster(PlaysAppBackend):
     """N engines on PostgreSQL behind nginx, and a LiveKit cluster on Redis, on loopback.
 
     Same surface as :class:`~.engine.LocalStack` where it applies (``base_url`` is the load
@@ -161,24 +162,6 @@ class LocalCluster:
     def secure(self) -> bool:
         """True when the engines require identity tokens (production mode)."""
         return self.engines[0].secure
-
-    def identity_token(
-        self,
-        identity: str,
-        *,
-        ttl: float = 3600.0,
-        name: str | None = None,
-        roles: Sequence[str] = (),
-    ) -> str:
-        """An identity token for ``identity``, as the app's backend would sign it."""
-        from utd_stream_engine.identity import sign_identity_token
-
-        return sign_identity_token(self.app_secret, identity, ttl=ttl, name=name, roles=roles)
-
-    async def token_provider(self, identity: str) -> str:
-        """A ``token_provider`` for :class:`~utd_stream_rx.UTDStreamClient` that plays the
-        app's backend: it signs an identity token (one hour) for ``identity``."""
-        return self.identity_token(identity)
 
     def describe(self) -> dict[str, Any]:
         """What runs where, as ``utd-stream dev --cluster --json`` prints it."""

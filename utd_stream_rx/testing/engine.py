@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .app_backend import PlaysAppBackend
 from .children import ChildProcess, free_port
 from .livekit_server import LiveKitServer
 
@@ -180,7 +181,7 @@ class EngineProcess(ChildProcess):
         self.stop()
 
 
-class LocalStack:
+class LocalStack(PlaysAppBackend):
     """A livekit-server and a reference engine wired together on loopback.
 
     The engine's port is chosen first so livekit-server can be told where to post webhooks.
@@ -256,24 +257,6 @@ class LocalStack:
     def secure(self) -> bool:
         """True when the engine requires identity tokens (production mode)."""
         return self.engine.secure
-
-    def identity_token(
-        self,
-        identity: str,
-        *,
-        ttl: float = 3600.0,
-        name: str | None = None,
-        roles: Sequence[str] = (),
-    ) -> str:
-        """An identity token for ``identity``, as the app's backend would sign it."""
-        from utd_stream_engine.identity import sign_identity_token
-
-        return sign_identity_token(self.app_secret, identity, ttl=ttl, name=name, roles=roles)
-
-    async def token_provider(self, identity: str) -> str:
-        """A ``token_provider`` for :class:`~utd_stream_rx.UTDStreamClient` that plays the
-        app's backend: it signs an identity token (one hour) for ``identity``."""
-        return self.identity_token(identity)
 
     def start(self) -> LocalStack:
         """Start livekit-server, then the engine."""

@@ -24,8 +24,6 @@ __all__ = ["UPSTREAM_HEADER", "LoadBalancer", "LoadBalancerError", "nginx_binary
 
 log = logging.getLogger(__name__)
 
-_START_ATTEMPTS = 3
-_ADDRESS_IN_USE = "Address already in use"
 
 UPSTREAM_HEADER = "X-UTD-Upstream"
 """The answer header naming the engine (``127.0.0.1:<port>``) that served a request."""
@@ -167,15 +165,9 @@ class LoadBalancer(ChildProcess):
         if not self.upstreams:
             raise LoadBalancerError("a load balancer needs at least one upstream")
         (self.workdir / "tmp").mkdir(parents=True, exist_ok=True)
-        for attempt in range(_START_ATTEMPTS):
-            try:
-                self._start_once(timeout)
-                break
-            except LoadBalancerError:
-                taken = _ADDRESS_IN_USE in self.log_tail(10)
-                if self._fixed_port or not taken or attempt == _START_ATTEMPTS - 1:
-                    raise
-                self.port = free_port()
+        self._start_on_a_free_port(
+            lambda: self._start_once(timeout), LoadBalancerError, fixed_port=self._fixed_port
+        )
         log.info("nginx up at %s in front of %s", self.base_url, ", ".join(self.upstreams))
         return self
 

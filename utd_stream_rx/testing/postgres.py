@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 
 _DEBIAN_ROOT = Path("/usr/lib/postgresql")
 _SERVICE_USER = "postgres"  # the OS user Debian's postgresql package creates
-_START_ATTEMPTS = 3
-_ADDRESS_IN_USE = "Address already in use"
 _DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -126,21 +124,11 @@ class PostgresServer(ChildProcess):
         self._hand_workdir_over()
         if not (self.data_dir / "PG_VERSION").is_file():
             self._initdb()
-        for attempt in range(_START_ATTEMPTS):
+        def start_once() -> None:
             self._spawn(self._server_argv(), user=self._os_user)
-            try:
-                self._wait_accepting(timeout)
-                break
-            except PostgresError:
-                self.stop()
-                # A port picked here may be taken before the server binds it: another one.
-                taken = _ADDRESS_IN_USE in self.log_tail(10)
-                if self._fixed_port or not taken or attempt == _START_ATTEMPTS - 1:
-                    raise
-                self.port = free_port()
-            except BaseException:
-                self.stop()
-                raise
+            self._wait_accepting(timeout)
+
+        self._start_on_a_free_port(start_once, PostgresError, fixed_port=self._fixed_port)
         log.info("PostgreSQL up at %s (log: %s)", self.dsn(), self.log_path)
         return self
 

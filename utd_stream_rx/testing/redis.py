@@ -14,8 +14,6 @@ __all__ = ["RedisError", "RedisServer", "redis_server_binary"]
 
 log = logging.getLogger(__name__)
 
-_START_ATTEMPTS = 3
-
 
 class RedisError(RuntimeError):
     """redis-server is missing, or could not be started or reached."""
@@ -77,21 +75,11 @@ class RedisServer(ChildProcess):
         """Start the server and wait until it answers ``PING``."""
         if self.running:
             return self
-        for attempt in range(_START_ATTEMPTS):
+        def start_once() -> None:
             self._spawn(self.command())
-            try:
-                self._wait_pong(timeout)
-                break
-            except RedisError:
-                self.stop()
-                # A port picked here may be taken before the server binds it: another one.
-                taken = "Address already in use" in self.log_tail(10)
-                if self._fixed_port or not taken or attempt == _START_ATTEMPTS - 1:
-                    raise
-                self.port = free_port()
-            except BaseException:
-                self.stop()
-                raise
+            self._wait_pong(timeout)
+
+        self._start_on_a_free_port(start_once, RedisError, fixed_port=self._fixed_port)
         log.info("redis-server up at %s (log: %s)", self.address, self.log_path)
         return self
 
