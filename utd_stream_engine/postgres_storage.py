@@ -18,8 +18,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator
 
 import asyncpg
 
@@ -49,9 +48,9 @@ _MIGRATION_LOCK = 0x7574645F6D696772  # advisory lock key: one instance migrates
 _STATEMENT_TIMEOUT = 10.0  # seconds any one statement may take
 
 
-
 @contextlib.contextmanager
-def _storage_errors() -> Any:
+def _storage_errors() -> Iterator[None]:
+    """The server's faults (gone, refusing, restarting) as :class:`StorageUnavailable`."""
     try:
         yield
     except StorageUnavailable:
@@ -123,13 +122,17 @@ class PostgresStorage:
         async with self._connection() as conn:
             await _apply_migrations(conn)
 
-    @contextlib.asynccontextmanager
-    async def _connection(self, *, for_lock: bool = False) -> AsyncIterator[asyncpg.Connection]:
-        pool = self._lock_pool if for_lock else self._pool
+    def _pool_for(self, *, locks: bool) -> asyncpg.Pool:
+        pool = self._lock_pool if locks else self._pool
         if pool is None:
             raise StorageUnavailable("the storage is not open")
+        return pool
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A data connection; the server's faults in the block become 503s."""
         with _storage_errors():
-            async with pool.acquire() as conn:
+            async with self._pool_for(locks=False).acquire() as conn:
                 yield conn
 
     @contextlib.asynccontextmanager
@@ -137,15 +140,22 @@ class PostgresStorage:
         """Hold the room's advisory lock on a connection of its own until the block ends.
 
         Returning the connection to the pool resets it, which releases the lock whatever
-        happened inside (a cancellation included).
+        happened inside (a cancellation included). What the block raises goes through as it
+        is: a LiveKit connection error there is no database fault.
         """
         key = _lock_key("room", app_id, room_name)
-        async with self._connection(for_lock=True) as conn:
+        pool = self._pool_for(locks=True)
+        with _storage_errors():
+            conn = await pool.acquire()
+        try:
             with _storage_errors():
                 await conn.execute("SELECT pg_advisory_lock($1)", key)
             yield
             with contextlib.suppress(*FAULTS):
                 await conn.execute("SELECT pg_advisory_unlock($1)", key)
+        finally:
+            with contextlib.suppress(*FAULTS):
+                await pool.release(conn)
 
     async def _rows(self, sql: str, *params: object) -> list[asyncpg.Record]:
         async with self._connection() as conn:

@@ -156,3 +156,16 @@ async def test_more_rooms_changing_at_once_than_connections_never_deadlock(url: 
         assert all([await storage.load_call(f"c{n}") for n in range(8)])
     finally:
         await storage.close()
+
+
+async def test_what_a_locked_change_raises_is_no_database_fault(url: str) -> None:
+    storage = await _open(url)
+    try:
+        # A LiveKit connection error inside a change stays what it is (not a 503 of the
+        # database), and the room is free again afterwards.
+        with pytest.raises(ConnectionRefusedError):
+            async with storage.room_lock("app", "room"):
+                raise ConnectionRefusedError("LiveKit is down")
+        await asyncio.wait_for(_acquire(storage), 2)
+    finally:
+        await storage.close()
