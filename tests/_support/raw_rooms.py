@@ -12,7 +12,9 @@ from utd_stream_rx.testing import LiveKitServer
 __all__ = ["audio_track_of", "connect_raw", "server_token"]
 
 
-def server_token(server: LiveKitServer, room: str, identity: str, *, can_publish: bool) -> str:
+def server_token(
+    server: LiveKitServer, room: str, identity: str, *, can_publish: bool = False
+) -> str:
     """A room token signed with the server's API secret."""
     grants = api.VideoGrants(
         room_join=True,

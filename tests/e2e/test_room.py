@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 import pytest
 from livekit import api
 
+from tests._support.raw_rooms import server_token
 from utd_stream_rx import UTDStreamException, media
 from utd_stream_rx.models import UTDRoomState, UTDSeatMode, UTDStreamType, unstructure
 from utd_stream_rx.models import UTDSeat as Seat
@@ -34,25 +35,10 @@ pytestmark = pytest.mark.e2e
 Roster = Mapping[str, ParticipantSnapshot]
 
 
-def _token(server: LiveKitServer, room: str, identity: str, *, can_publish: bool = False) -> str:
-    grants = api.VideoGrants(
-        room_join=True,
-        room=room,
-        can_subscribe=True,
-        can_publish=can_publish,
-        can_publish_data=True,
-    )
-    return (
-        api.AccessToken(server.api_key, server.api_secret)
-        .with_identity(identity)
-        .with_grants(grants)
-        .to_jwt()
-    )
-
 
 async def _join(server: LiveKitServer, room_name: str, identity: str) -> UTDRoom:
     room = UTDRoom()
-    await room.connect(server.url, _token(server, room_name, identity), connect_timeout=10)
+    await room.connect(server.url, server_token(server, room_name, identity), connect_timeout=10)
     return room
 
 
@@ -81,12 +67,13 @@ async def test_connect_roster_and_clean_disconnect(livekit_server: LiveKitServer
     bob: UTDRoom | None = None
     try:
         assert alice.store.view(CONNECTED).value is False
-        await alice.connect(livekit_server.url, _token(livekit_server, room_name, "alice"))
+        await alice.connect(livekit_server.url, server_token(livekit_server, room_name, "alice"))
         assert alice.store.view(CONNECTED).value is True
         assert alice.store.state.local_identity == "alice"
         assert alice.store.view(CAN_PUBLISH).value is False
         with pytest.raises(UTDStreamException) as twice:
-            await alice.connect(livekit_server.url, _token(livekit_server, room_name, "alice"))
+            token = server_token(livekit_server, room_name, "alice")
+            await alice.connect(livekit_server.url, token)
         assert twice.value.code == "already_connected"
 
         bob = await _join(livekit_server, room_name, "bob")
@@ -237,7 +224,7 @@ async def test_cancelled_and_failed_connects_leave_a_clean_disconnected_room(
     before = asyncio.all_tasks()
     room = UTDRoom()
     name = f"cancel-{uuid.uuid4().hex[:8]}"
-    token = _token(livekit_server, name, "x")
+    token = server_token(livekit_server, name, "x")
     attempt = asyncio.create_task(room.connect(livekit_server.url, token))
     await asyncio.sleep(0.01)
     attempt.cancel()  # the caller gives up; LiveKit's own connect is left to finish
@@ -251,7 +238,7 @@ async def test_cancelled_and_failed_connects_leave_a_clean_disconnected_room(
     assert not _own_tasks(before)
 
     try:
-        await room.connect(livekit_server.url, _token(livekit_server, name, "x"))
+        await room.connect(livekit_server.url, server_token(livekit_server, name, "x"))
         assert room.store.view(CONNECTED).value is True
     finally:
         await room.disconnect()
@@ -270,7 +257,7 @@ async def test_a_removal_by_the_server_ends_the_room_and_frees_its_media(
     room_name = f"kick-{uuid.uuid4().hex[:8]}"
     before = asyncio.all_tasks()
     speaker = UTDRoom()
-    token = _token(livekit_server, room_name, "speaker", can_publish=True)
+    token = server_token(livekit_server, room_name, "speaker", can_publish=True)
     await speaker.connect(livekit_server.url, token)
     try:
         await speaker.set_microphone(True)
@@ -289,7 +276,7 @@ async def test_a_removal_by_the_server_ends_the_room_and_frees_its_media(
     finally:
         await speaker.disconnect()  # still safe after LiveKit ended it
 
-    await speaker.connect(livekit_server.url, _token(livekit_server, room_name, "speaker"))
+    await speaker.connect(livekit_server.url, server_token(livekit_server, room_name, "speaker"))
     try:
         assert speaker.store.view(CONNECTED).value is True  # the same room object joins again
     finally:
