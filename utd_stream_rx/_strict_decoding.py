@@ -47,17 +47,48 @@ def describe_value(value: object) -> str:
     return f"{type(value).__name__} {shown}"
 
 
-def _scalar_hook(kind: type[object]) -> Hook:
-    """Take a JSON scalar only when it is a ``kind`` already; a ``bool`` is never a number and
-    an ``int`` is a ``float`` (JSON does not tell ``1`` from ``1.0``)."""
-    accepted: tuple[type[object], ...] = (int, float) if kind is float else (kind,)
+def _wrong(kind: type[object], value: object) -> WrongType:
+    return WrongType(f"expected {kind.__name__}, got {describe_value(value)}")
 
-    def take(value: object, _: object) -> object:
-        if isinstance(value, accepted) and (kind is bool or not isinstance(value, bool)):
-            return float(value) if kind is float else value  # type: ignore[arg-type]
-        raise WrongType(f"expected {kind.__name__}, got {describe_value(value)}")
 
-    return take
+# One hook per scalar type, each a single exact-type test: they run for every field of every
+# answer. JSON has no subclasses of these, so ``type(...) is`` loses nothing; a ``bool`` is never
+# a number, and an ``int`` is a ``float`` (JSON does not tell ``1`` from ``1.0``).
+
+
+def _structure_str(value: object, _: object) -> str:
+    if type(value) is str:
+        return value
+    raise _wrong(str, value)
+
+
+def _structure_int(value: object, _: object) -> int:
+    if type(value) is int:
+        return value
+    raise _wrong(int, value)
+
+
+def _structure_float(value: object, _: object) -> float:
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[return-value]
+    if kind is int:
+        return float(value)  # type: ignore[arg-type]
+    raise _wrong(float, value)
+
+
+def _structure_bool(value: object, _: object) -> bool:
+    if value is True or value is False:
+        return value
+    raise _wrong(bool, value)
+
+
+_SCALAR_HOOKS: tuple[tuple[type[object], Hook], ...] = (
+    (str, _structure_str),
+    (int, _structure_int),
+    (float, _structure_float),
+    (bool, _structure_bool),
+)
 
 
 @functools.cache
@@ -120,8 +151,8 @@ def make_strict_converter() -> cattrs.Converter:
     """A converter that structures JSON strictly (see the module's docstring); unknown extra
     keys are still ignored, so a newer engine's additions never break an older SDK."""
     conv = cattrs.Converter(forbid_extra_keys=False, omit_if_default=False)
-    for kind in (str, int, float, bool):
-        conv.register_structure_hook(kind, _scalar_hook(kind))
+    for kind, hook in _SCALAR_HOOKS:
+        conv.register_structure_hook(kind, hook)
     # Registered by class so that they win over the ``str``/``int`` hooks for StrEnum/IntEnum.
     for base in (enum.Enum, enum.StrEnum, enum.IntEnum):
         conv.register_structure_hook(base, _structure_enum)
