@@ -17,6 +17,7 @@ from ._closing import ClosesOnExit
 from ._credential_keeper import CredentialKeeper
 from ._credentials import TokenProvider
 from ._incoming_calls import CallFollower
+from ._reprs import client_repr
 from ._validate import check_bool, check_name, check_optional_seat_mode
 from .api import UTDApiClient
 from .error_codes import ErrorCode
@@ -229,6 +230,9 @@ class UTDStreamClient(ClosesOnExit):
             await session.aclose()
             raise
         return session
+
+    def __repr__(self) -> str:
+        return client_repr(self.api.app_id, self.identity, self._closed, len(self._sessions))
 
     async def aclose(self) -> None:
         """Close every session of this client, stop the incoming-call stream and the HTTP pool."""
