@@ -59,7 +59,9 @@ class UTDApiClient(ClosesOnExit):
         read_retries: How many times a failed ``GET`` is retried (network error, timeout,
             502/503/504). Writes are never retried.
         user_token: The engine bearer for privileged endpoints (see :meth:`authenticate`).
-        retry_backoff: First delay, in seconds, between read retries; it doubles each time.
+        retry_backoff: Ceiling, in seconds, of the first delay between read retries; it doubles
+            each time (up to 10 s). Each delay is drawn at random below its ceiling (full
+            jitter), so clients failing together do not retry together.
     """
 
     def __init__(
