@@ -29,6 +29,7 @@ import re
 import sys
 import tempfile
 import types
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -133,10 +134,32 @@ class ReferenceChecker:
         return linkify
 
 
-def render(modules: Iterable[str], output: Path, checker: ReferenceChecker) -> None:
-    """Render ``modules`` (and an index and search) into ``output`` with pdoc."""
+def load_exports(modules: Iterable[str]) -> None:
+    """Import each name of each module's ``__all__`` into the module's namespace: pdoc reads
+    names from there, and a module that imports lazily (``__getattr__``) has them only once
+    asked for."""
+    for module_name in modules:
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", ()):
+            value = getattr(module, name, None)
+            if value is not None:
+                module.__dict__.setdefault(name, value)
+
+
+def render(modules: Iterable[str], output: Path, checker: ReferenceChecker) -> list[str]:
+    """Render ``modules`` (and an index and search) into ``output`` with pdoc; return the
+    warnings pdoc gave (a name in ``__all__`` that does not resolve, an unreadable
+    annotation ...)."""
     pdoc.render.configure(docformat="google", show_source=False, search=True)
     checker.install()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _write_pages(modules, output)
+    return [f"pdoc: {warning.message}" for warning in caught]
+
+
+def _write_pages(modules: Iterable[str], output: Path) -> None:
+    load_exports(modules)
     all_modules = {name: pdoc.doc.Module.from_name(name) for name in modules}
     output.mkdir(parents=True, exist_ok=True)
     for module in all_modules.values():
@@ -147,6 +170,9 @@ def render(modules: Iterable[str], output: Path, checker: ReferenceChecker) -> N
     (output / "search.js").write_text(pdoc.render.search_index(all_modules), encoding="utf-8")
 
 
+_MISSING = object()
+
+
 def undocumented(modules: Iterable[str], packages: frozenset[str]) -> list[str]:
     """Public names without a docstring: each module's ``__all__`` classes and functions, and
     the public methods and properties of those classes."""
@@ -154,9 +180,11 @@ def undocumented(modules: Iterable[str], packages: frozenset[str]) -> list[str]:
     for module_name in modules:
         module = importlib.import_module(module_name)
         for name in getattr(module, "__all__", ()):
-            value = getattr(module, name)
+            value = getattr(module, name, _MISSING)
             where = f"{module_name}.{name}"
-            if inspect.isclass(value):
+            if value is _MISSING:
+                problems.append(f"{where}: in __all__ but not defined")
+            elif inspect.isclass(value):
                 if not value.__dict__.get("__doc__"):
                     problems.append(f"{where}: class without a docstring")
                 problems.extend(_undocumented_members(value, where, packages))
@@ -201,11 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     checker = ReferenceChecker(module.split(".")[0] for module in opts.modules)
     with tempfile.TemporaryDirectory(prefix="api-docs-") as scratch:
         output = opts.output or (Path(scratch) if opts.check else DEFAULT_OUTPUT)
-        render(opts.modules, output, checker)
+        problems = render(opts.modules, output, checker)
         if not (opts.check or opts.strict):
             print(f"API reference written to {output}/index.html")
             return 0
-        problems = sorted(set(checker.broken)) + undocumented(opts.modules, checker.packages)
+        problems += sorted(set(checker.broken)) + undocumented(opts.modules, checker.packages)
     for problem in problems:
         print(problem)
     pages = len(opts.modules)

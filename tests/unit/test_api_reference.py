@@ -18,7 +18,7 @@ BROKEN_PACKAGE = '''\
 """A package whose reference is broken on purpose: see :class:`Missing` and
 `brokenpkg.nowhere`; :class:`Thing` and :class:`asyncio.Task` are fine."""
 
-__all__ = ["Thing", "helper"]
+__all__ = ["Thing", "ghost", "helper"]
 
 
 class Thing:
@@ -71,11 +71,52 @@ def test_the_check_fails_on_broken_references_and_missing_docstrings(tmp_path: P
     checked = _build("--check", "--modules", "brokenpkg", pythonpath=tmp_path)
     assert checked.returncode == 1, checked.stdout + checked.stderr
     assert checked.stdout.splitlines() == [
+        "pdoc: Found 'ghost' in brokenpkg.__all__, but it does not resolve: "
+        "Error importing brokenpkg.ghost",
         "brokenpkg (Thing): cannot resolve `gone()`",
         "brokenpkg: cannot resolve `Missing`",
         "brokenpkg: cannot resolve `brokenpkg.nowhere`",
         "brokenpkg.Thing.act: method without a docstring",
         "brokenpkg.Thing.size: property without a docstring",
+        "brokenpkg.ghost: in __all__ but not defined",
         "brokenpkg.helper: function without a docstring",
-        "6 problems in the API reference of 1 modules",
+        "8 problems in the API reference of 1 modules",
     ]
+
+
+LAZY_PACKAGE = '''\
+"""A package that imports its names only when asked for (see :class:`Widget`)."""
+
+from typing import Any
+
+__all__ = ["Widget"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Widget":
+        from ._impl import Widget
+
+        return Widget
+    raise AttributeError(name)
+'''
+
+LAZY_IMPL = '''\
+class Widget:
+    """A documented widget."""
+
+    def spin(self) -> None:
+        """Spin once."""
+'''
+
+
+def test_a_package_that_imports_lazily_is_documented_whole(tmp_path: Path) -> None:
+    package = tmp_path / "src" / "lazypkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(LAZY_PACKAGE, encoding="utf-8")
+    (package / "_impl.py").write_text(LAZY_IMPL, encoding="utf-8")
+    out = tmp_path / "out"
+    built = _build("--strict", "--output", str(out), "--modules", "lazypkg",
+                   pythonpath=tmp_path / "src")
+    assert built.returncode == 0, built.stdout + built.stderr
+    page = (out / "lazypkg.html").read_text(encoding="utf-8")
+    assert "A documented widget." in page and "Spin once." in page
