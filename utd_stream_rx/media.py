@@ -42,6 +42,7 @@ __all__ = [
     "start_video",
     "test_pattern",
     "tone",
+    "video_frames",
     "wav_file",
 ]
 

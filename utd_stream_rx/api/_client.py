@@ -34,8 +34,8 @@ DEFAULT_TOKEN_BASE_URL: Final[str] = _TOKEN_BASE_URL_FROM_ENV or DEFAULT_BASE_UR
 class UTDApiClient(ClosesOnExit):
     """Typed client for the engine's REST API (``docs/engine-contract.md``).
 
-    The endpoints are grouped by service: :attr:`tokens`, :attr:`calls`, :attr:`rooms`,
-    :attr:`stage` and :attr:`seats`. Each validates its arguments before any I/O, sends the
+    The endpoints are grouped by service: ``tokens``, ``calls``, ``rooms``,
+    ``stage`` and ``seats``. Each validates its arguments before any I/O, sends the
     app headers (and the user's bearer where the contract asks for it) and answers with the
     model from :mod:`utd_stream_rx.models`. Every failure surfaces as
     :class:`~utd_stream_rx.UTDStreamException` with the HTTP status, a machine-readable
@@ -51,7 +51,7 @@ class UTDApiClient(ClosesOnExit):
         app_id: The app's public id, sent as ``X-UTD-App-Id`` on every request.
         app_key: The app's publishable key, sent as ``X-UTD-App-Key``; never logged.
         base_url: The engine for calls, rooms, stage and seats (default
-            :data:`DEFAULT_BASE_URL`).
+            :data:`~utd_stream_rx.api.DEFAULT_BASE_URL`).
         token_base_url: Where tokens are minted. Defaults to ``$UTD_STREAM_TOKEN_BASE_URL`` when
             set, else to ``base_url``.
         session: A caller-owned session to send requests with (never closed here).
@@ -59,7 +59,9 @@ class UTDApiClient(ClosesOnExit):
         read_retries: How many times a failed ``GET`` is retried (network error, timeout,
             502/503/504). Writes are never retried.
         user_token: The engine bearer for privileged endpoints (see :meth:`authenticate`).
-        retry_backoff: First delay, in seconds, between read retries; it doubles each time.
+        retry_backoff: Ceiling, in seconds, of the first delay between read retries; it doubles
+            each time (up to 10 s). Each delay is drawn at random below its ceiling (full
+            jitter), so clients failing together do not retry together.
     """
 
     def __init__(

@@ -80,7 +80,7 @@ class EngineProcess(ChildProcess):
         app_id: The app id accepted (also the one tests use).
         app_key: Its key.
         extra_args: More command-line flags (``--ring-timeout 2``, ``--ban x`` ...), after
-            :data:`TEST_RATE_LIMITS` (so they may set those limits again).
+            ``TEST_RATE_LIMITS`` (so they may set those limits again).
         secure: Production mode: identities need an identity token signed with
             :attr:`app_secret`. ``False`` (the default for local work and tests) runs the
             engine's INSECURE dev mode, where the client's word is taken for its identity.
