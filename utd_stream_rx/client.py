@@ -46,17 +46,12 @@ class UTDStreamClient(ClosesOnExit):
     every room token and every grant to publish comes from the engine. All sessions of a client
     share one HTTP connection pool.
 
-    Every setting left out is read from the environment when the client is made, as
-    ``utd-stream dev`` prints it (explicit arguments win; see ``docs/configuration.md``).
-
     Args:
-        app_id: Publishable app id (default ``$UTD_STREAM_APP_ID``; ``ValueError`` when
-            neither is given).
+        app_id: Publishable app id (default ``$UTD_STREAM_APP_ID``, read when the client is made).
         app_key: Publishable app key paired with ``app_id`` (default ``$UTD_STREAM_APP_KEY``).
-        base_url: Engine REST base URL (default ``$UTD_STREAM_BASE_URL``, else the local
-            engine ``http://127.0.0.1:8787``).
-        token_base_url: Token service base URL (default ``$UTD_STREAM_TOKEN_BASE_URL``, else
-            the base URL).
+        base_url: Engine REST base URL (default ``$UTD_STREAM_BASE_URL``, else the local engine).
+        token_base_url: Token service base URL (default ``$UTD_STREAM_TOKEN_BASE_URL`` or
+            ``base_url``).
         session: An ``aiohttp.ClientSession`` to use instead of an owned one (left open).
         timeout: Seconds an engine request may take.
         token_provider: ``async def provider(identity) -> str``: asks the app's own backend
