@@ -165,3 +165,16 @@ def test_wait_for_stop_returns_when_asked_while_everything_runs(tmp_path: Path) 
     assert child.running and child.exit_code is None
     child.cleanup()
     assert child.exit_code is None  # stopped: forgotten
+
+
+def test_every_process_of_the_cluster_has_a_name_for_the_report(tmp_path: Path) -> None:
+    from utd_stream_rx.cli._cluster import cluster_parts
+    from utd_stream_rx.testing.cluster import LocalCluster
+
+    cluster = LocalCluster(workdir=tmp_path)  # made, not started
+    names = [name for name, _ in cluster_parts(cluster)]
+    assert names == [
+        "the load balancer (nginx)", "engine 1", "engine 2", "livekit node 1",
+        "livekit node 2", "redis", "postgresql",
+    ]
+    assert [process for _, process in cluster_parts(cluster)] == cluster._parts()
