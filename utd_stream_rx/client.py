@@ -48,9 +48,9 @@ class UTDStreamClient(ClosesOnExit):
     share one HTTP connection pool.
 
     Args:
-        app_id: Publishable app id.
-        app_key: Publishable app key paired with ``app_id``.
-        base_url: Engine REST base URL (default ``$UTD_STREAM_BASE_URL`` or the local engine).
+        app_id: Publishable app id (default ``$UTD_STREAM_APP_ID``, read when the client is made).
+        app_key: Publishable app key paired with ``app_id`` (default ``$UTD_STREAM_APP_KEY``).
+        base_url: Engine REST base URL (default ``$UTD_STREAM_BASE_URL``, else the local engine).
         token_base_url: Token service base URL (default ``$UTD_STREAM_TOKEN_BASE_URL`` or
             ``base_url``).
         session: An ``aiohttp.ClientSession`` to use instead of an owned one (left open).
@@ -68,8 +68,8 @@ class UTDStreamClient(ClosesOnExit):
 
     def __init__(
         self,
-        app_id: str,
-        app_key: str,
+        app_id: str | None = None,
+        app_key: str | None = None,
         base_url: str | None = None,
         token_base_url: str | None = None,
         *,

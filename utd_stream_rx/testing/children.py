@@ -139,6 +139,12 @@ class ChildProcess:
         """The process id while it runs."""
         return self._proc.pid if self._proc is not None else None
 
+    @property
+    def exit_code(self) -> int | None:
+        """How the process ended, until :meth:`stop` forgets it: its exit code, or minus the
+        signal that killed it; ``None`` while it runs or once stopped."""
+        return self._proc.poll() if self._proc is not None else None
+
     def _spawn(
         self, argv: Sequence[str], env: Mapping[str, str] | None = None, user: str | None = None
     ) -> None:
