@@ -73,7 +73,7 @@ def ensure_livekit_server(progress: Callable[[str], None] | None = None) -> Path
     """Return the path of the pinned livekit-server, building it first if needed.
 
     ``$UTD_LIVEKIT_SERVER_BIN`` overrides the location. The first build takes a few minutes
-    (module downloads and compilation) and needs Go :data:`LIVEKIT_SERVER_GO` or newer. Its
+    (module downloads and compilation) and needs Go 1.26 or newer (``LIVEKIT_SERVER_GO``). Its
     progress goes to stderr: one counter line rewritten in place on a terminal, a few summary
     lines otherwise; given ``progress``, every line ``go`` prints is passed to it instead.
     Concurrent callers wait on a file lock instead of building twice.
