@@ -74,6 +74,6 @@ def test_the_old_fixture_names_warn_and_name_the_new_ones(request: pytest.Fixtur
     with pytest.warns(DeprecationWarning, match=renamed):
         old_server = request.getfixturevalue("livekit_server")
     assert old_server is request.getfixturevalue("utd_livekit_server")
-    with pytest.warns(DeprecationWarning, match="'livekit_api' is deprecated.*use 'utd_livekit_api'"):
+    with pytest.warns(DeprecationWarning, match="'livekit_api' is deprecated.*'utd_livekit_api'"):
         old_api = request.getfixturevalue("livekit_api")
     assert old_api is request.getfixturevalue("utd_livekit_api")
