@@ -5,7 +5,7 @@ fresh project, where an early plugin makes ``fcntl`` and ``pwd`` unimportable fi
 
 from __future__ import annotations
 
-from pathlib import Path
+import pytest
 
 from tests._support.fresh_project import run_pytest
 
@@ -36,21 +36,41 @@ def test_the_stack_says_it_needs_posix(utd_stack):
 '''
 
 
-def _project(root: Path) -> Path:
+@pytest.fixture(scope="module")
+def plugin_run(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The output of one pytest run of the checks above, with ``fcntl`` and ``pwd`` made
+    unimportable and no plugin loaded but ours."""
+    root = tmp_path_factory.mktemp("fresh-project")
     (root / "no_posix.py").write_text(NO_POSIX)
     (root / "test_plugin_checks.py").write_text(CHECKS)
-    return root
-
-
-def test_the_plugin_loads_light_and_without_posix_modules(tmp_path: Path) -> None:
     done = run_pytest(
-        _project(tmp_path),
-        "-p", "no_posix", "-p", "utd_stream_rx.testing.pytest_plugin", "-q", "-rA",
+        root,
+        "-p", "no_posix", "-p", "utd_stream_rx.testing.pytest_plugin", "-rA",
         autoload=False,
         timeout=120,
     )
-    out = done.stdout + done.stderr
-    assert "Error while loading" not in out, out
-    assert "2 passed, 1 error" in out, out
-    assert "the utd_stack fixture needs a POSIX system" in out, out
-    assert "fcntl, pwd" in out, out
+    return done.stdout + done.stderr
+
+
+def test_the_plugin_loads_without_posix_modules(plugin_run: str) -> None:
+    assert "Error while loading" not in plugin_run, plugin_run
+    assert "PASSED test_plugin_checks.py::test_a_unique_name_needs_no_stack" in plugin_run, (
+        plugin_run
+    )
+
+
+def test_a_stack_fixture_says_it_needs_posix(plugin_run: str) -> None:
+    assert "ERROR test_plugin_checks.py::test_the_stack_says_it_needs_posix" in plugin_run, (
+        plugin_run
+    )
+    assert "the utd_stack fixture needs a POSIX system" in plugin_run, plugin_run
+    assert "fcntl, pwd" in plugin_run, plugin_run
+
+
+def test_loading_the_plugin_imports_neither_livekit_nor_numpy_nor_aiohttp(
+    plugin_run: str,
+) -> None:
+    # The plugin's package is imported first: this holds with the lazy top-level
+    # ``utd_stream_rx`` import and the lazy ``utd_stream_rx.testing`` together.
+    passed = "PASSED test_plugin_checks.py::test_loading_the_plugin_imported_nothing_heavy"
+    assert passed in plugin_run, plugin_run
