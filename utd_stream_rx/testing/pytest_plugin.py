@@ -38,11 +38,12 @@ that need them), and a platform without the POSIX modules the stack needs still 
 stack fixtures then fail, saying so). Stop and restart the stack's processes from async tests
 with their awaitable ``astop()`` / ``arestart()``, which keep the event loop running.
 
-A failing test that used the stack's fixtures shows where its logs are. The ini option ``utd_engine_args``
-passes flags to the engine (for example ``--ring-timeout 3`` so missed-call tests run fast);
-``utd_secure = true`` runs the engine in production mode (identity tokens required), and the
-clients of ``utd_client_factory`` then sign identity tokens as the app's backend would. The
-default is the engine's INSECURE dev mode, where clients assert their identity.
+A failing test that used the stack's fixtures shows where its logs are. The ini option
+``utd_engine_args`` passes flags to the engine (for example ``--ring-timeout 3`` so missed-call
+tests run fast); ``utd_secure = true`` runs the engine in production mode (identity tokens
+required), and the clients of ``utd_client_factory`` then sign identity tokens as the app's
+backend would. The default is the engine's INSECURE dev mode, where clients assert their
+identity.
 """
 
 from __future__ import annotations
