@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from utd_stream_rx.testing import EngineProcess, LiveKitServer
+from utd_stream_rx.testing import EngineProcess, LiveKitServer, PrivateStackFactory
 
 TICK = 0.01
 
@@ -46,6 +46,33 @@ async def test_an_async_restart_keeps_the_loop_ticking() -> None:
         ticking.cancel()
         await server.acleanup()
     assert not server.running
+
+
+async def test_a_whole_stack_restarts_while_the_loop_keeps_ticking(
+    utd_private_stack: PrivateStackFactory,
+) -> None:
+    stack = utd_private_stack()
+    pids = (stack.engine.pid, stack.livekit.pid)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(TICK)
+            ticks += 1
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        started = time.monotonic()
+        await stack.arestart()
+        took = time.monotonic() - started
+    finally:
+        ticking.cancel()
+    assert (stack.engine.pid, stack.livekit.pid) != pids
+    assert stack.engine.running and stack.livekit.running
+    assert ticks >= (took / TICK) / 3, (ticks, took)
+    await stack.astop()
+    assert not stack.engine.running and not stack.livekit.running
 
 
 def test_a_child_restarted_from_a_short_lived_loop_outlives_it(
