@@ -2,6 +2,7 @@
 
 The names below are imported on first use: the pytest plugin lives in this package and loads in
 every pytest run, so importing the package must not pull in LiveKit, numpy or aiohttp.
+PYTEST_DONT_REWRITE: no ``assert`` here, nothing for pytest to rewrite.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 The stack's processes rely on POSIX-only modules (``fcntl`` for the build lock, ``pwd`` for
 servers run as another user, process groups and stop signals). The plugin itself loads
 anywhere; a fixture that needs the stack fails with this module's message instead.
+PYTEST_DONT_REWRITE: no ``assert`` here, nothing for pytest to rewrite.
 """
 
 from __future__ import annotations

@@ -44,6 +44,9 @@ tests run fast); ``utd_secure = true`` runs the engine in production mode (ident
 required), and the clients of ``utd_client_factory`` then sign identity tokens as the app's
 backend would. The default is the engine's INSECURE dev mode, where clients assert their
 identity.
+
+PYTEST_DONT_REWRITE: this module holds no ``assert``; pytest skips rewriting it (and so
+parsing it again in every run where bytecode is not cached).
 """
 
 from __future__ import annotations
