@@ -10,7 +10,6 @@ kernel if this process dies (``PR_SET_PDEATHSIG``).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -90,6 +89,8 @@ def ensure_livekit_server(progress: Callable[[str], None] | None = None) -> Path
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    import fcntl  # POSIX only: imported here, so this module loads on any platform
+
     with open(target.parent / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if target.is_file():  # built by another process while we waited
