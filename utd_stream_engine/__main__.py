@@ -8,7 +8,19 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
+from .arg_types import (
+    LOG_LEVELS,
+    OneLineErrorParser,
+    count,
+    known_log_level,
+    log_level,
+    non_negative_seconds,
+    port_number,
+    positive_count,
+    positive_seconds,
+)
 from .config import DEMO_APP_ID, DEMO_APP_KEY, EngineConfig, default_db_path, normalize_origin
 from .errors import StorageUnavailable
 from .names import APP_ID_RULE, is_app_id
@@ -17,6 +29,8 @@ from .sqlite_storage import SQLiteStorage
 from .storage import redacted, sqlite_path, storage_kind
 
 __all__ = ["main", "parse_args"]
+
+T = TypeVar("T")
 
 
 def _app_pair(text: str) -> tuple[str, str]:
@@ -42,17 +56,6 @@ def _storage_url(text: str) -> str:
     return text
 
 
-def _seconds(text: str) -> float:
-    """A positive number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be more than 0 seconds")
-    return value
-
-
 def _secret_pair(text: str) -> tuple[str, str]:
     app_id, sep, secret = text.partition(":")
     if not sep or not app_id or not secret:
@@ -76,54 +79,57 @@ _RATE_LIMITS = (
 """The rate limits beyond ``--rate-limit``: setting name and what it counts."""
 
 _TUNING: tuple[tuple[str, Callable[[str], object], str], ...] = (
-    ("ring_timeout", float, "seconds a call rings before it is missed"),
+    ("ring_timeout", positive_seconds, "seconds a call rings before it is missed"),
     (
         "rejoin_grace",
-        float,
+        non_negative_seconds,
         "seconds a participant lost by LiveKit (server restart) keeps its seat or stage place",
     ),
     (
         "reconcile_interval",
-        float,
+        non_negative_seconds,
         "seconds between checks of holders and calls against LiveKit's participants "
         "(0 = only at start-up and after a LiveKit outage)",
     ),
-    ("rate_limit", int, "token mints per app and identity per rate window (0 = unlimited)"),
-    ("user_token_ttl", float, "lifetime of a bearer, seconds"),
-    ("rate_window", float, "seconds over which every rate limit counts"),
-    *((name, int, f"{counted} per rate window (0 = unlimited)") for name, counted in _RATE_LIMITS),
+    ("rate_limit", count, "token mints per app and identity per rate window (0 = unlimited)"),
+    ("user_token_ttl", positive_seconds, "lifetime of a bearer, seconds"),
+    ("rate_window", positive_seconds, "seconds over which every rate limit counts"),
+    *(
+        (name, count, f"{counted} per rate window (0 = unlimited)")
+        for name, counted in _RATE_LIMITS
+    ),
     (
         "livekit_timeout",
-        _seconds,
+        positive_seconds,
         "seconds a LiveKit server API call may take before a command is answered "
         "without it (the reconciler sends what was missed)",
     ),
     (
         "header_timeout",
-        float,
+        non_negative_seconds,
         "seconds a new connection has to send its request headers (0 = no limit)",
     ),
-    ("body_timeout", _seconds, "seconds a request body may take to arrive"),
+    ("body_timeout", positive_seconds, "seconds a request body may take to arrive"),
     (
         "max_connections_per_client",
-        int,
+        count,
         "connections one client address may hold open at once (0 = no cap)",
     ),
     (
         "join_window",
-        float,
+        non_negative_seconds,
         "seconds after a room token is minted during which its identity may take a seat "
         "or ask for one before LiveKit reports it in the room (0 = only once it is there)",
     ),
     (
         "max_pending_requests",
-        int,
+        count,
         "pending stage or speak requests one room holds at most (0 = no limit)",
     ),
-    ("max_invitations", int, "open seat or stage invitations a room holds (0 = no limit)"),
+    ("max_invitations", count, "open seat or stage invitations a room holds (0 = no limit)"),
     (
         "request_ttl",
-        float,
+        non_negative_seconds,
         "seconds a stage or speak request stays pending before it expires (0 = never)",
     ),
 )
@@ -131,43 +137,90 @@ _TUNING: tuple[tuple[str, Callable[[str], object], str], ...] = (
 (``UTD_ENGINE_RING_TIMEOUT``) and the default of :class:`EngineConfig`."""
 
 
+def _from_env(
+    parser: argparse.ArgumentParser, variable: str, kind: Callable[[str], T], fallback: str
+) -> T:
+    """``$variable`` (else ``fallback``) converted by ``kind``; a bad value is a usage error
+    naming the variable."""
+    try:
+        return kind(os.environ.get(variable, fallback))
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"${variable}: {exc}")
+
+
 def _add_tuning(parser: argparse.ArgumentParser) -> None:
     """One flag per setting of :data:`_TUNING`; the variable, else the setting's default."""
     defaults = EngineConfig()
     for name, kind, text in _TUNING:
-        default = os.environ.get("UTD_ENGINE_" + name.upper(), str(getattr(defaults, name)))
+        variable = "UTD_ENGINE_" + name.upper()
+        default = getattr(defaults, name)
         parser.add_argument(
-            "--" + name.replace("_", "-"), type=kind, default=kind(default), help=text
+            "--" + name.replace("_", "-"),
+            type=kind,
+            default=_from_env(parser, variable, kind, str(default)),
+            help=f"{text} (${variable}; default {default:g})",
         )
 
 
 def _add_connections(parser: argparse.ArgumentParser) -> None:
     """Where the engine listens, its database and the LiveKit server it drives."""
     env = os.environ
-    parser.add_argument("--host", default=env.get("UTD_ENGINE_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(env.get("UTD_ENGINE_PORT", "8787")))
+    parser.add_argument(
+        "--host",
+        default=env.get("UTD_ENGINE_HOST", "127.0.0.1"),
+        help="the address to listen on ($UTD_ENGINE_HOST; default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=_from_env(parser, "UTD_ENGINE_PORT", port_number, "8787"),
+        help="the HTTP port, 1-65535 ($UTD_ENGINE_PORT; default 8787)",
+    )
     parser.add_argument(
         "--db",
         type=_storage_url,
         default=env.get("UTD_ENGINE_DB", str(default_db_path())),
         metavar="URL",
         help="a SQLite file or sqlite:///path (one instance), or postgresql://user@host:port/db"
-        " shared by any number of instances ($UTD_ENGINE_DB)",
+        " shared by any number of instances ($UTD_ENGINE_DB; default "
+        "$UTD_STREAM_CACHE/engine.sqlite3, the cache being ~/.cache/utd_stream_rx)",
     )
     parser.add_argument(
         "--db-pool-size",
-        type=int,
-        default=int(env.get("UTD_ENGINE_DB_POOL_SIZE", "10")),
-        help="most PostgreSQL connections of this instance ($UTD_ENGINE_DB_POOL_SIZE)",
+        type=positive_count,
+        default=_from_env(parser, "UTD_ENGINE_DB_POOL_SIZE", positive_count, "10"),
+        help="most PostgreSQL connections of this instance ($UTD_ENGINE_DB_POOL_SIZE; "
+        "default 10)",
     )
-    parser.add_argument("--livekit-url", default=env.get("LIVEKIT_URL", "ws://127.0.0.1:7880"))
-    parser.add_argument("--livekit-api-key", default=env.get("LIVEKIT_API_KEY", "devkey"))
+    _add_livekit(parser)
+    parser.add_argument(
+        "--log-level",
+        type=log_level,
+        choices=LOG_LEVELS,
+        default=_from_env(parser, "UTD_ENGINE_LOG_LEVEL", known_log_level, "INFO"),
+        help="how much the engine logs, any case ($UTD_ENGINE_LOG_LEVEL; default INFO)",
+    )
+
+
+def _add_livekit(parser: argparse.ArgumentParser) -> None:
+    """The LiveKit server the engine hands out and drives."""
+    env = os.environ
+    parser.add_argument(
+        "--livekit-url",
+        default=env.get("LIVEKIT_URL", "ws://127.0.0.1:7880"),
+        help="the LiveKit websocket URL given to clients; its http(s) twin is used for the "
+        "server API ($LIVEKIT_URL; default ws://127.0.0.1:7880)",
+    )
+    parser.add_argument(
+        "--livekit-api-key",
+        default=env.get("LIVEKIT_API_KEY", "devkey"),
+        help="the LiveKit API key ($LIVEKIT_API_KEY; default devkey)",
+    )
     parser.add_argument(
         "--livekit-api-secret",
         default=env.get("LIVEKIT_API_SECRET", ""),
         help="LiveKit API secret (required; better passed as $LIVEKIT_API_SECRET than in argv)",
     )
-    parser.add_argument("--log-level", default=env.get("UTD_ENGINE_LOG_LEVEL", "INFO"))
 
 
 def _add_trust(parser: argparse.ArgumentParser) -> None:
@@ -178,7 +231,8 @@ def _add_trust(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=_app_pair,
         metavar="APP_ID:APP_KEY",
-        help=f"accepted app credentials (default {DEMO_APP_ID}:{DEMO_APP_KEY})",
+        help=f"accepted app credentials, repeatable (no variable; default the demo app "
+        f"{DEMO_APP_ID}:{DEMO_APP_KEY})",
     )
     parser.add_argument(
         "--app-secret",
@@ -186,26 +240,38 @@ def _add_trust(parser: argparse.ArgumentParser) -> None:
         type=_secret_pair,
         default=[],
         metavar="APP_ID:APP_SECRET",
-        help="the secret an app's backend signs identity tokens with "
+        help="the secret an app's backend signs identity tokens with; repeatable "
         "(better passed as $UTD_ENGINE_APP_SECRETS=id:secret,... than in argv)",
     )
     parser.add_argument(
         "--dev",
         action="store_true",
         default=env.get("UTD_ENGINE_DEV", "") == "1",
-        help="INSECURE dev mode: accept identities the client asserts, without proof",
+        help="INSECURE dev mode: accept identities the client asserts, without proof "
+        "($UTD_ENGINE_DEV=1)",
     )
-    parser.add_argument("--ban", action="append", default=[], metavar="IDENTITY")
+    parser.add_argument(
+        "--ban",
+        action="append",
+        default=[],
+        metavar="IDENTITY",
+        help="an identity refused on every endpoint; repeatable "
+        "(and $UTD_ENGINE_BANS=id,id,...)",
+    )
     parser.add_argument(
         "--cors-origin",
         action="append",
         default=[],
         metavar="ORIGIN",
         help="a web origin (scheme://host[:port]) allowed to call the engine from a browser, "
-        "or * for any; repeatable (default: none; the loopback ones in dev mode)",
+        "or * for any; repeatable (and $UTD_ENGINE_CORS_ORIGINS=origin,...; default: none; "
+        "the loopback ones in dev mode)",
     )
     parser.add_argument(
-        "--user-token-secret", default=env.get("UTD_ENGINE_USER_TOKEN_SECRET") or None
+        "--user-token-secret",
+        default=env.get("UTD_ENGINE_USER_TOKEN_SECRET") or None,
+        help="the HS256 secret bearers are signed with (better passed as "
+        "$UTD_ENGINE_USER_TOKEN_SECRET than in argv; default: generated once, kept in the db)",
     )
 
 
@@ -245,7 +311,7 @@ def _config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> E
 
 def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     """Build the configuration from flags, falling back to ``UTD_ENGINE_*``/``LIVEKIT_*`` env."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="python -m utd_stream_engine", description="utd_stream_rx reference engine"
     )
     _add_connections(parser)
@@ -254,7 +320,7 @@ def parse_args(argv: Sequence[str] | None = None) -> EngineConfig:
     args = parser.parse_args(argv)
     config = _config_from(args, parser)
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=args.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

@@ -120,7 +120,7 @@ class Engine:
 
     async def resend_stale_metadata(self) -> bool:
         """Send the metadata a cut push never delivered; False when LiveKit is out of reach
-        (what a reconciliation pass needs, :class:`~.reconcile.Reconcilable`)."""
+        (what a reconciliation pass needs, ``reconcile.Reconcilable``)."""
         return await self.pusher.resend_stale_metadata()
 
     async def livekit_token(self, room: RoomRecord, identity: str, name: str | None) -> str:
@@ -165,7 +165,7 @@ class Engine:
     async def visible_room(self, bearer: Bearer, room_name: str) -> RoomRecord:
         """The room of the bearer's app, if the bearer may see it: 404 ``not_found`` for no
         such room; 403 ``forbidden`` for a call's room to anyone but the call's two parties
-        (the rule of :meth:`.CallControl.for_party`, for every endpoint that answers with a
+        (the rule of ``CallControl.for_party``, for every endpoint that answers with a
         room)."""
         room = await self.load_room(bearer.app_id, room_name)
         if room.call_id is not None or room.type.is_call:

@@ -255,7 +255,7 @@ class RoomServiceBridge:
     """:class:`LiveKitBridge` over ``livekit.api.LiveKitAPI``.
 
     Every RoomService call is bounded by ``timeout`` seconds and raises
-    :class:`LiveKitTimeoutError` past it: livekit-api posts each call with ``timeout=None``,
+    ``LiveKitTimeoutError`` past it: livekit-api posts each call with ``timeout=None``,
     which overrides any ``ClientTimeout`` of its session, so a hung server would otherwise
     hold the caller for as long as it is hung.
     """

@@ -52,7 +52,7 @@ class Storage(Protocol):
         ...
 
     async def open(self) -> None:
-        """Connect and bring the schema up to date (:mod:`.migrations`)."""
+        """Connect and bring the schema up to date (``migrations``)."""
         ...
 
     def room_lock(

@@ -1,5 +1,5 @@
-"""Background work: retry pacing for the client's loops (bearer renewal, incoming-call
-following), the loop an object belongs to, and the task sets of sessions and rooms."""
+"""Background work: the loop an object belongs to, and the task sets of sessions and rooms
+(the retry pacing of the client's loops is in :mod:`utd_stream_rx._backoff`)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
-__all__ = ["BackgroundTasks", "backoff", "running_loop", "stopped_elsewhere"]
-
-_RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
-
-
-def backoff(attempt: int) -> float:
-    """Seconds to wait before retry number ``attempt`` (0-based) of a background loop."""
-    return _RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)]
+__all__ = ["BackgroundTasks", "running_loop", "stopped_elsewhere"]
 
 
 def stopped_elsewhere(task: asyncio.Task[None]) -> bool:

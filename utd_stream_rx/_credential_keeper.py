@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ._background import backoff, stopped_elsewhere
+from ._background import stopped_elsewhere
+from ._backoff import Backoff
 from ._credentials import Credential, TokenProvider
 from .error_codes import ErrorCode
 from .errors import UTDStreamException
@@ -50,6 +51,7 @@ class CredentialKeeper:
         self._credentials: dict[str, Credential] = {}
         self._renewer: asyncio.Task[None] | None = None
         self._closed = False
+        self._backoff = Backoff.reconnect()  # renewal retries, jittered like the reconnects
         self.identity: str | None = None
         """The client's own identity (authenticated, or of its first room)."""
 
@@ -108,7 +110,7 @@ class CredentialKeeper:
                     return
                 # auth_state tells the app (failed on a refusal, refreshing while the engine
                 # is out of reach); try again later, either may recover.
-                delay = backoff(attempt)
+                delay = self._backoff.delay(attempt)
                 attempt += 1
                 await asyncio.sleep(delay)
 

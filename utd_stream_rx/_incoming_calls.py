@@ -1,6 +1,7 @@
 """The client's incoming calls: the engine's call event stream, followed and caught up.
 
-:class:`CallFollower` keeps the bearer's event stream open (reconnecting with backoff), catches
+:class:`CallFollower` keeps the bearer's event stream open (reconnecting with a jittered
+backoff, so clients cut off together do not come back together), catches
 up after each (re)connect on what the stream cannot replay, and delivers each
 ``(call, version)`` once, in order (:class:`~utd_stream_rx._call_ledger.CallLedger`).
 """
@@ -17,7 +18,8 @@ import reactivex
 from reactivex import abc
 from reactivex.subject import Subject
 
-from ._background import backoff, stopped_elsewhere
+from ._background import stopped_elsewhere
+from ._backoff import Backoff
 from ._call_ledger import CallLedger
 from .api import UTDApiClient
 from .errors import UTDStreamException
@@ -84,6 +86,8 @@ class CallFollower:
         """The follower's task while it runs."""
         self._closed = False
         self._attempt = 0  # failed attempts in a row, for the reconnect backoff
+        self.backoff = Backoff.reconnect()
+        """Paces the reconnects (full jitter; give it a seeded random for repeatable delays)."""
 
     async def restart(self, identity: str | None) -> None:
         """Follow ``identity``'s calls from now on; return once attached (or after the
@@ -135,14 +139,18 @@ class CallFollower:
                 await self._api.fresh_user_token()
             except UTDStreamException as exc:
                 log.info("incoming-call stream waits for a bearer: %s", exc)
-                await asyncio.sleep(backoff(self._attempt))
-                self._attempt += 1
+                await self._pause()
                 continue
             if not await self._follow_once(attached):
                 return
-            delay = backoff(self._attempt)
-            self._attempt += 1
-            await asyncio.sleep(delay)
+            await self._pause()
+
+    async def _pause(self) -> None:
+        """Wait the next reconnect delay (drawn with full jitter) before trying again."""
+        delay = self.backoff.delay(self._attempt)
+        self._attempt += 1
+        log.debug("incoming-call stream of %s reconnects in %.6fs", self._ledger_identity, delay)
+        await asyncio.sleep(delay)
 
     async def _follow_once(self, attached: asyncio.Event) -> bool:
         """Open the stream, catch up and deliver until it ends; whether to go on."""

@@ -17,6 +17,7 @@ from ._closing import ClosesOnExit
 from ._credential_keeper import CredentialKeeper
 from ._credentials import TokenProvider
 from ._incoming_calls import CallFollower
+from ._reprs import client_repr
 from ._validate import check_bool, check_name, check_optional_seat_mode
 from .api import UTDApiClient
 from .error_codes import ErrorCode
@@ -47,9 +48,9 @@ class UTDStreamClient(ClosesOnExit):
     share one HTTP connection pool.
 
     Args:
-        app_id: Publishable app id.
-        app_key: Publishable app key paired with ``app_id``.
-        base_url: Engine REST base URL (default ``$UTD_STREAM_BASE_URL`` or the local engine).
+        app_id: Publishable app id (default ``$UTD_STREAM_APP_ID``, read when the client is made).
+        app_key: Publishable app key paired with ``app_id`` (default ``$UTD_STREAM_APP_KEY``).
+        base_url: Engine REST base URL (default ``$UTD_STREAM_BASE_URL``, else the local engine).
         token_base_url: Token service base URL (default ``$UTD_STREAM_TOKEN_BASE_URL`` or
             ``base_url``).
         session: An ``aiohttp.ClientSession`` to use instead of an owned one (left open).
@@ -67,8 +68,8 @@ class UTDStreamClient(ClosesOnExit):
 
     def __init__(
         self,
-        app_id: str,
-        app_key: str,
+        app_id: str | None = None,
+        app_key: str | None = None,
         base_url: str | None = None,
         token_base_url: str | None = None,
         *,
@@ -229,6 +230,9 @@ class UTDStreamClient(ClosesOnExit):
             await session.aclose()
             raise
         return session
+
+    def __repr__(self) -> str:
+        return client_repr(self.api.app_id, self.identity, self._closed, len(self._sessions))
 
     async def aclose(self) -> None:
         """Close every session of this client, stop the incoming-call stream and the HTTP pool."""

@@ -42,6 +42,7 @@ __all__ = [
     "start_video",
     "test_pattern",
     "tone",
+    "video_frames",
     "wav_file",
 ]
 
@@ -222,7 +223,8 @@ async def start_audio(spec: AudioSourceSpec, name: str = "microphone") -> Publis
     frame_fn: Callable[[int], np.ndarray | None]
     if spec.kind == "wav":
         assert spec.path is not None
-        rate, channels, frame_fn = _wav_frames(spec.path, spec.loop)
+        # The whole file is read and decoded at once: off the loop, which keeps running.
+        rate, channels, frame_fn = await asyncio.to_thread(_wav_frames, spec.path, spec.loop)
     elif spec.kind == "tone":
         frame_fn = _sine_frames(spec)
     else:

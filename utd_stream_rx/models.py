@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 
+from ._strict_decoding import describe_failure, make_strict_converter
 from .errors import ErrorCode, UTDStreamException
 
 __all__ = [
@@ -354,39 +355,26 @@ class UTDRoomState:
     ended: bool = False
 
 
-def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=False, omit_if_default=False)
-    return conv
-
-
-converter: cattrs.Converter = _make_converter()
-"""The cattrs converter for the engine's JSON (enums by value, tuples from lists)."""
+converter: cattrs.Converter = make_strict_converter()
+"""The cattrs converter for the engine's JSON: strict (a value is taken only when it already has
+its field's type: no ``"false"`` for a bool, no ``1.9`` for an int, no ``123`` for a text),
+enums by value, tuples from lists, unknown extra keys ignored."""
 
 
 def structure(data: object, cls: type[T]) -> T:
     """Build ``cls`` from engine JSON, or raise ``UTDStreamException(code="invalid_response")``.
 
-    The message names the offending field, e.g. ``call_id: required field missing``.
+    The message names each offending field by its path, e.g. ``call_id: required field
+    missing`` or ``seats.seats[2].locked: expected bool, got str 'false'``.
     """
     try:
         return converter.structure(data, cls)
-    except cattrs.ClassValidationError as exc:
-        problems = "; ".join(_describe(msg) for msg in cattrs.transform_error(exc))
+    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        problems = "; ".join(describe_failure(exc))
         raise UTDStreamException(
             f"The engine sent an invalid {cls.__name__}: {problems}",
             code=ErrorCode.INVALID_RESPONSE,
         ) from exc
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise UTDStreamException(
-            f"The engine sent an invalid {cls.__name__}: {exc}", code=ErrorCode.INVALID_RESPONSE
-        ) from exc
-
-
-def _describe(message: str) -> str:
-    # cattrs says "required field missing @ $.call_id"; lead with the field's path instead.
-    text, _, path = message.partition(" @ ")
-    path = path.removeprefix("$").removeprefix(".")
-    return f"{path}: {text}" if path else text
 
 
 def unstructure(obj: object) -> Any:

@@ -23,6 +23,7 @@ from reactivex import Observable
 from ._background import BackgroundTasks
 from ._livekit_events import RoomEventSubscription, connected_event
 from ._local_media import LocalMediaPublisher, require_connected
+from ._reprs import fields_repr
 from .error_codes import ErrorCode
 from .errors import UTDStreamException
 from .media import AudioSourceSpec, VideoSourceSpec, test_pattern, tone
@@ -82,6 +83,13 @@ class UTDRoom:
             return None
         participant: rtc.LocalParticipant = room.local_participant
         return participant
+
+    def __repr__(self) -> str:
+        room, state = self._room, self.store.state
+        return fields_repr(
+            "UTDRoom", room=None if room is None else room.name,
+            identity=state.local_identity, connection=state.connection_state,
+        )
 
     def _current_room(self) -> rtc.Room | None:
         return self._room

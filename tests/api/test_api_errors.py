@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import time
 from email.utils import formatdate
@@ -381,7 +382,9 @@ async def test_get_not_retried_when_retry_after_is_long(
     assert len(sent(mocked)) == 1
 
 
-async def test_retry_backoff_grows(mocked: aioresponses, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_retry_delays_are_jittered_below_a_doubling_ceiling(
+    mocked: aioresponses, monkeypatch: pytest.MonkeyPatch
+) -> None:
     delays: list[float] = []
 
     async def record(delay: float) -> None:
@@ -390,13 +393,18 @@ async def test_retry_backoff_grows(mocked: aioresponses, monkeypatch: pytest.Mon
     monkeypatch.setattr("utd_stream_rx.api._transport.asyncio.sleep", record)
     client = UTDApiClient(APP_ID, APP_KEY, BASE, user_token=BEARER, read_retries=3,
                           retry_backoff=0.1)
+    client._transport.retry_random = random.Random(3)
     mocked.get(ROOM_URL, exception=aiohttp.ClientConnectionError(), repeat=True)
     try:
         with pytest.raises(UTDStreamException):
             await client.rooms.get_room("lobby")
     finally:
         await client.aclose()
-    assert delays == pytest.approx([0.1, 0.2, 0.4])
+    # Full jitter: each delay uniform below 0.1, 0.2, 0.4 s (the seeded draws, exactly).
+    seeded = random.Random(3)
+    assert delays == [seeded.uniform(0, ceiling) for ceiling in (0.1, 0.2, 0.4)]
+    assert all(0 <= delay <= ceiling for delay, ceiling in zip(delays, (0.1, 0.2, 0.4),
+                                                                strict=True))
 
 
 @pytest.mark.parametrize(

@@ -100,14 +100,16 @@ async def test_aclose_without_any_request() -> None:
 
 
 def _defaults(env: dict[str, str]) -> list[str]:
+    """The URLs of clients made in a fresh interpreter whose variables are set only after the
+    package is imported (they are read when a client is made)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("UTD_STREAM_")}
-    clean.update(env)
     script = (
-        "from utd_stream_rx.api import DEFAULT_BASE_URL, DEFAULT_TOKEN_BASE_URL, UTDApiClient\n"
+        "import os, sys\n"
+        "from utd_stream_rx.api import DEFAULT_BASE_URL, UTDApiClient\n"
+        f"os.environ.update({env!r})\n"
         "c = UTDApiClient('a', 'k')\n"
         "d = UTDApiClient('a', 'k', 'http://explicit.test')\n"
-        "print(DEFAULT_BASE_URL, DEFAULT_TOKEN_BASE_URL, c.base_url, c.token_base_url,"
-        " d.base_url, d.token_base_url)\n"
+        "print(DEFAULT_BASE_URL, c.base_url, c.token_base_url, d.base_url, d.token_base_url)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", script], env=clean, capture_output=True, text=True, check=True
@@ -117,22 +119,20 @@ def _defaults(env: dict[str, str]) -> list[str]:
 
 def test_default_urls_without_environment() -> None:
     local = "http://127.0.0.1:8787"
-    assert _defaults({}) == [local, local, local, local,
-                             "http://explicit.test", "http://explicit.test"]
+    assert _defaults({}) == [local, local, local, "http://explicit.test", "http://explicit.test"]
 
 
-def test_default_urls_from_environment() -> None:
+def test_default_urls_from_environment_set_after_the_import() -> None:
+    local = "http://127.0.0.1:8787"
     assert _defaults({"UTD_STREAM_BASE_URL": "http://env-engine.test"}) == [
-        "http://env-engine.test", "http://env-engine.test",
-        "http://env-engine.test", "http://env-engine.test",
+        local, "http://env-engine.test", "http://env-engine.test",
         "http://explicit.test", "http://explicit.test",
     ]
     assert _defaults({
         "UTD_STREAM_BASE_URL": "http://env-engine.test",
         "UTD_STREAM_TOKEN_BASE_URL": "http://env-tokens.test",
     }) == [
-        "http://env-engine.test", "http://env-tokens.test",
-        "http://env-engine.test", "http://env-tokens.test",
+        local, "http://env-engine.test", "http://env-tokens.test",
         "http://explicit.test", "http://env-tokens.test",
     ]
 

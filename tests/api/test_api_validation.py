@@ -121,7 +121,7 @@ async def test_validation_comes_before_the_missing_token_check(mocked: aiorespon
         ({"app_id": ""}, ValueError),
         ({"app_id": 1}, TypeError),
         ({"app_key": ""}, ValueError),
-        ({"app_key": None}, TypeError),
+        ({"app_key": b"key"}, TypeError),  # None: read from $UTD_STREAM_APP_KEY (test_settings)
         ({"base_url": "engine.test"}, ValueError),
         ({"base_url": "ftp://engine.test"}, ValueError),
         ({"base_url": "http://engine.test/?x=1"}, ValueError),

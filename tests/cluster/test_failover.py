@@ -81,7 +81,7 @@ async def test_an_engine_killed_while_a_call_rings_and_seats_are_held_loses_noth
             call = await ringing.start("dave")
             seats_before = await host.get_seats()
 
-            cluster.engines[0].kill()  # SIGKILL: no shutdown hook runs
+            await cluster.engines[0].akill()  # SIGKILL: no shutdown hook runs
 
             # The next commands go to the other engine, which holds everything.
             assert await host.get_seats() == seats_before
@@ -92,7 +92,7 @@ async def test_an_engine_killed_while_a_call_rings_and_seats_are_held_loses_noth
         await ringing.status.wait_for(lambda s: s is UTDCallStatus.MISSED, timeout=10)
         assert statuses.count("missed") == 1, statuses  # the ring timeout fired once
 
-        cluster.engines[0].start()  # back on the same port and database: it serves again
+        await cluster.engines[0].astart()  # back on the same port and database: it serves again
         again = EngineClient(cluster.engine_urls[0], cluster.app_id, cluster.app_key)
         try:
             carol = await again.user("carol")
@@ -161,8 +161,8 @@ async def test_sessions_of_a_killed_livekit_node_come_back_through_the_other(
     trails = [_connection_trail(session) for session in sessions]
 
     # The machine of node one goes down: the node, and the engine that used it as its LiveKit.
-    lost.kill()
-    cluster.engines[0].kill()
+    await lost.akill()
+    await cluster.engines[0].akill()
     await _until(lambda: all(_was_lost(trail) for trail in trails), timeout=30)
 
     hows = [await back_in_room(session, timeout=60) for session in sessions]

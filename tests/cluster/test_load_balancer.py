@@ -44,14 +44,14 @@ async def test_a_killed_engine_is_skipped_at_once_and_serves_again_when_restarte
     cluster = private_cluster()
     balancer = raw_at(cluster.base_url)
     killed, survivor = cluster.engines
-    killed.kill()  # SIGKILL, as a crash
+    await killed.akill()  # SIGKILL, as a crash
 
     served = [await _mint(balancer, f"after-kill-{n}") for n in range(10)]
     assert {status for status, _ in served} == {200}, served
     # Each request ends on the survivor: at most the first one tried the dead engine first.
     assert {upstream.split(", ")[-1] for _, upstream in served} == {_address(survivor.base_url)}
 
-    killed.start()
+    await killed.astart()
     back = _address(killed.base_url)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 15

@@ -40,15 +40,15 @@ async def test_postgres_serves_a_database_of_its_own_and_stops(
 
     server = PostgresServer()
     try:
-        server.start()
+        await server.astart()
         pid = server.pid
         assert pid is not None and listening(server.port)
-        server.stop()
+        await server.astop()
         assert _gone(pid) and not listening(server.port)
-        server.start()  # again, on the same data
+        await server.astart()  # again, on the same data
         assert listening(server.port)
     finally:
-        server.cleanup()
+        await server.acleanup()
     assert not server.workdir.exists()
 
 

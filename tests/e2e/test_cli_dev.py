@@ -1,8 +1,12 @@
-"""``utd-stream dev`` in both modes, as a user runs it: what it prints is what works."""
+"""``utd-stream dev`` in both modes, as a user runs it: what it prints is what works, and a
+process of the stack that dies is reported by name, exit code and the end of its log."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
 import re
 import signal
 import subprocess
@@ -14,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from utd_stream_engine.identity import sign_identity_token
+from utd_stream_rx import UTDStreamClient
 from utd_stream_rx.testing.livekit_server import free_port
 
 pytestmark = pytest.mark.e2e
@@ -85,3 +90,60 @@ def test_dev_says_it_is_insecure_and_secure_mode_prints_the_secret_that_works(
     assert "INSECURE" not in output and "production mode" in output
     assert settings["asserted"] == "401"  # no proof, no bearer
     assert settings["proven"] == "200"  # an identity token signed with the printed secret
+
+
+def _child_running(parent: int, module: str) -> int:
+    """The pid of ``parent``'s child process running ``python -m module``."""
+    for children in Path(f"/proc/{parent}/task").glob("*/children"):
+        for pid in children.read_text().split():
+            with contextlib.suppress(OSError):
+                if module.encode() in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
+                    return int(pid)
+    raise AssertionError(f"no child of {parent} runs {module}")
+
+
+async def _authenticate_from_the_environment(base_url: str) -> None:
+    """A client made without arguments reads what ``utd-stream dev`` printed, and works."""
+    async with UTDStreamClient() as client:
+        assert client.api.base_url == base_url
+        assert await client.authenticate("ann")
+
+
+@pytest.mark.slow
+def test_the_printed_settings_make_a_client_and_a_killed_engine_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, livekit_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "utd_stream_rx.cli", "dev", "--port", str(port),
+         "--livekit-port", str(livekit_port), "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        for line in process.stdout:
+            found = re.match(r"\s*export (UTD_STREAM_[A-Z_]+)=(\S+)$", line)
+            if found:
+                monkeypatch.setenv(found.group(1), found.group(2))
+            if "runs production mode" in line:
+                break
+        else:
+            raise AssertionError("utd-stream dev ended early: " + process.stderr.read())
+        asyncio.run(_authenticate_from_the_environment(f"http://127.0.0.1:{port}"))
+        os.kill(_child_running(process.pid, "utd_stream_engine"), signal.SIGKILL)
+        code = process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(30)
+    report = process.stderr.read().splitlines()
+    assert code == 1, report
+    head = re.fullmatch(
+        r"error: the engine was killed by SIGKILL \(exit code -9\); "
+        r"the last (\d+) lines of its log (\S+):", report[0]
+    )
+    assert head is not None, report
+    shown = int(head.group(1))
+    assert 1 <= shown <= 20 and len(report) == 1 + shown
+    log_lines = Path(head.group(2)).read_text().splitlines()
+    assert [line.removeprefix("    ") for line in report[1:]] == log_lines[-shown:]

@@ -74,8 +74,8 @@ LOOPBACK_V4 = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it (little-endian 
 
 
 @pytest.mark.skipif(not Path("/proc/self/net/tcp").exists(), reason="needs Linux /proc")
-def test_livekit_server_listens_on_loopback_only(livekit_server: LiveKitServer) -> None:
-    pid = livekit_server.pid
+def test_livekit_server_listens_on_loopback_only(utd_livekit_server: LiveKitServer) -> None:
+    pid = utd_livekit_server.pid
     assert pid is not None
     bound = _bound_addresses(pid)
     assert bound, "no sockets found: the check would prove nothing"

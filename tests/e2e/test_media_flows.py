@@ -20,10 +20,10 @@ from utd_stream_rx.testing import LiveKitServer
 pytestmark = pytest.mark.e2e
 
 
-async def test_tone_crosses_the_sfu(livekit_server: LiveKitServer) -> None:
+async def test_tone_crosses_the_sfu(utd_livekit_server: LiveKitServer) -> None:
     room_name = f"tone-{uuid.uuid4().hex[:8]}"
-    speaker = await connect_raw(livekit_server, room_name, "speaker", can_publish=True)
-    listener = await connect_raw(livekit_server, room_name, "listener", can_publish=False)
+    speaker = await connect_raw(utd_livekit_server, room_name, "speaker", can_publish=True)
+    listener = await connect_raw(utd_livekit_server, room_name, "listener", can_publish=False)
     source = await media.start_audio(media.tone(440.0, 0.4))
     try:
         arrived = audio_track_of(listener)
@@ -42,11 +42,11 @@ async def test_tone_crosses_the_sfu(livekit_server: LiveKitServer) -> None:
     assert abs(stats.dominant_hz - 440.0) < 10.0, f"expected a 440 Hz tone, got {stats}"
 
 
-async def test_silence_arrives_as_silence(livekit_server: LiveKitServer) -> None:
+async def test_silence_arrives_as_silence(utd_livekit_server: LiveKitServer) -> None:
     """The analysis can fail: a silent track does not pass for a tone."""
     room_name = f"silence-{uuid.uuid4().hex[:8]}"
-    speaker = await connect_raw(livekit_server, room_name, "speaker", can_publish=True)
-    listener = await connect_raw(livekit_server, room_name, "listener", can_publish=False)
+    speaker = await connect_raw(utd_livekit_server, room_name, "speaker", can_publish=True)
+    listener = await connect_raw(utd_livekit_server, room_name, "listener", can_publish=False)
     source = await media.start_audio(media.silence())
     try:
         arrived = audio_track_of(listener)
@@ -63,11 +63,11 @@ async def test_silence_arrives_as_silence(livekit_server: LiveKitServer) -> None
 
 
 async def test_publish_refused_without_permission_then_granted(
-    livekit_server: LiveKitServer, livekit_api: api.LiveKitAPI
+    utd_livekit_server: LiveKitServer, utd_livekit_api: api.LiveKitAPI
 ) -> None:
     room_name = f"grant-{uuid.uuid4().hex[:8]}"
-    audience = await connect_raw(livekit_server, room_name, "audience", can_publish=False)
-    observer = await connect_raw(livekit_server, room_name, "observer", can_publish=False)
+    audience = await connect_raw(utd_livekit_server, room_name, "audience", can_publish=False)
+    observer = await connect_raw(utd_livekit_server, room_name, "observer", can_publish=False)
     source = await media.start_audio(media.tone(660.0))
     loop = asyncio.get_running_loop()
     local_grant: asyncio.Future[bool] = loop.create_future()
@@ -96,7 +96,7 @@ async def test_publish_refused_without_permission_then_granted(
         assert not isinstance(refused.value, asyncio.TimeoutError)
 
         # The server-side grant: the full permission replaces the old one.
-        await livekit_api.room.update_participant(
+        await utd_livekit_api.room.update_participant(
             api.UpdateParticipantRequest(
                 room=room_name,
                 identity="audience",
@@ -136,7 +136,7 @@ def _wait_for_video_track(room: rtc.Room) -> asyncio.Future[rtc.Track]:
     return future
 
 
-async def test_frames_from_user_code_cross_the_sfu(livekit_server: LiveKitServer) -> None:
+async def test_frames_from_user_code_cross_the_sfu(utd_livekit_server: LiveKitServer) -> None:
     """A camera stand-in: frames produced by a callback arrive with their content."""
     width, height = 160, 120
     red = np.zeros((height, width, 4), dtype=np.uint8)
@@ -148,8 +148,8 @@ async def test_frames_from_user_code_cross_the_sfu(livekit_server: LiveKitServer
         return red
 
     room_name = f"frames-{uuid.uuid4().hex[:8]}"
-    camera = await connect_raw(livekit_server, room_name, "camera", can_publish=True)
-    viewer = await connect_raw(livekit_server, room_name, "viewer", can_publish=False)
+    camera = await connect_raw(utd_livekit_server, room_name, "camera", can_publish=True)
+    viewer = await connect_raw(utd_livekit_server, room_name, "viewer", can_publish=False)
     source = await media.start_video(media.video_frames(produce, width, height, fps=15))
     try:
         arrived = _wait_for_video_track(viewer)

@@ -60,23 +60,24 @@ def _own_tasks(before: set[asyncio.Task[object]]) -> set[asyncio.Task[object]]:
     return {t for t in asyncio.all_tasks() - before if not t.done()} - {asyncio.current_task()}
 
 
-async def test_connect_roster_and_clean_disconnect(livekit_server: LiveKitServer) -> None:
+async def test_connect_roster_and_clean_disconnect(utd_livekit_server: LiveKitServer) -> None:
     room_name = f"roster-{uuid.uuid4().hex[:8]}"
     before = asyncio.all_tasks()
     alice = UTDRoom()
     bob: UTDRoom | None = None
     try:
         assert alice.store.view(CONNECTED).value is False
-        await alice.connect(livekit_server.url, server_token(livekit_server, room_name, "alice"))
+        token = server_token(utd_livekit_server, room_name, "alice")
+        await alice.connect(utd_livekit_server.url, token)
         assert alice.store.view(CONNECTED).value is True
         assert alice.store.state.local_identity == "alice"
         assert alice.store.view(CAN_PUBLISH).value is False
         with pytest.raises(UTDStreamException) as twice:
-            token = server_token(livekit_server, room_name, "alice")
-            await alice.connect(livekit_server.url, token)
+            token = server_token(utd_livekit_server, room_name, "alice")
+            await alice.connect(utd_livekit_server.url, token)
         assert twice.value.code == "already_connected"
 
-        bob = await _join(livekit_server, room_name, "bob")
+        bob = await _join(utd_livekit_server, room_name, "bob")
         roster = await alice.store.view(REMOTE_PARTICIPANTS).wait_for(_present("bob"), timeout=10)
         assert roster["bob"].identity == "bob"
         assert "alice" in bob.store.view(REMOTE_PARTICIPANTS).value  # the snapshot at connect
@@ -99,20 +100,20 @@ async def test_connect_roster_and_clean_disconnect(livekit_server: LiveKitServer
 
 
 async def test_grant_turns_can_publish_true_and_tone_arrives(
-    livekit_server: LiveKitServer, livekit_api: api.LiveKitAPI
+    utd_livekit_server: LiveKitServer, utd_livekit_api: api.LiveKitAPI
 ) -> None:
     room_name = f"grant-{uuid.uuid4().hex[:8]}"
-    speaker = await _join(livekit_server, room_name, "speaker")
+    speaker = await _join(utd_livekit_server, room_name, "speaker")
     listener: UTDRoom | None = None
     try:
-        listener = await _join(livekit_server, room_name, "listener")
+        listener = await _join(utd_livekit_server, room_name, "listener")
         with pytest.raises(UTDStreamException) as refused:
             await speaker.set_microphone(True, media.tone(660.0))
         assert refused.value.code == "not_permitted"
         assert speaker.local_participant is not None
         assert not speaker.local_participant.track_publications  # LiveKit was not asked
 
-        await livekit_api.room.update_participant(
+        await utd_livekit_api.room.update_participant(
             api.UpdateParticipantRequest(
                 room=room_name,
                 identity="speaker",
@@ -171,17 +172,17 @@ def _room_state(room_name: str, version: int, holder: str | None) -> UTDRoomStat
 
 
 async def test_data_and_room_metadata_reach_the_store(
-    livekit_server: LiveKitServer, livekit_api: api.LiveKitAPI
+    utd_livekit_server: LiveKitServer, utd_livekit_api: api.LiveKitAPI
 ) -> None:
     room_name = f"meta-{uuid.uuid4().hex[:8]}"
-    alice = await _join(livekit_server, room_name, "alice")
+    alice = await _join(utd_livekit_server, room_name, "alice")
     bob: UTDRoom | None = None
     received: list[DataReceived] = []
     grids: list[Grid | None] = []
     subscription = alice.store.data.subscribe(received.append)
     seats_subscription = alice.store.view(SEATS).subscribe(grids.append)
     try:
-        bob = await _join(livekit_server, room_name, "bob")
+        bob = await _join(utd_livekit_server, room_name, "bob")
         await alice.store.view(REMOTE_PARTICIPANTS).wait_for(_present("bob"), timeout=10)
         await bob.send_data(b"hello", topic="chat", destination_identities=["alice"])
         for _ in range(100):
@@ -191,7 +192,7 @@ async def test_data_and_room_metadata_reach_the_store(
         assert [(d.payload, d.sender, d.topic) for d in received] == [(b"hello", "bob", "chat")]
 
         state = _room_state(room_name, 5, "bob")
-        await livekit_api.room.update_room_metadata(
+        await utd_livekit_api.room.update_room_metadata(
             api.UpdateRoomMetadataRequest(room=room_name, metadata=json.dumps(unstructure(state)))
         )
         grid = await alice.store.view(SEATS).wait_for(lambda g: g is not None, timeout=10)
@@ -201,7 +202,7 @@ async def test_data_and_room_metadata_reach_the_store(
         stale = _room_state(room_name, 4, "carol")
         newer = _room_state(room_name, 6, None)
         for doc in (stale, newer):
-            await livekit_api.room.update_room_metadata(
+            await utd_livekit_api.room.update_room_metadata(
                 api.UpdateRoomMetadataRequest(room=room_name, metadata=json.dumps(unstructure(doc)))
             )
         seats = alice.store.view(SEATS)
@@ -219,13 +220,13 @@ async def test_data_and_room_metadata_reach_the_store(
 
 
 async def test_cancelled_and_failed_connects_leave_a_clean_disconnected_room(
-    livekit_server: LiveKitServer,
+    utd_livekit_server: LiveKitServer,
 ) -> None:
     before = asyncio.all_tasks()
     room = UTDRoom()
     name = f"cancel-{uuid.uuid4().hex[:8]}"
-    token = server_token(livekit_server, name, "x")
-    attempt = asyncio.create_task(room.connect(livekit_server.url, token))
+    token = server_token(utd_livekit_server, name, "x")
+    attempt = asyncio.create_task(room.connect(utd_livekit_server.url, token))
     await asyncio.sleep(0.01)
     attempt.cancel()  # the caller gives up; LiveKit's own connect is left to finish
     with pytest.raises(asyncio.CancelledError):
@@ -238,7 +239,7 @@ async def test_cancelled_and_failed_connects_leave_a_clean_disconnected_room(
     assert not _own_tasks(before)
 
     try:
-        await room.connect(livekit_server.url, server_token(livekit_server, name, "x"))
+        await room.connect(utd_livekit_server.url, server_token(utd_livekit_server, name, "x"))
         assert room.store.view(CONNECTED).value is True
     finally:
         await room.disconnect()
@@ -252,16 +253,16 @@ async def test_cancelled_and_failed_connects_leave_a_clean_disconnected_room(
 
 
 async def test_a_removal_by_the_server_ends_the_room_and_frees_its_media(
-    livekit_server: LiveKitServer, livekit_api: api.LiveKitAPI
+    utd_livekit_server: LiveKitServer, utd_livekit_api: api.LiveKitAPI
 ) -> None:
     room_name = f"kick-{uuid.uuid4().hex[:8]}"
     before = asyncio.all_tasks()
     speaker = UTDRoom()
-    token = server_token(livekit_server, room_name, "speaker", can_publish=True)
-    await speaker.connect(livekit_server.url, token)
+    token = server_token(utd_livekit_server, room_name, "speaker", can_publish=True)
+    await speaker.connect(utd_livekit_server.url, token)
     try:
         await speaker.set_microphone(True)
-        await livekit_api.room.remove_participant(
+        await utd_livekit_api.room.remove_participant(
             api.RoomParticipantIdentity(room=room_name, identity="speaker")
         )
         await speaker.store.view(CONNECTED).wait_for(lambda up: not up, timeout=10)
@@ -276,7 +277,8 @@ async def test_a_removal_by_the_server_ends_the_room_and_frees_its_media(
     finally:
         await speaker.disconnect()  # still safe after LiveKit ended it
 
-    await speaker.connect(livekit_server.url, server_token(livekit_server, room_name, "speaker"))
+    token = server_token(utd_livekit_server, room_name, "speaker")
+    await speaker.connect(utd_livekit_server.url, token)
     try:
         assert speaker.store.view(CONNECTED).value is True  # the same room object joins again
     finally:

@@ -238,8 +238,8 @@ async def test_restart_after_a_crash_keeps_everything(
     )
     before = (await stack_client.get(f"/api/v1/rooms/{name}", bearer=host)).body
 
-    utd_engine.kill()
-    utd_engine.restart()
+    await utd_engine.akill()
+    await utd_engine.arestart()
 
     after = await stack_client.get(f"/api/v1/rooms/{name}", bearer=host)
     assert after.status == 200 and after.body == before
@@ -257,7 +257,7 @@ async def test_restart_after_a_crash_keeps_everything(
 async def test_call_flow_event_stream_and_two_person_room(
     stack_client: EngineClient,
     utd_stack: LocalStack,
-    livekit_server: LiveKitServer,
+    utd_livekit_server: LiveKitServer,
     unique: Callable[[str], str],
 ) -> None:
     caller_id, callee_id = unique("carol"), unique("dave")
@@ -314,7 +314,7 @@ async def test_call_flow_event_stream_and_two_person_room(
             rooms.append(callee_room)
             # A third participant, even with a valid LiveKit token, does not fit.
             intruder_token = (
-                api.AccessToken(livekit_server.api_key, livekit_server.api_secret)
+                api.AccessToken(utd_livekit_server.api_key, utd_livekit_server.api_secret)
                 .with_identity("intruder")
                 .with_grants(
                     api.VideoGrants(room_join=True, room=f"{utd_stack.app_id}__{call.room_name}")
@@ -324,11 +324,11 @@ async def test_call_flow_event_stream_and_two_person_room(
             intruder = rtc.Room()
             with pytest.raises(rtc.ConnectError):
                 await intruder.connect(
-                    livekit_server.url, intruder_token, rtc.RoomOptions(connect_timeout=10)
+                    utd_livekit_server.url, intruder_token, rtc.RoomOptions(connect_timeout=10)
                 )
                 rooms.append(intruder)
             # The handshake only says 500; the server log names the reason.
-            assert "exceeded its max participants" in livekit_server.log_path.read_text()
+            assert "exceeded its max participants" in utd_livekit_server.log_path.read_text()
 
             ended = await stack_client.post(f"/api/v1/calls/{call.call_id}/end", bearer=caller)
             assert ended.body["status"] == "ended"

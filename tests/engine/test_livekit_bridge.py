@@ -33,9 +33,9 @@ async def listed_until(
 
 
 async def test_list_and_remove_participants(
-    livekit_server: LiveKitServer, unique: Callable[[str], str]
+    utd_livekit_server: LiveKitServer, unique: Callable[[str], str]
 ) -> None:
-    server = livekit_server
+    server = utd_livekit_server
     bridge = RoomServiceBridge(server.http_url, server.api_key, server.api_secret)
     name = unique("bridge")
     member = rtc.Room()

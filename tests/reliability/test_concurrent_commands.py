@@ -55,9 +55,9 @@ async def test_fifty_clients_race_for_one_seat(
                                   f"({sorted({str(e.code) for e in refusals})})")
 
 
-async def _livekit_grants(livekit_api: Any, app_id: str, room: str) -> dict[str, Any]:
+async def _livekit_grants(utd_livekit_api: Any, app_id: str, room: str) -> dict[str, Any]:
     """What LiveKit itself holds for each participant: its permission and attributes."""
-    answer = await livekit_api.room.list_participants(
+    answer = await utd_livekit_api.room.list_participants(
         api.ListParticipantsRequest(room=f"{app_id}__{room}")
     )
     return {p.identity: p for p in answer.participants}
@@ -65,7 +65,7 @@ async def _livekit_grants(livekit_api: Any, app_id: str, room: str) -> dict[str,
 
 async def test_concurrent_stage_commands_leave_no_ghosts(
     utd_stack: LocalStack,
-    livekit_api: Any,
+    utd_livekit_api: Any,
     utd_client_factory: ClientFactory,
     utd_unique: Callable[[str], str],
     raw_engine_of: RawEngineOf,
@@ -108,7 +108,7 @@ async def test_concurrent_stage_commands_leave_no_ghosts(
         on_stage = viewer.identity in stage
         await viewer.can_publish.wait_for(is_value(on_stage), timeout=10)
     # And LiveKit holds the matching grants: no ghost publisher, no member left without one.
-    held = await _livekit_grants(livekit_api, utd_stack.app_id, show)
+    held = await _livekit_grants(utd_livekit_api, utd_stack.app_id, show)
     for identity in ids:
         on_stage = identity in stage
         assert held[identity].permission.can_publish is on_stage, identity
@@ -119,7 +119,7 @@ async def test_concurrent_stage_commands_leave_no_ghosts(
 
 async def test_concurrent_seat_commands_leave_no_duplicates(
     utd_stack: LocalStack,
-    livekit_api: Any,
+    utd_livekit_api: Any,
     utd_client_factory: ClientFactory,
     utd_unique: Callable[[str], str],
 ) -> None:
@@ -160,7 +160,7 @@ async def test_concurrent_seat_commands_leave_no_duplicates(
     for member in members:
         seated = member.identity in holders
         await member.can_publish.wait_for(is_value(seated), timeout=10)
-    held = await _livekit_grants(livekit_api, utd_stack.app_id, lobby)
+    held = await _livekit_grants(utd_livekit_api, utd_stack.app_id, lobby)
     for identity in people:
         seat = next((s.index for s in grid.seats if s.identity == identity), None)
         assert held[identity].permission.can_publish is (seat is not None), identity

@@ -36,7 +36,7 @@ async def test_a_call_ended_while_the_engine_was_down_arrives_ended_once(
         # The callee's follower sees its stream end and is held before it reconnects: the call
         # surely ends while the callee hears nothing, as with a slow network.
         gate.hold()
-    stack.engine.kill()
+    await stack.engine.akill()
     if window == "held":
         await asyncio.wait_for(gate.waiting.wait(), 10)
     await asyncio.to_thread(stack.engine.restart)
@@ -79,7 +79,7 @@ async def test_the_missed_call_arrives_once_even_across_an_engine_restart(
     # sweep runs at start), which the callee learns live or from the catch-up, once.
     second = await caller.call_session(UTDStreamType.AUDIO_CALL).start("dave")
     await incoming.until_status(second.call_id, UTDCallStatus.INITIATING)
-    stack.engine.kill()
+    await stack.engine.akill()
     await asyncio.sleep(ring_timeout + 0.5)
     await asyncio.to_thread(stack.engine.restart)
     await incoming.until_status(second.call_id, UTDCallStatus.MISSED)

@@ -78,11 +78,11 @@ async def test_engine_killed_mid_room_and_restarted_loses_nothing(
     await star.refresh_stage()
     stage_before, hands_before = star.stage.value, star.stage_requests.value
 
-    stack.engine.kill()  # SIGKILL: no shutdown hook runs
+    await stack.engine.akill()  # SIGKILL: no shutdown hook runs
     with pytest.raises(UTDStreamException) as down:
         await host.get_seats()
     assert down.value.code == "network"
-    stack.engine.restart()
+    await stack.engine.arestart()
 
     assert await host.get_seats() == seats_before
     assert host.speak_requests.value == requests_before and len(requests_before) == 1
@@ -123,7 +123,7 @@ async def test_engine_down_gives_clear_network_errors_fast(
     caller = make()
     await caller.authenticate("carol")
     seats, stage = host.seats.value, star.stage.value
-    stack.engine.stop()
+    await stack.engine.astop()
 
     commands: dict[str, Command] = {
         "take_seat": lambda: host.take_seat(1),
@@ -144,7 +144,7 @@ async def test_engine_down_gives_clear_network_errors_fast(
     # Views are as they were, the media rooms are still up.
     assert host.seats.value == seats and star.stage.value == stage
     assert host.connected.value and star.connected.value and not host.can_publish.value
-    stack.engine.start()
+    await stack.engine.astart()
     await host.take_seat(1)
     assert host.can_publish.value
     record("engine down", f"{len(commands)} commands, each a prompt code=network error")
@@ -237,12 +237,12 @@ async def test_livekit_server_restart_is_reported_and_state_comes_back(
     stage_before = (await raw.send("GET", "/api/v1/live/show/stage",
                                    bearer=star_bearer)).body["stage"]
 
-    stack.livekit.kill()  # a crash: no goodbyes to anyone
+    await stack.livekit.akill()  # a crash: no goodbyes to anyone
     # Honest reporting while it is gone: nobody claims to be connected.
     for session in sessions:
         await session.connected.wait_for(lambda c: not c, timeout=20)
     assert all(t[-1] is not ConnectionState.CONNECTED for t in trails), trails
-    stack.livekit.start()
+    await stack.livekit.astart()
 
     hows = [await back_in_room(session) for session in sessions]
     # The engine lost nothing, and every session's views come back to its state.
@@ -348,11 +348,11 @@ async def test_a_holder_lost_in_a_livekit_restart_who_never_returns_is_released(
     ghost = await asyncio.to_thread(_spawn_participant, stack, "seat", "lobby", "ghost")
     try:
         await host.seats.wait_for(holder_is(1, "ghost"), timeout=10)
-        stack.livekit.stop()
+        await stack.livekit.astop()
         ghost.send_signal(signal.SIGKILL)  # gone while the server is down: never back
         ghost.wait(10)
         await host.connected.wait_for(lambda c: not c, timeout=15)
-        stack.livekit.start()
+        await stack.livekit.astart()
         await back_in_room(host)
         back = time.monotonic()
         await host.seats.wait_for(holder_is(1, None), timeout=grace + 15)
@@ -387,7 +387,7 @@ async def test_who_left_while_the_engine_was_down_is_released_after_its_restart(
     erin = answered.caller_client
     await talking.remote_participants.wait_for(lambda p: "frank" in p, timeout=10)
 
-    stack.engine.kill()
+    await stack.engine.akill()
     await speaker.aclose()
     await answering.aclose()  # its "end" cannot reach the engine: it only leaves the room
     await asyncio.sleep(20)  # past LiveKit's webhook retries

@@ -127,7 +127,7 @@ async def test_a_call_nobody_could_join_is_ended_for_caller_and_callee(
     caller, callee = make(), make()
     await caller.authenticate("carol")
     await callee.authenticate("dave")
-    stack.livekit.kill()  # the engine is up, the media server is gone
+    await stack.livekit.akill()  # the engine is up, the media server is gone
 
     calling = caller.call_session(UTDStreamType.AUDIO_CALL)
     calling.connect_timeout = 3.0

@@ -89,12 +89,12 @@ async def capturing_stack() -> AsyncIterator[CapturingStack]:
     stack = LocalStack()
     stack.livekit.webhook_urls.append(sink.url)
     try:
-        stack.start()
+        await stack.astart()
         yield CapturingStack(stack, sink)
     finally:
-        stack.engine.stop()
-        stack.livekit.kill()
-        stack.cleanup()
+        await stack.engine.astop()
+        await stack.livekit.akill()
+        await stack.acleanup()
         await runner.cleanup()
 
 

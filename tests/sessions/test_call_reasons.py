@@ -195,7 +195,7 @@ async def test_a_call_nobody_could_join_ends_failed(
     await caller.authenticate("carol")
     await callee.authenticate("dave")
     log = CallLog(callee)
-    stack.livekit.kill()  # the engine is up, the media server is gone
+    await stack.livekit.akill()  # the engine is up, the media server is gone
 
     calling = caller.call_session(AUDIO)
     calling.connect_timeout = 3.0

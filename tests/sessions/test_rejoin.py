@@ -81,7 +81,7 @@ async def test_livekit_server_restart_is_reported_and_recovered(
     states: list[ConnectionState] = []
     ann.room.store.view(CONNECTION_STATE).subscribe(states.append)
 
-    private_stack.livekit.restart()
+    await private_stack.livekit.arestart()
 
     # Honest reporting: the session says it lost the server, it does not pretend.
     await ann.connected.wait_for(lambda c: not c, timeout=15)

@@ -61,7 +61,8 @@ def _read_failure(exc: Exception) -> UTDStreamException:
 
 
 class UTDCallEventStream(AsyncIterator[UTDCall], ClosesOnExit):
-    """The bearer's call events: an async iterator of :class:`UTDCall`, and a context manager.
+    """The bearer's call events: an async iterator of
+    :class:`~utd_stream_rx.models.UTDCall`, and a context manager.
 
     Created by ``api.calls.events()``. The request is sent on the first ``__anext__``;
     comments and keepalives are skipped, events other than ``call`` ignored. Iteration ends

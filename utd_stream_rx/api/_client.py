@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Final
 
 import aiohttp
 
 from .._closing import ClosesOnExit
 from .._credentials import Credential
+from .._settings import LOCAL_BASE_URL, client_settings
 from .._validate import check_str
 from ..models import UTDUserToken
 from ._bearer import Bearer
@@ -20,22 +20,18 @@ from ._stage import StageService
 from ._tokens import TokensService
 from ._transport import Transport
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TOKEN_BASE_URL", "UTDApiClient"]
+__all__ = ["DEFAULT_BASE_URL", "UTDApiClient"]
 
-DEFAULT_BASE_URL: Final[str] = os.environ.get("UTD_STREAM_BASE_URL") or "http://127.0.0.1:8787"
-"""The engine's base URL: ``$UTD_STREAM_BASE_URL``, else the local reference engine."""
-
-_TOKEN_BASE_URL_FROM_ENV: Final[str | None] = os.environ.get("UTD_STREAM_TOKEN_BASE_URL") or None
-
-DEFAULT_TOKEN_BASE_URL: Final[str] = _TOKEN_BASE_URL_FROM_ENV or DEFAULT_BASE_URL
-"""Where tokens are minted: ``$UTD_STREAM_TOKEN_BASE_URL``, else :data:`DEFAULT_BASE_URL`."""
+DEFAULT_BASE_URL: Final[str] = LOCAL_BASE_URL
+"""The local reference engine: the base URL when neither ``base_url`` nor
+``$UTD_STREAM_BASE_URL`` is given (the variable is read when a client is made)."""
 
 
 class UTDApiClient(ClosesOnExit):
     """Typed client for the engine's REST API (``docs/engine-contract.md``).
 
-    The endpoints are grouped by service: :attr:`tokens`, :attr:`calls`, :attr:`rooms`,
-    :attr:`stage` and :attr:`seats`. Each validates its arguments before any I/O, sends the
+    The endpoints are grouped by service: ``tokens``, ``calls``, ``rooms``,
+    ``stage`` and ``seats``. Each validates its arguments before any I/O, sends the
     app headers (and the user's bearer where the contract asks for it) and answers with the
     model from :mod:`utd_stream_rx.models`. Every failure surfaces as
     :class:`~utd_stream_rx.UTDStreamException` with the HTTP status, a machine-readable
@@ -47,25 +43,32 @@ class UTDApiClient(ClosesOnExit):
     ``session`` passed by the caller is used instead, on the loop it is first used on (another
     loop gets code ``wrong_loop``), and stays the caller's to close.
 
+    Every setting left out is read from the environment when the client is made (explicit
+    arguments win; see ``docs/configuration.md``).
+
     Args:
-        app_id: The app's public id, sent as ``X-UTD-App-Id`` on every request.
-        app_key: The app's publishable key, sent as ``X-UTD-App-Key``; never logged.
+        app_id: The app's public id, sent as ``X-UTD-App-Id`` on every request (default
+            ``$UTD_STREAM_APP_ID``; ``ValueError`` when neither is given).
+        app_key: The app's publishable key, sent as ``X-UTD-App-Key``; never logged (default
+            ``$UTD_STREAM_APP_KEY``; ``ValueError`` when neither is given).
         base_url: The engine for calls, rooms, stage and seats (default
-            :data:`DEFAULT_BASE_URL`).
-        token_base_url: Where tokens are minted. Defaults to ``$UTD_STREAM_TOKEN_BASE_URL`` when
-            set, else to ``base_url``.
+            ``$UTD_STREAM_BASE_URL``, else :data:`~utd_stream_rx.api.DEFAULT_BASE_URL`).
+        token_base_url: Where tokens are minted (default ``$UTD_STREAM_TOKEN_BASE_URL``, else
+            the base URL).
         session: A caller-owned session to send requests with (never closed here).
         timeout: Total seconds for one request, connection included.
         read_retries: How many times a failed ``GET`` is retried (network error, timeout,
             502/503/504). Writes are never retried.
         user_token: The engine bearer for privileged endpoints (see :meth:`authenticate`).
-        retry_backoff: First delay, in seconds, between read retries; it doubles each time.
+        retry_backoff: Ceiling, in seconds, of the first delay between read retries; it doubles
+            each time (up to 10 s). Each delay is drawn at random below its ceiling (full
+            jitter), so clients failing together do not retry together.
     """
 
     def __init__(
         self,
-        app_id: str,
-        app_key: str,
+        app_id: str | None = None,
+        app_key: str | None = None,
         base_url: str | None = None,
         token_base_url: str | None = None,
         *,
@@ -75,14 +78,11 @@ class UTDApiClient(ClosesOnExit):
         user_token: str | None = None,
         retry_backoff: float = 0.2,
     ) -> None:
-        check_str(app_id, "app_id")
-        check_str(app_key, "app_key")
-        resolved_base = DEFAULT_BASE_URL if base_url is None else base_url
-        if token_base_url is None:
-            token_base_url = _TOKEN_BASE_URL_FROM_ENV or resolved_base
+        settings = client_settings(app_id, app_key, base_url, token_base_url)
         transport = Transport(
-            app_id, app_key, resolved_base, token_base_url, session=session, timeout=timeout,
-            read_retries=read_retries, retry_backoff=retry_backoff,
+            settings.app_id, settings.app_key, settings.base_url, settings.token_base_url,
+            session=session, timeout=timeout, read_retries=read_retries,
+            retry_backoff=retry_backoff,
         )
         self._bind(transport, Bearer(user_token), owns_transport=True)
 

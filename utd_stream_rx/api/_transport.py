@@ -4,9 +4,9 @@ One :class:`Transport` is shared by a client and every per-user client made from
 (or borrows) the ``aiohttp`` session and knows nothing of who acts; the bearer comes with each
 request.
 
-Reads (``GET``) are retried with a short exponential backoff on network errors, timeouts and
-502/503/504 (waiting out a short ``Retry-After``); writes (``POST``) are never retried, because
-the engine may have applied them.
+Reads (``GET``) are retried with a short exponential backoff with full jitter on network
+errors, timeouts and 502/503/504 (waiting out a short ``Retry-After``); writes (``POST``) are
+never retried, because the engine may have applied them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
 from collections.abc import Mapping
 
@@ -21,6 +22,7 @@ import aiohttp
 from yarl import URL
 
 from .._background import running_loop
+from .._backoff import full_jitter
 from .._http import RETRYABLE_STATUSES, error_from_response
 from .._loop_sessions import LoopSessions
 from .._validate import check_base_url, check_int, check_str, check_timeout
@@ -33,6 +35,8 @@ _log = logging.getLogger("utd_stream_rx.api")
 
 # Longest Retry-After (seconds) a read waits out by itself before giving the error to the caller.
 _MAX_RETRY_WAIT = 5.0
+# Largest read-retry delay ceiling (seconds), unless ``retry_backoff`` itself is larger.
+_READ_BACKOFF_CAP = 10.0
 _JSON_HEADERS = {"Accept": "application/json"}
 _POST_JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 
@@ -84,6 +88,8 @@ class Transport:
         self.timeout = check_timeout(timeout)
         self.read_retries = check_int(read_retries, "read_retries", low=0)
         self.retry_backoff = _check_backoff(retry_backoff)
+        self.retry_random = random.Random()
+        """Draws the read retries' jittered delays (seed it for repeatable delays)."""
         # A caller's session, bound to the loop it is first used on; else owned, one per loop.
         self._session = session
         self._session_loop = running_loop() if session is not None else None
@@ -156,12 +162,18 @@ class Transport:
             except UTDStreamException as error:
                 if not _is_retryable(error) or attempt == attempts:
                     raise
-                delay = self.retry_backoff * 2 ** (attempt - 1)
-                delay = max(delay, error.retry_after or 0.0)
+                delay = max(self.retry_delay(attempt - 1), error.retry_after or 0.0)
                 _log.debug("retrying %s %s in %.2fs (attempt %d of %d)",
                            method, url, delay, attempt + 1, attempts)
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def retry_delay(self, retry: int) -> float:
+        """Seconds before read retry number ``retry`` (0-based): full jitter, uniform between 0
+        and ``retry_backoff * 2**retry`` (at most 10 s, or ``retry_backoff`` if larger), so
+        clients failing together do not retry together."""
+        cap = max(_READ_BACKOFF_CAP, self.retry_backoff)
+        return full_jitter(retry, self.retry_backoff, cap, self.retry_random)
 
     async def _attempt(
         self,

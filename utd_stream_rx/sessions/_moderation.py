@@ -26,6 +26,9 @@ class ModerationMixin(UTDSession):
     room_name: str
     is_host: bool
 
+    def _whereabouts(self) -> dict[str, object]:
+        return {"room": self.room_name, "host": self.is_host}
+
     async def remove_participant(self, identity: str) -> None:
         """Host: remove ``identity`` from the room (its seat, stage place, requests and
         invitations are freed; its session ends after a ``ParticipantRemoved`` notice). It

@@ -16,6 +16,7 @@ from livekit import rtc
 
 from .._background import BackgroundTasks, running_loop
 from .._closing import ClosesOnExit
+from .._reprs import fields_repr
 from .._validate import check_bool
 from ..error_codes import ErrorCode
 from ..errors import UTDStreamException
@@ -210,6 +211,19 @@ class UTDSession(ClosesOnExit):
         self._require_own_loop()
         await self._tasks.cancel()
         await self.room.disconnect()
+
+    def __repr__(self) -> str:
+        state = self.room.store.state
+        return fields_repr(
+            type(self).__name__, type=self.type, **self._whereabouts(),
+            identity=state.local_identity, connection=state.connection_state, closed=self._closed,
+        )
+
+    def _whereabouts(self) -> dict[str, object]:
+        """Where the session is, for its repr: the room the engine reported (subclasses say
+        more). Read from what is held already: a repr never awaits."""
+        room_state = self.room.store.state.room_state
+        return {"room": None if room_state is None else room_state.room_name}
 
     async def aclose(self) -> None:
         """Leave and release everything the session holds; views complete. Safe to call twice."""

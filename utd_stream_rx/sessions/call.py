@@ -50,6 +50,9 @@ class UTDCallSession(UTDSession):
     call_id = session_view(CALL_ID)
     call = session_view(CALL)
 
+    def _whereabouts(self) -> dict[str, object]:
+        return {"call_id": self.call_id.value, "status": self.status.value}
+
     async def start(
         self,
         callee_identity: str,

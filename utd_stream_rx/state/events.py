@@ -127,7 +127,7 @@ class ParticipantSnapshot:
 
     ``attributes`` is an immutable mapping (participant attributes such as ``utd.role`` and
     ``utd.seat`` set by the engine). ``permissions`` accepts a bool as shorthand, as
-    :class:`PermissionsChanged` does.
+    :class:`~utd_stream_rx.state.events.PermissionsChanged` does.
     """
 
     identity: str

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
 import cattrs
 
-from ..models import UTDSeatInvitation, UTDSpeakRequest, UTDStageRequest
+from ..models import UTDSeatInvitation, UTDSpeakRequest, UTDStageRequest, converter
 from .events import DataReceived, Event
 
 __all__ = [
@@ -212,30 +212,6 @@ class RoomEnded(EngineNotice):
     version: int = attrs.field(default=0, validator=_is_count)
 
 
-def _exactly(kind: type[object]) -> Callable[[object, type[object]], object]:
-    """A structure hook that takes a JSON scalar only when it already is of ``kind`` (no
-    ``"5"`` for a number, no ``1`` for a boolean, no ``5`` for a text)."""
-
-    def take(value: object, _: type[object]) -> object:
-        is_bool = isinstance(value, bool)
-        if kind is bool:
-            ok = is_bool
-        elif kind is float:
-            ok = isinstance(value, int | float) and not is_bool
-        else:
-            ok = isinstance(value, kind) and not is_bool
-        if not ok:
-            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
-        return value
-
-    return take
-
-
-_strict = cattrs.Converter(forbid_extra_keys=False)
-for _kind in (str, int, float, bool):
-    _strict.register_structure_hook(_kind, _exactly(_kind))
-
-
 NOTICE_TOPICS: Final[Mapping[str, type[EngineNotice]]] = MappingProxyType(
     {
         "utd.stage.request": StageRequestReceived,
@@ -272,7 +248,7 @@ def decode_notice(message: DataReceived) -> EngineNotice | None:
         body = json.loads(message.payload)
         if not isinstance(body, dict):
             raise ValueError("the body is not a JSON object")
-        return _strict.structure(body, kind)
+        return converter.structure(body, kind)
     except (ValueError, TypeError, KeyError, cattrs.BaseValidationError) as exc:
         log.debug("dropped a malformed %s message: %s", message.topic, exc)
         return None

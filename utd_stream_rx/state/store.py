@@ -31,6 +31,7 @@ from reactivex import operators as ops
 from reactivex.disposable import CompositeDisposable
 from reactivex.subject import BehaviorSubject, Subject
 
+from .._reprs import fields_repr
 from .events import DataReceived, Event
 from .reducers import SessionState, reduce
 from .view_specs import VIEW_SPECS, ViewSpec
@@ -101,6 +102,7 @@ class Store:
         self._drainer: int | None = None
         self._disposed = False
         self._subscriptions = CompositeDisposable()
+        self._reduced = 0  # events pushed through the reducer, for the repr
 
         self._event_subject: Subject[Event] = Subject()
         self._state_subject: BehaviorSubject[SessionState] = BehaviorSubject(start)
@@ -185,6 +187,7 @@ class Store:
                 if not queue or self._disposed:
                     return
                 event = queue.popleft()
+                self._reduced += 1
             try:
                 push(event)
             except Exception:
@@ -200,6 +203,14 @@ class Store:
         with self._drain_lock:
             self._event_subject.on_completed()
             self._subscriptions.dispose()
+
+    def __repr__(self) -> str:
+        state = self.state
+        return fields_repr(
+            "Store", views=len(self._views), events=self._reduced,
+            connection=state.connection_state, identity=state.local_identity,
+            disposed=self._disposed,
+        )
 
     @property
     def disposed(self) -> bool:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import functools
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -19,7 +19,9 @@ import urllib.request
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Protocol, Self
+
+from .off_loop import off_loop
 
 __all__ = [
     "ChildProcess",
@@ -41,6 +43,8 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
 
 def _primary_group(user: str) -> int:
     """The primary group id of the OS user ``user``."""
+    import pwd  # POSIX only: imported when a child runs as another user, never at import
+
     return pwd.getpwnam(user).pw_gid
 
 
@@ -138,6 +142,12 @@ class ChildProcess:
     def pid(self) -> int | None:
         """The process id while it runs."""
         return self._proc.pid if self._proc is not None else None
+
+    @property
+    def exit_code(self) -> int | None:
+        """How the process ended, until :meth:`stop` forgets it: its exit code, or minus the
+        signal that killed it; ``None`` while it runs or once stopped."""
+        return self._proc.poll() if self._proc is not None else None
 
     def _spawn(
         self, argv: Sequence[str], env: Mapping[str, str] | None = None, user: str | None = None
@@ -266,3 +276,34 @@ class ChildProcess:
         self.stop()
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def start(self, timeout: float = 30.0) -> Self:
+        """Start the child and wait until it is ready (each kind defines it)."""
+        raise NotImplementedError
+
+    def restart(self, timeout: float = 30.0) -> None:
+        """Stop and start again (same port and data)."""
+        self.stop()
+        self.start(timeout)
+
+    async def astart(self, timeout: float | None = None) -> Self:
+        """:meth:`start` without blocking the event loop (the kind's timeout by default)."""
+        start = self.start if timeout is None else functools.partial(self.start, timeout)
+        return await off_loop(start)
+
+    async def astop(self, timeout: float = 10.0) -> None:
+        """:meth:`stop` without blocking the event loop."""
+        await off_loop(functools.partial(self.stop, timeout))
+
+    async def arestart(self, timeout: float | None = None) -> None:
+        """:meth:`restart` without blocking the event loop (the kind's timeout by default)."""
+        restart = self.restart if timeout is None else functools.partial(self.restart, timeout)
+        await off_loop(restart)
+
+    async def akill(self) -> None:
+        """:meth:`kill` without blocking the event loop."""
+        await off_loop(self.kill)
+
+    async def acleanup(self) -> None:
+        """:meth:`cleanup` without blocking the event loop."""
+        await off_loop(self.cleanup)

@@ -19,6 +19,7 @@ from pathlib import Path
 from .app_backend import PlaysAppBackend
 from .children import ChildProcess, free_port
 from .livekit_server import LiveKitServer
+from .off_loop import off_loop
 
 __all__ = [
     "DEMO_APP_ID",
@@ -80,7 +81,7 @@ class EngineProcess(ChildProcess):
         app_id: The app id accepted (also the one tests use).
         app_key: Its key.
         extra_args: More command-line flags (``--ring-timeout 2``, ``--ban x`` ...), after
-            :data:`TEST_RATE_LIMITS` (so they may set those limits again).
+            ``TEST_RATE_LIMITS`` (so they may set those limits again).
         secure: Production mode: identities need an identity token signed with
             :attr:`app_secret`. ``False`` (the default for local work and tests) runs the
             engine's INSECURE dev mode, where the client's word is taken for its identity.
@@ -282,6 +283,27 @@ class LocalStack(PlaysAppBackend):
         self.stop()
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def restart(self) -> None:
+        """Stop the engine and livekit-server, and start them again (same ports, same data)."""
+        self.stop()
+        self.start()
+
+    async def astart(self) -> LocalStack:
+        """:meth:`start` without blocking the event loop."""
+        return await off_loop(self.start)
+
+    async def astop(self) -> None:
+        """:meth:`stop` without blocking the event loop."""
+        await off_loop(self.stop)
+
+    async def arestart(self) -> None:
+        """:meth:`restart` without blocking the event loop."""
+        await off_loop(self.restart)
+
+    async def acleanup(self) -> None:
+        """:meth:`cleanup` without blocking the event loop."""
+        await off_loop(self.cleanup)
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -10,7 +10,6 @@ kernel if this process dies (``PR_SET_PDEATHSIG``).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -18,16 +17,18 @@ import re
 import secrets
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .build_progress import BuildProgress, run_keeping_tail
 from .children import ChildProcess, free_port
+from .go_toolchain import go_version_problem
 
 __all__ = [
+    "LIVEKIT_SERVER_GO",
     "LIVEKIT_SERVER_MODULE",
     "LIVEKIT_SERVER_VERSION",
     "LiveKitServer",
@@ -43,6 +44,10 @@ LIVEKIT_SERVER_VERSION = "v1.13.5"
 """The livekit-server release every test and demo runs against."""
 
 LIVEKIT_SERVER_MODULE = "github.com/livekit/livekit-server/cmd/server"
+
+LIVEKIT_SERVER_GO = (1, 26)
+"""The Go release :data:`LIVEKIT_SERVER_VERSION`'s ``go.mod`` asks for (``go 1.26``): the
+oldest Go that builds it."""
 
 # A loopback address where nothing listens: clients get it as their only STUN server, fail fast,
 # and never reach the public STUN servers livekit-server hands out when the list is empty.
@@ -67,7 +72,9 @@ def ensure_livekit_server(progress: Callable[[str], None] | None = None) -> Path
     """Return the path of the pinned livekit-server, building it first if needed.
 
     ``$UTD_LIVEKIT_SERVER_BIN`` overrides the location. The first build takes a few minutes
-    (module downloads and compilation); every line ``go`` prints is passed to ``progress``.
+    (module downloads and compilation) and needs Go 1.26 or newer (``LIVEKIT_SERVER_GO``). Its
+    progress goes to stderr: one counter line rewritten in place on a terminal, a few summary
+    lines otherwise; given ``progress``, every line ``go`` prints is passed to it instead.
     Concurrent callers wait on a file lock instead of building twice.
     """
     override = os.environ.get("UTD_LIVEKIT_SERVER_BIN")
@@ -82,49 +89,44 @@ def ensure_livekit_server(progress: Callable[[str], None] | None = None) -> Path
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    import fcntl  # POSIX only: imported here, so this module loads on any platform
+
     with open(target.parent / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if target.is_file():  # built by another process while we waited
             return target
-        _build(target, progress or _print_progress)
+        _build(target, progress)
     return target
 
 
-def _print_progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def _build(target: Path, progress: Callable[[str], None]) -> None:
-    go = shutil.which("go")
-    if go is None:
-        raise LiveKitServerError(
-            "Go is not installed (no `go` on PATH). livekit-server "
-            f"{LIVEKIT_SERVER_VERSION} is built from source with `go install`; install Go 1.23+ "
-            "or set UTD_LIVEKIT_SERVER_BIN to an existing livekit-server binary."
-        )
-    progress(
-        f"Building livekit-server {LIVEKIT_SERVER_VERSION} with `go install` "
-        "(first time only; this takes a few minutes)..."
-    )
+def _build(target: Path, progress: Callable[[str], None] | None) -> None:
+    what = f"livekit-server {LIVEKIT_SERVER_VERSION}"
+    problem = go_version_problem(LIVEKIT_SERVER_GO, what)
+    if problem is not None:
+        raise LiveKitServerError(problem)
+    go = shutil.which("go") or "go"
+    display = BuildProgress(what, sys.stderr, interactive=sys.stderr.isatty())
+    if progress is None:
+        display.start()
+    else:
+        progress(f"Building {what} with `go install` (first time only; a few minutes)...")
     with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
         env = dict(os.environ, GOBIN=gobin, CGO_ENABLED=os.environ.get("CGO_ENABLED", "0"))
         cmd = [go, "install", "-v", f"{LIVEKIT_SERVER_MODULE}@{LIVEKIT_SERVER_VERSION}"]
         started = time.monotonic()
-        proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            progress(f"  go: {line.rstrip()}")
-        if proc.wait() != 0:
+        code, tail = run_keeping_tail(cmd, env, progress or display.feed)
+        if code != 0:
             raise LiveKitServerError(
-                f"`{' '.join(cmd)}` failed with exit code {proc.returncode}; see the output above"
+                f"`{' '.join(cmd)}` failed with exit code {code}; its last lines:\n{tail}"
             )
         built = Path(gobin) / "server"
         if not built.is_file():
             raise LiveKitServerError(f"`go install` produced no binary at {built}")
         os.replace(built, target)  # atomic: a half-written binary is never seen
-    progress(f"Built {target} in {time.monotonic() - started:.0f}s")
+    if progress is None:
+        display.finish(time.monotonic() - started, target)
+    else:
+        progress(f"Built {target} in {time.monotonic() - started:.0f}s")
 
 
 _START_ATTEMPTS = 3

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pwd
 import re
 import shutil
 import signal
@@ -65,6 +64,8 @@ def _open_the_way(folder: Path, user: str) -> None:
     the right to pass through (not to list); any other folder in the way is an error, never
     changed (a home folder, for one).
     """
+    import pwd  # POSIX only: imported here, so this module loads on any platform
+
     uid = pwd.getpwnam(user).pw_uid
     temporary = Path(tempfile.gettempdir()).resolve()
     for parent in folder.resolve().parents:

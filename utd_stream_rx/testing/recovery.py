@@ -19,8 +19,8 @@ async def back_in_room(
     """Wait until ``session`` is connected again, rejoining whenever LiveKit gave up on it.
 
     Returns ``"resumed"`` when LiveKit's own reconnection brought it back, ``"rejoined"`` when
-    a :meth:`rejoin` (fresh token, engine state re-synced) did. Rejoins refused while the
-    server is still coming up are retried.
+    a :meth:`~utd_stream_rx.UTDSession.rejoin` (fresh token, engine state re-synced) did.
+    Rejoins refused while the server is still coming up are retried.
 
     Raises:
         TimeoutError: not connected again within ``timeout`` seconds.

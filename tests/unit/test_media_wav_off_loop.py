@@ -1,0 +1,69 @@
+"""The WAV file behind a published microphone is read off the event loop: the loop keeps
+running while the file is opened, read and decoded."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import threading
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from utd_stream_rx import media
+
+WRITER_DELAY = 0.3  # seconds the file's bytes are held back
+TICK = 0.01
+
+
+def _wav_bytes(seconds: float, rate: int = 48_000) -> bytes:
+    samples = np.arange(int(seconds * rate))
+    pcm = (np.sin(2 * np.pi * 440.0 * samples / rate) * 9000).astype(np.int16)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+
+def _write_later(path: Path, data: bytes) -> None:
+    time.sleep(WRITER_DELAY)
+    with open(path, "wb") as pipe:  # a FIFO: opening it waits for the reader, and vice versa
+        pipe.write(data)
+
+
+async def test_the_wav_file_is_read_while_the_loop_keeps_ticking(tmp_path: Path) -> None:
+    # A named pipe whose bytes arrive only after a while: a read on the loop would freeze it
+    # for that long, a read on a worker thread leaves the ticker running.
+    fifo = tmp_path / "slow.wav"
+    os.mkfifo(fifo)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(TICK)
+            ticks += 1
+
+    writer = threading.Thread(target=_write_later, args=(fifo, _wav_bytes(10.0)))
+    writer.start()
+    ticking = asyncio.create_task(ticker())
+    started = time.monotonic()
+    try:
+        published = await media.start_audio(media.AudioSourceSpec("wav", path=fifo, loop=False))
+    finally:
+        ticking.cancel()
+        writer.join()
+    waited = time.monotonic() - started
+    try:
+        assert waited >= WRITER_DELAY * 0.9
+        # Half the ticks the wait could hold, at least: a blocked loop counts none.
+        assert ticks >= (WRITER_DELAY / TICK) / 2, ticks
+        assert published.track is not None
+    finally:
+        await published.aclose()
