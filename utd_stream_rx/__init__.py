@@ -1,36 +1,97 @@
-"""utd_stream_rx: a headless, reactive (RxPY) Python SDK for real-time media on LiveKit."""
+"""utd_stream_rx: a headless, reactive (RxPY) Python SDK for real-time media on LiveKit.
 
-from . import media
-from ._credentials import TokenProvider
-from .api import UTDApiClient, UTDCallEventStream
-from .client import UTDStreamClient
-from .errors import ErrorCode, UTDStreamException
-from .models import (
-    UTDCall,
-    UTDCallEndReason,
-    UTDCallStatus,
-    UTDRoomState,
-    UTDSeat,
-    UTDSeatGrid,
-    UTDSeatInvitation,
-    UTDSeatMode,
-    UTDSeatPlace,
-    UTDSeatStatus,
-    UTDSpeakRequest,
-    UTDStageInvitation,
-    UTDStageMember,
-    UTDStageRequest,
-    UTDStageStatus,
-    UTDStreamType,
-    UTDTokenResponse,
-    UTDUserToken,
-)
-from .room import UTDRoom
-from .sessions import UTDAudioRoomSession, UTDCallSession, UTDLiveStreamSession, UTDSession
-from .state import ConnectionState, SessionState, View, ViewTimeoutError, events, notices
-from .state.auth import UTDAuthState
+The public names below load on first use (PEP 562), so importing a light module such as
+``utd_stream_rx.models`` or ``utd_stream_rx.errors`` does not pull in LiveKit, numpy or aiohttp.
+"""
 
-__version__ = "0.1.0"
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from . import media
+    from ._credentials import TokenProvider
+    from .api import UTDApiClient, UTDCallEventStream
+    from .client import UTDStreamClient
+    from .errors import ErrorCode, UTDStreamException
+    from .models import (
+        UTDCall,
+        UTDCallEndReason,
+        UTDCallStatus,
+        UTDRoomState,
+        UTDSeat,
+        UTDSeatGrid,
+        UTDSeatInvitation,
+        UTDSeatMode,
+        UTDSeatPlace,
+        UTDSeatStatus,
+        UTDSpeakRequest,
+        UTDStageInvitation,
+        UTDStageMember,
+        UTDStageRequest,
+        UTDStageStatus,
+        UTDStreamType,
+        UTDTokenResponse,
+        UTDUserToken,
+    )
+    from .room import UTDRoom
+    from .sessions import (
+        UTDAudioRoomSession,
+        UTDCallSession,
+        UTDLiveStreamSession,
+        UTDSession,
+    )
+    from .state import ConnectionState, SessionState, View, ViewTimeoutError, events, notices
+    from .state.auth import UTDAuthState
+
+# Public name -> the module it lives in; a module's own name (``media``) maps to itself.
+_HOMES: dict[str, str] = {
+    "media": ".media",
+    "TokenProvider": "._credentials",
+    "UTDApiClient": ".api",
+    "UTDCallEventStream": ".api",
+    "UTDStreamClient": ".client",
+    "ErrorCode": ".errors",
+    "UTDStreamException": ".errors",
+    **dict.fromkeys(
+        [
+            "UTDCall",
+            "UTDCallEndReason",
+            "UTDCallStatus",
+            "UTDRoomState",
+            "UTDSeat",
+            "UTDSeatGrid",
+            "UTDSeatInvitation",
+            "UTDSeatMode",
+            "UTDSeatPlace",
+            "UTDSeatStatus",
+            "UTDSpeakRequest",
+            "UTDStageInvitation",
+            "UTDStageMember",
+            "UTDStageRequest",
+            "UTDStageStatus",
+            "UTDStreamType",
+            "UTDTokenResponse",
+            "UTDUserToken",
+        ],
+        ".models",
+    ),
+    "UTDRoom": ".room",
+    "UTDAudioRoomSession": ".sessions",
+    "UTDCallSession": ".sessions",
+    "UTDLiveStreamSession": ".sessions",
+    "UTDSession": ".sessions",
+    "ConnectionState": ".state",
+    "SessionState": ".state",
+    "View": ".state",
+    "ViewTimeoutError": ".state",
+    "events": ".state.events",
+    "notices": ".state.notices",
+    "UTDAuthState": ".state.auth",
+}
 
 __all__ = [
     "ConnectionState",
@@ -72,3 +133,20 @@ __all__ = [
     "media",
     "notices",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use and keep the name (PEP 562)."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(home, __name__)
+    # A module exposed by its own name (``media``, ``events``) is the module itself.
+    value = module if home.rsplit(".", 1)[-1] == name else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's own names and every public name, loaded or not."""
+    return sorted(set(globals()) | set(__all__))
