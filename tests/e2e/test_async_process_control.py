@@ -10,9 +10,8 @@ import urllib.request
 
 import pytest
 
+from tests._support.loop_ticker import TICK, ticking
 from utd_stream_rx.testing import EngineProcess, LiveKitServer, PrivateStackFactory
-
-TICK = 0.01
 
 
 def _answers(server: LiveKitServer) -> bool:
@@ -23,27 +22,18 @@ def _answers(server: LiveKitServer) -> bool:
 async def test_an_async_restart_keeps_the_loop_ticking() -> None:
     server = LiveKitServer()
     await server.astart()
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(TICK)
-            ticks += 1
-
-    ticking = asyncio.create_task(ticker())
     try:
         pid = server.pid
-        started = time.monotonic()
-        await server.arestart()
-        took = time.monotonic() - started
+        async with ticking() as ticks:
+            started = time.monotonic()
+            await server.arestart()
+            took = time.monotonic() - started
         assert server.running and server.pid != pid
         assert await asyncio.to_thread(_answers, server)
         # A 10 ms ticker on a free loop ticks close to took/10ms times; a blocked one, never.
-        assert ticks >= (took / TICK) / 3, (ticks, took)
+        assert ticks.count >= (took / TICK) / 3, (ticks, took)
         assert took > 0.2, took  # a real stop and start happened, long enough to tell
     finally:
-        ticking.cancel()
         await server.acleanup()
     assert not server.running
 
@@ -53,24 +43,13 @@ async def test_a_whole_stack_restarts_while_the_loop_keeps_ticking(
 ) -> None:
     stack = utd_private_stack()
     pids = (stack.engine.pid, stack.livekit.pid)
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(TICK)
-            ticks += 1
-
-    ticking = asyncio.create_task(ticker())
-    try:
+    async with ticking() as ticks:
         started = time.monotonic()
         await stack.arestart()
         took = time.monotonic() - started
-    finally:
-        ticking.cancel()
     assert (stack.engine.pid, stack.livekit.pid) != pids
     assert stack.engine.running and stack.livekit.running
-    assert ticks >= (took / TICK) / 3, (ticks, took)
+    assert ticks.count >= (took / TICK) / 3, (ticks, took)
     await stack.astop()
     assert not stack.engine.running and not stack.livekit.running
 

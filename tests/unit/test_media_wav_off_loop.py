@@ -3,7 +3,6 @@ running while the file is opened, read and decoded."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import threading
@@ -13,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tests._support.loop_ticker import TICK, ticking
 from utd_stream_rx import media
 
 WRITER_DELAY = 0.3  # seconds the file's bytes are held back
-TICK = 0.01
 
 
 def _wav_bytes(seconds: float, rate: int = 48_000) -> bytes:
@@ -42,28 +41,21 @@ async def test_the_wav_file_is_read_while_the_loop_keeps_ticking(tmp_path: Path)
     # for that long, a read on a worker thread leaves the ticker running.
     fifo = tmp_path / "slow.wav"
     os.mkfifo(fifo)
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(TICK)
-            ticks += 1
-
     writer = threading.Thread(target=_write_later, args=(fifo, _wav_bytes(10.0)))
     writer.start()
-    ticking = asyncio.create_task(ticker())
     started = time.monotonic()
     try:
-        published = await media.start_audio(media.AudioSourceSpec("wav", path=fifo, loop=False))
+        async with ticking() as ticks:
+            published = await media.start_audio(
+                media.AudioSourceSpec("wav", path=fifo, loop=False)
+            )
     finally:
-        ticking.cancel()
         writer.join()
     waited = time.monotonic() - started
     try:
         assert waited >= WRITER_DELAY * 0.9
         # Half the ticks the wait could hold, at least: a blocked loop counts none.
-        assert ticks >= (WRITER_DELAY / TICK) / 2, ticks
+        assert ticks.count >= (WRITER_DELAY / TICK) / 2, ticks
         assert published.track is not None
     finally:
         await published.aclose()

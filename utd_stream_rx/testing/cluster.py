@@ -25,7 +25,7 @@ from .app_backend import PlaysAppBackend
 from .engine import DEMO_APP_ID, DEMO_APP_KEY, EngineProcess
 from .livekit_server import LiveKitServer
 from .load_balancer import LoadBalancer
-from .off_loop import off_loop
+from .off_loop import OffLoopLifecycle
 from .postgres import PostgresServer
 from .redis import RedisServer
 
@@ -35,7 +35,7 @@ ENGINE_DATABASE = "utd_engine"
 """The name of the engines' database in the cluster's PostgreSQL."""
 
 
-class LocalCluster(PlaysAppBackend):
+class LocalCluster(PlaysAppBackend, OffLoopLifecycle):
     """N engines on PostgreSQL behind nginx, and a LiveKit cluster on Redis, on loopback.
 
     Same surface as :class:`~.engine.LocalStack` where it applies (``base_url`` is the load
@@ -225,27 +225,6 @@ class LocalCluster(PlaysAppBackend):
         self.stop()
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def restart(self) -> None:
-        """Stop every part and start them again (same ports, same data)."""
-        self.stop()
-        self.start()
-
-    async def astart(self) -> LocalCluster:
-        """:meth:`start` without blocking the event loop."""
-        return await off_loop(self.start)
-
-    async def astop(self) -> None:
-        """:meth:`stop` without blocking the event loop."""
-        await off_loop(self.stop)
-
-    async def arestart(self) -> None:
-        """:meth:`restart` without blocking the event loop."""
-        await off_loop(self.restart)
-
-    async def acleanup(self) -> None:
-        """:meth:`cleanup` without blocking the event loop."""
-        await off_loop(self.cleanup)
 
     def __enter__(self) -> LocalCluster:
         return self.start()

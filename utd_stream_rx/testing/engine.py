@@ -19,7 +19,7 @@ from pathlib import Path
 from .app_backend import PlaysAppBackend
 from .children import ChildProcess, free_port
 from .livekit_server import LiveKitServer
-from .off_loop import off_loop
+from .off_loop import OffLoopLifecycle
 
 __all__ = [
     "DEMO_APP_ID",
@@ -182,7 +182,7 @@ class EngineProcess(ChildProcess):
         self.stop()
 
 
-class LocalStack(PlaysAppBackend):
+class LocalStack(PlaysAppBackend, OffLoopLifecycle):
     """A livekit-server and a reference engine wired together on loopback.
 
     The engine's port is chosen first so livekit-server can be told where to post webhooks.
@@ -283,27 +283,6 @@ class LocalStack(PlaysAppBackend):
         self.stop()
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def restart(self) -> None:
-        """Stop the engine and livekit-server, and start them again (same ports, same data)."""
-        self.stop()
-        self.start()
-
-    async def astart(self) -> LocalStack:
-        """:meth:`start` without blocking the event loop."""
-        return await off_loop(self.start)
-
-    async def astop(self) -> None:
-        """:meth:`stop` without blocking the event loop."""
-        await off_loop(self.stop)
-
-    async def arestart(self) -> None:
-        """:meth:`restart` without blocking the event loop."""
-        await off_loop(self.restart)
-
-    async def acleanup(self) -> None:
-        """:meth:`cleanup` without blocking the event loop."""
-        await off_loop(self.cleanup)
 
     def __enter__(self) -> LocalStack:
         return self.start()

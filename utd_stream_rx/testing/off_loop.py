@@ -16,9 +16,9 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Self, TypeVar
 
-__all__ = ["off_loop"]
+__all__ = ["OffLoopLifecycle", "off_loop"]
 
 _T = TypeVar("_T")
 
@@ -44,3 +44,42 @@ async def off_loop(call: Callable[[], _T]) -> _T:
     """
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_children_executor(), call)
+
+
+class OffLoopLifecycle:
+    """``restart()`` and the awaitable ``astart()``/``astop()``/``arestart()``/``acleanup()`` of
+    a whole stack, over the blocking ``start()``, ``stop()`` and ``cleanup()`` it defines."""
+
+    def start(self) -> object:
+        """Start every part (defined by the stack)."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop every part (defined by the stack)."""
+        raise NotImplementedError
+
+    def cleanup(self) -> None:
+        """Stop every part and remove what it wrote (defined by the stack)."""
+        raise NotImplementedError
+
+    def restart(self) -> None:
+        """Stop every part and start them again (same ports, same data)."""
+        self.stop()
+        self.start()
+
+    async def astart(self) -> Self:
+        """:meth:`start` without blocking the event loop."""
+        await off_loop(self.start)
+        return self
+
+    async def astop(self) -> None:
+        """:meth:`stop` without blocking the event loop."""
+        await off_loop(self.stop)
+
+    async def arestart(self) -> None:
+        """:meth:`restart` without blocking the event loop."""
+        await off_loop(self.restart)
+
+    async def acleanup(self) -> None:
+        """:meth:`cleanup` without blocking the event loop."""
+        await off_loop(self.cleanup)
