@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import functools
 import os
 import shutil
@@ -26,7 +25,7 @@ from .off_loop import off_loop
 __all__ = [
     "ChildProcess",
     "Stoppable",
-    "die_with_parent",
+    "dying_with_parent",
     "forget_at_exit",
     "free_port",
     "stop_at_exit",
@@ -48,29 +47,23 @@ def _primary_group(user: str) -> int:
     return pwd.getpwnam(user).pw_gid
 
 
-def _load_prctl() -> Callable[..., int] | None:
-    try:
-        prctl: Callable[..., int] = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return prctl
+def _pdeathsig_prefix() -> tuple[str, ...]:
+    """``setpriv --pdeathsig TERM --`` where util-linux's ``setpriv`` exists, else nothing."""
+    setpriv = shutil.which("setpriv")
+    return () if setpriv is None else (setpriv, "--pdeathsig", "TERM", "--")
 
 
-# Resolved here, in the parent: loading a library between fork and exec can deadlock when
-# other threads (LiveKit's native ones) held the loader lock at the fork.
-_PRCTL = _load_prctl()
-_PR_SET_PDEATHSIG = 1
+# No ``preexec_fn``: Python code run between fork and exec can deadlock the child when another
+# thread held an interpreter lock at the fork (LiveKit's native threads, the children's own
+# threads). ``setpriv`` asks the kernel for the signal instead, then execs the real program.
+_PDEATHSIG_PREFIX = _pdeathsig_prefix()
 
 
-def die_with_parent() -> None:
-    """A ``preexec_fn``: the child gets SIGTERM when its parent dies, in its own process group.
-
-    Runs in the child between fork and exec, so a killed test run never leaves an orphan
-    server behind. Nothing here may take a lock.
-    """
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    os.setpgrp()
+def dying_with_parent(argv: Sequence[str]) -> list[str]:
+    """``argv`` run so that it gets SIGTERM when the thread that started it dies
+    (``PR_SET_PDEATHSIG``, set by ``setpriv`` where it exists), so a killed test run never
+    leaves an orphan server behind."""
+    return [*_PDEATHSIG_PREFIX, *argv]
 
 
 _START_ATTEMPTS = 3  # tries of a child whose port was taken before it could bind it
@@ -155,13 +148,14 @@ class ChildProcess:
         """Start ``argv`` with its output appended to the log; it dies with this process.
 
         ``user``: the OS user it runs as (for servers that refuse to run as root); the switch
-        happens before :func:`die_with_parent`, since a change of user clears its signal.
+        happens before ``setpriv`` sets the parent-death signal, which a change of user clears.
+        The child leads a process group of its own.
         """
         self.workdir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self._log_file = log_file
         self._proc = subprocess.Popen(
-            list(argv),
+            dying_with_parent(argv),
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -169,7 +163,7 @@ class ChildProcess:
             user=user,
             group=None if user is None else _primary_group(user),
             extra_groups=None if user is None else [],
-            preexec_fn=die_with_parent,
+            process_group=0,
         )
         stop_at_exit(self)
 
