@@ -6,9 +6,9 @@ The public names below load on first use (PEP 562), so importing a light module 
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._lazy import LazyExports
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -135,18 +135,14 @@ __all__ = [
 ]
 
 
+_EXPORTS = LazyExports(__name__, _HOMES, globals())
+
+
 def __getattr__(name: str) -> Any:
     """Import a public name's module on first use and keep the name (PEP 562)."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(home, __name__)
-    # A module exposed by its own name (``media``, ``events``) is the module itself.
-    value = module if home.rsplit(".", 1)[-1] == name else getattr(module, name)
-    globals()[name] = value
-    return value
+    return _EXPORTS.load(name)
 
 
 def __dir__() -> list[str]:
     """The module's own names and every public name, loaded or not."""
-    return sorted(set(globals()) | set(__all__))
+    return _EXPORTS.names(__all__)

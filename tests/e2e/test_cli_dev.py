@@ -96,7 +96,7 @@ def _child_running(parent: int, module: str) -> int:
     """The pid of ``parent``'s child process running ``python -m module``."""
     for children in Path(f"/proc/{parent}/task").glob("*/children"):
         for pid in children.read_text().split():
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):  # a child that ended since it was listed
                 if module.encode() in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
                     return int(pid)
     raise AssertionError(f"no child of {parent} runs {module}")

@@ -7,8 +7,9 @@ PYTEST_DONT_REWRITE: no ``assert`` here, nothing for pytest to rewrite.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from .._lazy import LazyExports
 
 if TYPE_CHECKING:
     from .engine import EngineError, EngineProcess, LocalStack
@@ -25,22 +26,22 @@ if TYPE_CHECKING:
 
 # Each public name and the submodule it lives in.
 _HOMES = {
-    "EngineError": "engine",
-    "EngineProcess": "engine",
-    "LocalStack": "engine",
-    "ClientFactory": "factories",
-    "ClientsOf": "factories",
-    "PrivateStackFactory": "factories",
-    "LIVEKIT_SERVER_VERSION": "livekit_server",
-    "LiveKitServer": "livekit_server",
-    "LiveKitServerError": "livekit_server",
-    "ensure_livekit_server": "livekit_server",
-    "assert_view_marbles": "marbles",
-    "reduce_all": "marbles",
-    "view_marbles": "marbles",
-    "view_values": "marbles",
-    "SyntheticParticipants": "participants",
-    "back_in_room": "recovery",
+    "EngineError": ".engine",
+    "EngineProcess": ".engine",
+    "LocalStack": ".engine",
+    "ClientFactory": ".factories",
+    "ClientsOf": ".factories",
+    "PrivateStackFactory": ".factories",
+    "LIVEKIT_SERVER_VERSION": ".livekit_server",
+    "LiveKitServer": ".livekit_server",
+    "LiveKitServerError": ".livekit_server",
+    "ensure_livekit_server": ".livekit_server",
+    "assert_view_marbles": ".marbles",
+    "reduce_all": ".marbles",
+    "view_marbles": ".marbles",
+    "view_values": ".marbles",
+    "SyntheticParticipants": ".participants",
+    "back_in_room": ".recovery",
 }
 
 __all__ = [
@@ -63,16 +64,14 @@ __all__ = [
 ]
 
 
+_EXPORTS = LazyExports(__name__, _HOMES, globals())
+
+
 def __getattr__(name: str) -> Any:
     """Import the submodule that holds ``name`` on first use (PEP 562)."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{home}", __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    return _EXPORTS.load(name)
 
 
 def __dir__() -> list[str]:
     """The public names, imported or not."""
-    return sorted(set(globals()) | set(__all__))
+    return _EXPORTS.names(__all__)
