@@ -70,7 +70,9 @@ class Admission:
         engine = self._engine
         hold_until = await self._admission(app_id, room_name, identity, kind)
         if hold_until is None:
-            return await engine.change_room(app_id, room_name, change, kind=kind)
+            return await engine.change_room(
+                app_id, room_name, change, kind=kind, actor=identity
+            )
         room_key = (app_id, room_name)
 
         def change_on_trust(room: RoomRecord, effects: Effects) -> None:
@@ -78,7 +80,9 @@ class Admission:
             if effects.changed and not engine.presence.is_present(room_key, identity):
                 effects.holds.append(TrustHold(app_id, room_name, identity, hold_until))
 
-        return await engine.change_room(app_id, room_name, change_on_trust, kind=kind)
+        return await engine.change_room(
+            app_id, room_name, change_on_trust, kind=kind, actor=identity
+        )
 
     async def _admission(
         self, app_id: str, room_name: str, identity: str, kind: UTDStreamType

@@ -237,5 +237,7 @@ async def answer_change(
             bearer.app_id, room_name, bearer.identity, change_if_open, kind=kind
         )
     else:
-        state = await engine.change_room(bearer.app_id, room_name, change_if_open, kind=kind)
+        state = await engine.change_room(
+            bearer.app_id, room_name, change_if_open, kind=kind, actor=bearer.identity
+        )
     return web.json_response(state)

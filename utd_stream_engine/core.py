@@ -28,6 +28,7 @@ from utd_stream_rx.models import UTDSeat, UTDStageMember, UTDStreamType
 
 from . import exclusion
 from .admission import Admission
+from .after_answer import AfterAnswer
 from .auth import Bearer, BearerSigner
 from .background import BackgroundWork
 from .bans import Bans
@@ -70,6 +71,7 @@ class Engine:
         self.presence = RoomPresence()
         self.health = LiveKitHealth()
         self.pusher = LiveKitPusher(config, storage, bridge, self.presence, self.health)
+        self.after_answer = AfterAnswer()
         self.calls = CallControl(self)
         self.bans = Bans(self)
         self.admission = Admission(self)
@@ -103,6 +105,7 @@ class Engine:
         """Stop background work and release LiveKit connections."""
         self.hub.close()
         await self.background.stop()
+        await self.after_answer.settle()
         await self.bridge.aclose()
 
     @property
@@ -185,22 +188,37 @@ class Engine:
         change: RoomChange,
         *,
         kind: UTDStreamType | None = None,
+        actor: str | None = None,
     ) -> dict[str, Any]:
-        """Apply ``change`` to a room under its lock, save, push; answer the new state."""
-        async with self.lock(app_id, room_name):
+        """Apply ``change`` to a room under its lock, save, push; answer the new state.
+
+        The answer waits for the change's grants to reach LiveKit, not for the rest of the
+        push (metadata, notifications, removals), which follows under the same lock. When the
+        change gave ``actor`` a new grant and LiveKit confirmed it, the answer says so
+        (``grant_applied``): the actor may publish at once.
+        """
+        async with contextlib.AsyncExitStack() as held:
+            await held.enter_async_context(self.lock(app_id, room_name))
             room = await self.load_room(app_id, room_name)
             if kind is not None and room.type is not kind:
                 raise ApiError.conflict(f"{room_name} is a {room.type.value}, not a {kind.value}")
             before = room.grants()
             effects = Effects()
             change(room, effects)
+            applied: frozenset[str] = frozenset()
             if effects.changed:
                 room.bump_version()
                 await self.storage.save(rooms=[room], holds=effects.holds)
-                await self.pusher.push(room, before, effects)
+                deadline = self.pusher.deadline()
+                applied = await self.pusher.push_grants(room, before, deadline)
+                rest = self.pusher.push_after_grants(room, effects, deadline)
+                self.after_answer.finish(held.pop_all(), rest)
             elif effects.save_quietly:
                 await self.storage.save(rooms=[room])
-            return room.to_json(await call_of(self.storage, room))
+            answer = room.to_json(await call_of(self.storage, room))
+        if actor is not None and actor in applied:
+            answer["grant_applied"] = True
+        return answer
 
     async def mint_room_token(
         self,

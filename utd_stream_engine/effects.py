@@ -54,6 +54,8 @@ class RoomChanger(Protocol):
         change: RoomChange,
         *,
         kind: UTDStreamType | None = None,
+        actor: str | None = None,
     ) -> dict[str, Any]:
-        """Apply ``change`` to a room under its lock, save, push; answer the new state."""
+        """Apply ``change`` to a room under its lock, save, push; answer the new state (with
+        ``grant_applied`` when LiveKit confirmed a new grant of ``actor``)."""
         ...

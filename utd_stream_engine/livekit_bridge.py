@@ -125,8 +125,10 @@ class LiveKitBridge(Protocol):
 
     async def apply_grant(
         self, livekit_room: str, identity: str, grant: Grant, version: int
-    ) -> None:
-        """Send the full permission and role attributes of a participant."""
+    ) -> bool:
+        """Send the full permission and role attributes of a participant; True when LiveKit
+        confirmed them (the participant is in the room and holds the grant now), False when
+        the participant is not in the room (the grant then comes with the token they mint)."""
         ...
 
     async def send(
@@ -189,12 +191,14 @@ class NullBridge:
 
     async def apply_grant(
         self, livekit_room: str, identity: str, grant: Grant, version: int
-    ) -> None:
+    ) -> bool:
         """Record the call; a present participant now has the grant's ``can_publish``."""
         self._reachable()
         self.operations.append(("grant", livekit_room, identity, grant, version))
-        if (livekit_room, identity) in self.present:
-            self.permissions[(livekit_room, identity)] = grant.can_publish
+        if (livekit_room, identity) not in self.present:
+            return False
+        self.permissions[(livekit_room, identity)] = grant.can_publish
+        return True
 
     async def send(
         self, livekit_room: str, topic: str, payload: dict[str, Any], identities: Sequence[str]
@@ -332,8 +336,9 @@ class RoomServiceBridge:
 
     async def apply_grant(
         self, livekit_room: str, identity: str, grant: Grant, version: int
-    ) -> None:
-        """Send the full permission and role attributes of a participant."""
+    ) -> bool:
+        """Send the full permission and role attributes of a participant; True once LiveKit
+        answered that the participant holds them."""
         # UpdateParticipant replaces the whole permission, so every field is sent.
         permission = api.ParticipantPermission(
             can_subscribe=True,
@@ -358,6 +363,8 @@ class RoomServiceBridge:
             log.debug(
                 "%s is not in %s yet; the grant applies when they join", identity, livekit_room
             )
+            return False
+        return True
 
     async def send(
         self, livekit_room: str, topic: str, payload: dict[str, Any], identities: Sequence[str]

@@ -56,7 +56,7 @@ class LiveKitPusher:
         state = room.to_json(call or await call_of(self._storage, room))
         return json.dumps(state, separators=(",", ":"))
 
-    async def guard(self, what: str, job: Awaitable[None]) -> bool:
+    async def guard(self, what: str, job: Awaitable[object]) -> bool:
         """Run one LiveKit call; False (logged, the reconciler woken) when it failed."""
         # The engine's state is already saved; a LiveKit hiccup must not fail the request, nor
         # hold it (and the room lock its caller may hold) longer than livekit_timeout.
@@ -88,6 +88,10 @@ class LiveKitPusher:
             if (split_livekit_room_name(name) or ("", ""))[0] == app_id
         }
 
+    def deadline(self) -> float:
+        """When a push starting now must be over (``livekit_timeout`` from now)."""
+        return asyncio.get_running_loop().time() + self._config.livekit_timeout
+
     async def push(
         self,
         room: RoomRecord,
@@ -95,32 +99,62 @@ class LiveKitPusher:
         effects: Effects,
         call: CallRecord | None = None,
     ) -> None:
-        """Send a saved change: metadata, the grants that differ from ``before``, then the
-        effects (mutes, data messages, removals)."""
+        """Send a saved change: the grants that differ from ``before``, then the metadata and
+        the effects (mutes, data messages, removals)."""
+        deadline = self.deadline()
+        await self.push_grants(room, before, deadline)
+        await self.push_after_grants(room, effects, deadline, call)
+
+    async def push_grants(
+        self, room: RoomRecord, before: dict[str, Grant], deadline: float
+    ) -> frozenset[str]:
+        """Send every grant that differs from ``before``, at once; the identities LiveKit
+        confirmed holding their new grant.
+
+        The caller holds the room lock, which keeps pushes of successive versions from
+        interleaving; the whole push (this and :meth:`push_after_grants`) shares one
+        ``deadline``, so a hung LiveKit holds the lock no longer than ``livekit_timeout``.
+        """
         lk = room.livekit_name
-        # The caller holds the room lock, which keeps pushes of successive versions from
-        # interleaving: the whole push gets one deadline, so a hung LiveKit holds the lock
-        # (and the command) no longer than livekit_timeout; once one call timed out, the rest
-        # of the push is skipped and left to the reconciler, which the failure wakes.
+        changed = [
+            (identity, room.grant_for(identity))
+            for identity in sorted(before.keys() | room.known_identities())
+            if before.get(identity, _AUDIENCE) != room.grant_for(identity)
+        ]
+        if not changed:
+            return frozenset()
+        # Until the rest of the push delivers it, the room's metadata is stale.
+        self._stale_metadata.add((room.app_id, room.room_name))
+        try:
+            async with asyncio.timeout_at(deadline):
+                applied = await asyncio.gather(
+                    *(
+                        self._confirmed(self._bridge.apply_grant(lk, identity, grant, room.version))
+                        for identity, grant in changed
+                    )
+                )
+        except TimeoutError:
+            self._cut(room)
+            return frozenset()
+        return frozenset(identity for (identity, _), ok in zip(changed, applied, strict=True) if ok)
+
+    async def push_after_grants(
+        self,
+        room: RoomRecord,
+        effects: Effects,
+        deadline: float,
+        call: CallRecord | None = None,
+    ) -> None:
+        """The rest of a saved change, once its grants are sent: metadata, then the effects
+        (mutes, data messages), then removals."""
+        lk = room.livekit_name
         key = (room.app_id, room.room_name)
         # Until a push delivers it, the room's metadata is stale: the reconciler sends it.
         self._stale_metadata.add(key)
         try:
-            async with asyncio.timeout(self._config.livekit_timeout):
-                # Metadata and each participant's grant are independent LiveKit calls: send
-                # them at once (clients order what arrives by version).
+            async with asyncio.timeout_at(deadline):
                 metadata = await self.metadata(room, call)
-                jobs = [self.guard("metadata", self._bridge.set_metadata(lk, metadata))]
-                for identity in sorted(before.keys() | room.known_identities()):
-                    grant = room.grant_for(identity)
-                    if before.get(identity, _AUDIENCE) != grant:
-                        jobs.append(
-                            self.guard(
-                                "grant", self._bridge.apply_grant(lk, identity, grant, room.version)
-                            )
-                        )
-                sent = await asyncio.gather(*jobs)
-                if sent[0]:
+                if await self.guard("metadata", self._bridge.set_metadata(lk, metadata)):
                     self._stale_metadata.discard(key)
                 for identity, muted in effects.mutes:
                     await self.guard("mute", self._bridge.mute_microphone(lk, identity, muted))
@@ -128,15 +162,28 @@ class LiveKitPusher:
                     body = {**payload, "version": room.version}
                     await self.guard("data", self._bridge.send(lk, topic, body, identities))
         except TimeoutError:
-            log.warning(
-                "LiveKit push of %s v%d cut after %gs; the reconciler catches up",
-                lk,
-                room.version,
-                self._config.livekit_timeout,
-            )
-            self._health.failed()
+            self._cut(room)
         # Even after a cut push: no reconciliation pass would disconnect them later.
         await self._disconnect(room, effects)
+
+    async def _confirmed(self, job: Awaitable[bool]) -> bool:
+        """A grant's push: True when LiveKit confirmed it (failures logged, as :meth:`guard`)."""
+        confirmed = False
+
+        async def apply() -> None:
+            nonlocal confirmed
+            confirmed = await job
+
+        return await self.guard("grant", apply()) and confirmed
+
+    def _cut(self, room: RoomRecord) -> None:
+        log.warning(
+            "LiveKit push of %s v%d cut after %gs; the reconciler catches up",
+            room.livekit_name,
+            room.version,
+            self._config.livekit_timeout,
+        )
+        self._health.failed()
 
     async def _disconnect(self, room: RoomRecord, effects: Effects) -> None:
         """Remove the participants ``effects`` names, or delete the whole LiveKit room (its

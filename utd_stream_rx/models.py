@@ -337,6 +337,10 @@ class UTDRoomState:
         requests_omitted: True when this snapshot leaves the request lists out.
         ended: True once the host ended the room (``end_room``): nobody is in it and only a
             host can start it anew.
+        grant_applied: Only in the answer to a command that gave the caller a new grant (a
+            seat taken, an invitation accepted, a place on stage): True when LiveKit had
+            confirmed that grant before the engine answered, so the caller may publish at once
+            rather than wait for its own permission event. False in room metadata.
     """
 
     room_name: str
@@ -353,6 +357,7 @@ class UTDRoomState:
     requests_omitted: bool = False
     stage_invitations: tuple[UTDStageInvitation, ...] = ()
     ended: bool = False
+    grant_applied: bool = False
 
 
 converter: cattrs.Converter = make_strict_converter()

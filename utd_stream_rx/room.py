@@ -95,7 +95,7 @@ class UTDRoom:
         return self._room
 
     def _permissions(self) -> PermissionSnapshot:
-        return self.store.state.permissions
+        return self.store.state.publish_permission
 
     # -- connection -------------------------------------------------------------------------
 

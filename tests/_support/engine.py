@@ -44,10 +44,19 @@ APP_SECRET = "s" * 40
 class EngineClient:
     """Calls the engine with the app headers; every answer is checked against the spec."""
 
-    def __init__(self, base_url: str, app_id: str, app_key: str) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        app_id: str,
+        app_key: str,
+        settle: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.base_url = base_url
         self.app_id = app_id
         self.app_key = app_key
+        # An in-process engine finishes a command's push after its answer: awaiting this
+        # after each request lets a test read everything the command told LiveKit.
+        self._settle = settle
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
 
     async def aclose(self) -> None:
@@ -73,6 +82,8 @@ class EngineClient:
         async with self.session.request(method, url, json=body, headers=sent) as resp:
             data = await resp.json(content_type=None)
             answer = Answer(resp.status, data, resp.headers)
+        if self._settle is not None:
+            await self._settle()
         check_response(method, path.split("?")[0], answer.status, data, resp.headers)
         return answer
 
@@ -115,13 +126,17 @@ class Local:
         self.server = server
         self.bridge = bridge
         base = str(server.make_url("")).rstrip("/")
-        self.client = EngineClient(base, APP_ID, APP_KEY)
-        self.other = EngineClient(base, OTHER_APP_ID, OTHER_APP_KEY)
+        self.client = EngineClient(base, APP_ID, APP_KEY, self.settle)
+        self.other = EngineClient(base, OTHER_APP_ID, OTHER_APP_KEY, self.settle)
 
     @property
     def engine(self) -> Engine:
         """The engine behind the app."""
         return self.app[ENGINE]
+
+    async def settle(self) -> None:
+        """Wait until the engine finished pushing what its answered commands changed."""
+        await self.engine.after_answer.settle()
 
     def ops(self, kind: str) -> list[tuple[Any, ...]]:
         """What the engine told LiveKit of one kind, in order."""

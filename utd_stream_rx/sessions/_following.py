@@ -4,6 +4,7 @@ request lists the engine leaves out of its snapshots."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -18,7 +19,9 @@ from ..state.reducers import select_requests_outdated
 from ..state.view_specs import ROOM_STATE
 from ..state.views import View
 
-__all__ = ["FollowedSession", "GrantFollower", "RequestsFollower", "Spawn"]
+__all__ = ["FollowedSession", "GrantFollower", "RequestsFollower", "Spawn", "publish_on_answer"]
+
+log = logging.getLogger(__name__)
 
 Spawn = Callable[[Awaitable[Any], str], None]
 """Runs a step in the background, as one of the session's tasks."""
@@ -90,6 +93,29 @@ class GrantFollower:
                 await room.set_microphone(False)
             with contextlib.suppress(UTDStreamException):
                 await room.set_camera(False)
+
+
+async def publish_on_answer(
+    answer: UTDRoomState,
+    publish: Callable[[], Awaitable[None]],
+    wait_for_grant: Callable[[], Awaitable[None]],
+) -> None:
+    """Publish as soon as the engine's ``answer`` says LiveKit holds the new grant
+    (``grant_applied``); otherwise once the grant's permission event arrived.
+
+    The answer comes several milliseconds before LiveKit tells the participant itself. If the
+    grant was taken back in between, LiveKit refuses that first publish (or the engine's newer
+    word has superseded the answer): the session then waits for the permission event as it
+    would have without the answer, and publishes once it comes (``timeout`` if it never does).
+    """
+    if answer.grant_applied:
+        try:
+            await publish()
+            return
+        except UTDStreamException as exc:
+            log.info("publishing on the engine's answer failed (%s); waiting for the grant", exc)
+    await wait_for_grant()
+    await publish()
 
 
 class RequestsFollower:

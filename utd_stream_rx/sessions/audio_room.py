@@ -27,6 +27,7 @@ from ..models import (
 from ..state.events import RoomStateReceived
 from ..state.session_view import session_view
 from ..state.view_specs import INVITATIONS, SEAT_STATUS, SEATS, SPEAK_REQUESTS
+from ._following import publish_on_answer
 from ._moderation import ModerationMixin
 from .base import UTDSession
 
@@ -87,8 +88,8 @@ class UTDAudioRoomSession(ModerationMixin, UTDSession):
         In ``request`` mode this needs the host's approval or an invitation first.
         """
         check_seat_index(index, "index")
-        await self._seats_command("take_seat", self._api.seats.take_seat, index)
-        await self._start_speaking()
+        answer = await self._seats_command("take_seat", self._api.seats.take_seat, index)
+        await self._start_speaking(answer)
 
     async def accept_invitation(self) -> None:
         """Accept the host's invitation: take the invited seat (or the first free one).
@@ -101,8 +102,10 @@ class UTDAudioRoomSession(ModerationMixin, UTDSession):
             UTDStreamException: ``no_invitation`` without an open invitation; ``seat_taken`` or
                 ``seat_locked`` when the seat went meanwhile (the invitation stays).
         """
-        await self._seats_command("accept_invitation", self._api.seats.accept_invitation)
-        await self._start_speaking()
+        answer = await self._seats_command(
+            "accept_invitation", self._api.seats.accept_invitation
+        )
+        await self._start_speaking(answer)
 
     async def decline_invitation(self) -> None:
         """Decline the host's invitation to speak (``no_invitation`` without one)."""
@@ -205,9 +208,14 @@ class UTDAudioRoomSession(ModerationMixin, UTDSession):
     async def _resync(self) -> None:
         await self.get_seats()
 
-    async def _start_speaking(self) -> None:
-        await self._wait_for_grant("seated")
+    async def _start_speaking(self, answer: UTDRoomState) -> None:
+        await publish_on_answer(answer, self._publish_microphone, self._wait_until_seated)
+
+    async def _publish_microphone(self) -> None:
         await self.room.set_microphone(True, self.audio_source)
+
+    async def _wait_until_seated(self) -> None:
+        await self._wait_for_grant("seated")
 
 
 def _grid(seats: UTDSeatGrid | None) -> UTDSeatGrid:

@@ -13,6 +13,7 @@ from ..models import UTDRoomState, UTDStreamType
 from ..state.events import RoomStateReceived
 from ..state.session_view import session_view
 from ..state.view_specs import STAGE, STAGE_INVITATIONS, STAGE_REQUESTS, STAGE_STATUS
+from ._following import publish_on_answer
 from ._moderation import ModerationMixin
 from .base import UTDSession
 
@@ -88,16 +89,23 @@ class UTDLiveStreamSession(ModerationMixin, UTDSession):
         await self._stage_command("invite_to_stage", invite, identity)
 
     async def accept_stage_invitation(self) -> None:
-        """Viewer: accept the host's invitation; returns once on stage with the grant arrived
-        (the camera and microphone then start, as for any grant).
+        """Viewer: accept the host's invitation; returns once on stage with the camera and
+        microphone published (as soon as the engine's answer says LiveKit holds the grant).
 
         Raises:
             UTDStreamException: ``no_invitation`` without an open invitation; ``timeout`` when
                 the grant does not arrive within ``connect_timeout``.
         """
-        await self._stage_command(
+        answer = await self._stage_command(
             "accept_stage_invitation", self._api.stage.accept_stage_invitation
         )
+        await publish_on_answer(answer, self._publish_camera_and_microphone, self._wait_on_stage)
+
+    async def _publish_camera_and_microphone(self) -> None:
+        await self.set_microphone(True)
+        await self.set_camera(True)
+
+    async def _wait_on_stage(self) -> None:
         await self._wait_for_grant("on stage")
 
     async def decline_stage_invitation(self) -> None:

@@ -22,7 +22,7 @@ import attrs
 import immutables
 
 from ..errors import UTDStreamException
-from ..models import UTDCall, UTDRoomState, structure
+from ..models import UTDCall, UTDRoomState, UTDStreamType, structure
 from . import events as ev
 from . import notices
 from .events import ParticipantSnapshot, PermissionSnapshot, TrackSnapshot
@@ -55,6 +55,12 @@ E = TypeVar("E", bound=ev.Event)
 _EMPTY_PARTICIPANTS: immutables.Map[str, ParticipantSnapshot] = immutables.Map()
 _EMPTY_QUALITY: immutables.Map[str, str] = immutables.Map()
 _NO_PERMISSION = PermissionSnapshot()
+
+
+def _grant_in(kind: UTDStreamType) -> PermissionSnapshot:
+    """What the engine grants a publisher in a room of ``kind``: video rooms show too."""
+    sources = ("camera", "microphone") if kind.has_video else ("microphone",)
+    return PermissionSnapshot(can_publish=True, can_publish_sources=sources, can_publish_data=True)
 
 
 class ConnectionState(enum.Enum):
@@ -92,6 +98,11 @@ class SessionState:
         room_ended: True once the engine's room state said the host ended the room, until the
             next connection (only the room state counts: the server alone writes the room
             metadata, while a data message on the notice's topic can come from anyone).
+        applied_grant: The grant the engine's answer said LiveKit already holds for the local
+            participant (``grant_applied``), kept only until LiveKit's own permission event,
+            a newer room state or the end of the connection: it lets the session publish on
+            the answer, while :attr:`permissions` (and ``can_publish``) still follow LiveKit.
+        applied_grant_version: The room version of :attr:`applied_grant`'s answer.
     """
 
     connection_state: ConnectionState = ConnectionState.DISCONNECTED
@@ -108,11 +119,21 @@ class SessionState:
     last_error: UTDStreamException | None = None
     disconnect_reason: str | None = None
     room_ended: bool = False
+    applied_grant: PermissionSnapshot | None = None
+    applied_grant_version: int = 0
 
     @property
     def can_publish(self) -> bool:
         """Whether the local participant may publish (``permissions.can_publish``)."""
         return self.permissions.can_publish
+
+    @property
+    def publish_permission(self) -> PermissionSnapshot:
+        """What the local participant may publish now: LiveKit's permission once it grants,
+        and until then the grant the engine said LiveKit already applied, if any."""
+        if self.applied_grant is None or self.permissions.can_publish:
+            return self.permissions
+        return self.applied_grant
 
 
 # -- selectors ----------------------------------------------------------------------------------
@@ -228,6 +249,8 @@ def _apply_room_state(state: SessionState, incoming: UTDRoomState) -> SessionSta
     if incoming.ended and state.disconnect_reason == _ROOM_DELETED:
         # The host's own end_room answer may come after LiveKit already closed the room.
         new = attrs.evolve(new, disconnect_reason=ENDED_REASON)
+    if new.applied_grant is not None and incoming.version > new.applied_grant_version:
+        new = attrs.evolve(new, applied_grant=None)  # the engine moved on since that answer
     return new
 
 
@@ -403,6 +426,7 @@ def _on_connected(state: SessionState, event: ev.Connected) -> SessionState:
         local_identity=event.local_identity,
         local_participant=_with_permissions(event.permissions)(local),
         permissions=event.permissions,
+        applied_grant=None,
         remote_participants=_roster(event.participants, event.local_identity),
         active_speakers=(),
         connection_quality=_EMPTY_QUALITY,
@@ -455,6 +479,7 @@ def _on_disconnected(state: SessionState, event: ev.Disconnected) -> SessionStat
         connection_state=ConnectionState.DISCONNECTED,
         local_participant=None,
         permissions=_NO_PERMISSION,
+        applied_grant=None,
         remote_participants=_EMPTY_PARTICIPANTS,
         active_speakers=(),
         connection_quality=_EMPTY_QUALITY,
@@ -534,6 +559,8 @@ def _on_permissions(state: SessionState, event: ev.PermissionsChanged) -> Sessio
     new = state
     if event.permissions != state.permissions:
         new = attrs.evolve(state, permissions=event.permissions)
+    if new.applied_grant is not None:
+        new = attrs.evolve(new, applied_grant=None)  # LiveKit's own word now
     return _update_local(new, change)
 
 
@@ -654,7 +681,19 @@ def _on_data(state: SessionState, event: ev.DataReceived) -> SessionState:
 
 @_handles(ev.RoomStateReceived)
 def _on_room_state(state: SessionState, event: ev.RoomStateReceived) -> SessionState:
-    return _apply_room_state(state, event.state)
+    incoming = event.state
+    if not incoming.grant_applied:
+        return _apply_room_state(state, incoming)
+    # The answer's word on the grant is kept beside the room state, which stays the same
+    # whether it came from an answer or from the metadata.
+    new = _apply_room_state(state, attrs.evolve(incoming, grant_applied=False))
+    if _is_closed(new) or incoming.version < new.applied_grant_version:
+        return new
+    return attrs.evolve(
+        new,
+        applied_grant=_grant_in(incoming.type),
+        applied_grant_version=incoming.version,
+    )
 
 
 @_handles(ev.CallUpdated)
