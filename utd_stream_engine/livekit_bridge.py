@@ -176,6 +176,8 @@ class NullBridge:
         # True plays a LiveKit that cannot be reached: every operation raises ConnectionError
         # (and is not recorded).
         self.unreachable = False
+        # When set, a metadata update waits until the event is set (a slow LiveKit).
+        self.metadata_gate: asyncio.Event | None = None
 
     async def ensure_room(
         self, livekit_room: str, metadata: str, *, max_participants: int = 0
@@ -185,8 +187,10 @@ class NullBridge:
         self.operations.append(("ensure_room", livekit_room, metadata, max_participants))
 
     async def set_metadata(self, livekit_room: str, metadata: str) -> None:
-        """Record the call."""
+        """Record the call, once :attr:`metadata_gate` (if any) is open."""
         self._reachable()
+        if self.metadata_gate is not None:
+            await self.metadata_gate.wait()
         self.operations.append(("metadata", livekit_room, metadata))
 
     async def apply_grant(

@@ -433,8 +433,10 @@ class RoomRecord:
         )
 
     def to_json(self, call: CallRecord | None = None, *, full: bool = False) -> dict[str, Any]:
-        """The public ``RoomState`` as JSON (``full`` as in :meth:`to_model`)."""
+        """The public ``RoomState`` as JSON (``full`` as in :meth:`to_model`), without
+        ``grant_applied``: only a command's answer to its caller may say that."""
         data: dict[str, Any] = unstructure(self.to_model(call, full=full))
+        del data["grant_applied"]
         return data
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -62,14 +63,50 @@ class LocalMediaPublisher:
         self._permissions = permissions
         self._published: dict[str, PublishedSource] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._prepared: dict[str, tuple[SourceSpec, asyncio.Task[PublishedMedia]]] = {}
 
     async def set_microphone(self, enabled: bool, spec: AudioSourceSpec) -> None:
         """Publish ``spec`` as the microphone, or stop it (see ``UTDRoom.set_microphone``)."""
-
-        def start() -> Awaitable[PublishedMedia]:
-            return start_audio(spec)
-
+        start = self._prepared_or(
+            "microphone", spec, functools.partial(start_audio, spec), enabled=enabled
+        )
         await self._set("microphone", enabled, spec, start, rtc.TrackSource.SOURCE_MICROPHONE)
+
+    async def prepare_microphone(self, spec: AudioSourceSpec) -> None:
+        """Start ``spec``'s media in the background, for a microphone publish expected soon
+        (a seat being taken): the publish then need not wait for the source to start. What
+        is not published is closed by :meth:`discard_prepared`."""
+        earlier = self._prepared.pop("microphone", None)
+        if earlier is not None:
+            await _close_prepared(earlier[1])
+        self._prepared["microphone"] = (spec, asyncio.ensure_future(start_audio(spec)))
+
+    async def discard_prepared(self) -> None:
+        """Close the media of every source prepared and not published since."""
+        for source in list(self._prepared):
+            await _close_prepared(self._prepared.pop(source)[1])
+
+    def _prepared_or(
+        self,
+        source: str,
+        spec: SourceSpec,
+        start: Callable[[], Awaitable[PublishedMedia]],
+        *,
+        enabled: bool,
+    ) -> Callable[[], Awaitable[PublishedMedia]]:
+        """``start``, or the media prepared for ``spec`` (taken once the publish starts)."""
+        prepared = self._prepared.get(source)
+        if not enabled or prepared is None or prepared[0] != spec:
+            return start
+
+        def take() -> Awaitable[PublishedMedia]:
+            kept = self._prepared.get(source)
+            if kept is None or kept[1] is not prepared[1]:
+                return start()  # discarded (or prepared anew) meanwhile
+            del self._prepared[source]
+            return kept[1]
+
+        return take
 
     async def set_camera(self, enabled: bool, spec: VideoSourceSpec) -> None:
         """Publish ``spec`` as the camera, or stop it (see ``UTDRoom.set_camera``)."""
@@ -93,6 +130,7 @@ class LocalMediaPublisher:
         waits for a publish still in flight, whose media is then released too."""
         for source in list(self._locks):
             await self.release(source, room)
+        await self.discard_prepared()
 
     async def release_published(self, room: rtc.Room | None) -> None:
         """Release the sources published now."""
@@ -137,6 +175,14 @@ class LocalMediaPublisher:
             with contextlib.suppress(Exception):
                 await room.local_participant.unpublish_track(entry.sid)
         await entry.media.aclose()
+
+
+async def _close_prepared(task: asyncio.Task[PublishedMedia]) -> None:
+    """Stop a preparation and close the media it started, if it got that far."""
+    task.cancel()  # start_audio holds nothing until its last step: a cancel leaks nothing
+    await asyncio.wait([task])
+    if not task.cancelled() and task.exception() is None:
+        await task.result().aclose()
 
 
 async def _publish(

@@ -213,6 +213,17 @@ class UTDRoom:
         """
         await self._publisher.set_microphone(enabled, source if source is not None else tone())
 
+    async def prepare_microphone(self, source: AudioSourceSpec) -> None:
+        """Start ``source``'s media in the background for a microphone publish expected soon
+        (a seat being taken), so that the publish need not wait for it. A later
+        :meth:`set_microphone` with the same source uses it; :meth:`discard_prepared` (or
+        leaving) closes it when unused."""
+        await self._publisher.prepare_microphone(source)
+
+    async def discard_prepared(self) -> None:
+        """Close the media :meth:`prepare_microphone` started and nothing published."""
+        await self._publisher.discard_prepared()
+
     async def set_camera(self, enabled: bool, source: VideoSourceSpec | None = None) -> None:
         """Publish (``True``) or stop (``False``) the camera track (default: a test pattern).
 

@@ -3,6 +3,7 @@ request lists the engine leaves out of its snapshots."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -61,13 +62,27 @@ class GrantFollower:
 
     The grant arrives as a LiveKit permission event (a seat taken, a stage invite, an approval
     by the host); only changes after the current value count, so a grant held since joining
-    does not publish by itself.
+    does not publish by itself. It publishes only while the engine's state gives the place
+    that grant is for (``holds_place``), and takes turns (``turn``) with the session's own
+    commands that take or leave that place.
     """
 
-    def __init__(self, session: FollowedSession, spawn: Spawn, *, camera: bool) -> None:
+    def __init__(
+        self,
+        session: FollowedSession,
+        spawn: Spawn,
+        *,
+        camera: bool,
+        turn: asyncio.Lock,
+        holds_place: Callable[[], bool],
+        place_shows: Callable[[], Awaitable[bool]],
+    ) -> None:
         self._session = session
         self._spawn = spawn
         self._camera = camera
+        self._turn = turn
+        self._holds_place = holds_place
+        self._place_shows = place_shows
         # The view is distinct already: every value after the current one is a change.
         self._subscription = session.can_publish.pipe(ops.skip(1)).subscribe(self._on_change)
 
@@ -79,11 +94,21 @@ class GrantFollower:
         self._spawn(self._apply(granted), "apply grant")
 
     async def _apply(self, granted: bool) -> None:
+        # LiveKit may deliver a grant before the engine's state that explains it (a seat, the
+        # stage): wait for that state, and publish nothing for a place left meanwhile.
+        if granted and not await self._place_shows():
+            return
+        async with self._turn:
+            await self._apply_in_turn(granted)
+
+    async def _apply_in_turn(self, granted: bool) -> None:
         session = self._session
         if not session.connected.value:
             return
         room = session.room
         if granted:
+            if not session.can_publish.value or not self._holds_place():
+                return  # left (or revoked) since this grant: publishing now would be refused
             await room.set_microphone(True, session.audio_source)
             if self._camera:
                 await room.set_camera(True, session.video_source)

@@ -22,6 +22,7 @@ from ..models import (
     UTDRoomState,
     UTDSeatGrid,
     UTDSeatMode,
+    UTDSeatStatus,
     UTDStreamType,
 )
 from ..state.events import RoomStateReceived
@@ -53,7 +54,7 @@ class UTDAudioRoomSession(ModerationMixin, UTDSession):
         super().__init__(api, UTDStreamType.AUDIO_ROOM, **kwargs)
         self.room_name = room_name
         self.is_host = is_host
-        self._follow_grant(camera=False)
+        self._follow_grant(camera=False, place=self.seat_status, holds=_is_seated)
         if is_host:
             self._follow_requests(self._fetch_seats)
 
@@ -88,8 +89,7 @@ class UTDAudioRoomSession(ModerationMixin, UTDSession):
         In ``request`` mode this needs the host's approval or an invitation first.
         """
         check_seat_index(index, "index")
-        answer = await self._seats_command("take_seat", self._api.seats.take_seat, index)
-        await self._start_speaking(answer)
+        await self._speaking_after("take_seat", self._api.seats.take_seat, index)
 
     async def accept_invitation(self) -> None:
         """Accept the host's invitation: take the invited seat (or the first free one).
@@ -102,10 +102,7 @@ class UTDAudioRoomSession(ModerationMixin, UTDSession):
             UTDStreamException: ``no_invitation`` without an open invitation; ``seat_taken`` or
                 ``seat_locked`` when the seat went meanwhile (the invitation stays).
         """
-        answer = await self._seats_command(
-            "accept_invitation", self._api.seats.accept_invitation
-        )
-        await self._start_speaking(answer)
+        await self._speaking_after("accept_invitation", self._api.seats.accept_invitation)
 
     async def decline_invitation(self) -> None:
         """Decline the host's invitation to speak (``no_invitation`` without one)."""
@@ -113,9 +110,10 @@ class UTDAudioRoomSession(ModerationMixin, UTDSession):
 
     async def leave_seat(self) -> None:
         """Leave the seat and become a listener; the microphone stops."""
-        with contextlib.suppress(UTDStreamException):
-            await self.room.set_microphone(False)
-        await self._seats_command("leave_seat", self._api.seats.leave_seat)
+        async with self._publish_turn:
+            with contextlib.suppress(UTDStreamException):
+                await self.room.set_microphone(False)
+            await self._seats_command("leave_seat", self._api.seats.leave_seat)
 
     async def request_to_speak(self, seat_index: int | None = None) -> None:
         """Listener: ask the host for a seat (optionally a particular one).
@@ -208,14 +206,28 @@ class UTDAudioRoomSession(ModerationMixin, UTDSession):
     async def _resync(self) -> None:
         await self.get_seats()
 
-    async def _start_speaking(self, answer: UTDRoomState) -> None:
-        await publish_on_answer(answer, self._publish_microphone, self._wait_until_seated)
+    async def _speaking_after(
+        self, name: str, endpoint: Callable[..., Awaitable[UTDRoomState]], *args: object
+    ) -> None:
+        """Run the seat command ``name`` and publish the microphone once granted: its source
+        starts while the engine decides, as a raw client would have it ready."""
+        async with self._publish_turn:
+            try:
+                await self.room.prepare_microphone(self.audio_source)
+                answer = await self._seats_command(name, endpoint, *args)
+                await publish_on_answer(answer, self._publish_microphone, self._wait_until_seated)
+            finally:
+                await self.room.discard_prepared()
 
     async def _publish_microphone(self) -> None:
         await self.room.set_microphone(True, self.audio_source)
 
     async def _wait_until_seated(self) -> None:
         await self._wait_for_grant("seated")
+
+
+def _is_seated(status: UTDSeatStatus) -> bool:
+    return status.is_seated
 
 
 def _grid(seats: UTDSeatGrid | None) -> UTDSeatGrid:

@@ -36,6 +36,7 @@ from ..state.view_specs import (
     REMOTE_PARTICIPANTS,
     ROOM_STATE,
 )
+from ..state.views import View
 from ._following import GrantFollower, RequestsFollower
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 A = TypeVar("A")
+P = TypeVar("P")
 
 TokenSource = Callable[[], Awaitable[UTDTokenResponse]]
 """Mints a fresh room token for the same place in the same room (a room session's rejoin)."""
@@ -94,6 +96,9 @@ class UTDSession(ClosesOnExit):
         self.connect_timeout = connect_timeout
         self.room = UTDRoom()
         self._tasks = BackgroundTasks(log)
+        # Commands that take or leave a place that publishes, and the grant follower, take
+        # turns: a grant event arriving during a leave must not publish again behind it.
+        self._publish_turn = asyncio.Lock()
         self._closed = False
         # The loop the session lives on (its room's callbacks, its tasks): the one it was made
         # on, or the first one that uses it.
@@ -253,9 +258,35 @@ class UTDSession(ClosesOnExit):
                 f"{who}, but the publish grant did not arrive in time", code=ErrorCode.TIMEOUT
             ) from exc
 
-    def _follow_grant(self, *, camera: bool) -> None:
-        """Publish when the engine grants publishing and stop when it revokes it."""
-        self._grant_follower = GrantFollower(self, self._tasks.spawn, camera=camera)
+    def _follow_grant(
+        self, *, camera: bool, place: View[P], holds: Callable[[P], bool]
+    ) -> None:
+        """Publish when the engine grants publishing and stop when it revokes it.
+
+        ``holds(place.value)`` says whether the engine's state gives this participant the
+        place that grants publishing (a seat, the stage): a grant event waits for it (up to
+        ``connect_timeout``), and one that arrives after the participant left publishes
+        nothing.
+        """
+
+        def holds_place() -> bool:
+            return holds(place.value)
+
+        async def place_shows() -> bool:
+            try:
+                await place.wait_for(holds, timeout=self.connect_timeout)
+            except UTDStreamException:  # a timeout, or the session closed
+                return False
+            return True
+
+        self._grant_follower = GrantFollower(
+            self,
+            self._tasks.spawn,
+            camera=camera,
+            turn=self._publish_turn,
+            holds_place=holds_place,
+            place_shows=place_shows,
+        )
 
     def _follow_requests(self, fetch: Callable[[], Awaitable[UTDRoomState]]) -> None:
         """Keep the request lists current (host): ``fetch`` the room when they are outdated."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._validate import check_bool, check_name, check_reason
 from ..errors import UTDStreamException
-from ..models import UTDRoomState, UTDStreamType
+from ..models import UTDRoomState, UTDStageStatus, UTDStreamType
 from ..state.events import RoomStateReceived
 from ..state.session_view import session_view
 from ..state.view_specs import STAGE, STAGE_INVITATIONS, STAGE_REQUESTS, STAGE_STATUS
@@ -43,7 +43,7 @@ class UTDLiveStreamSession(ModerationMixin, UTDSession):
         if is_host:
             self._follow_requests(self._fetch_stage)
         else:
-            self._follow_grant(camera=True)
+            self._follow_grant(camera=True, place=self.stage_status, holds=_is_on_stage)
 
     stage = session_view(STAGE)
     stage_requests = session_view(STAGE_REQUESTS)
@@ -96,10 +96,13 @@ class UTDLiveStreamSession(ModerationMixin, UTDSession):
             UTDStreamException: ``no_invitation`` without an open invitation; ``timeout`` when
                 the grant does not arrive within ``connect_timeout``.
         """
-        answer = await self._stage_command(
-            "accept_stage_invitation", self._api.stage.accept_stage_invitation
-        )
-        await publish_on_answer(answer, self._publish_camera_and_microphone, self._wait_on_stage)
+        async with self._publish_turn:
+            answer = await self._stage_command(
+                "accept_stage_invitation", self._api.stage.accept_stage_invitation
+            )
+            await publish_on_answer(
+                answer, self._publish_camera_and_microphone, self._wait_on_stage
+            )
 
     async def _publish_camera_and_microphone(self) -> None:
         await self.set_microphone(True)
@@ -159,11 +162,12 @@ class UTDLiveStreamSession(ModerationMixin, UTDSession):
 
     async def leave_stage(self) -> None:
         """Co-publisher: step down to a viewer, stopping camera and microphone."""
-        with contextlib.suppress(UTDStreamException):
-            await self.room.set_camera(False)
-        with contextlib.suppress(UTDStreamException):
-            await self.room.set_microphone(False)
-        await self._stage_command("leave_stage", self._api.stage.leave_stage)
+        async with self._publish_turn:
+            with contextlib.suppress(UTDStreamException):
+                await self.room.set_camera(False)
+            with contextlib.suppress(UTDStreamException):
+                await self.room.set_microphone(False)
+            await self._stage_command("leave_stage", self._api.stage.leave_stage)
 
     async def _stage_command(
         self, name: str, endpoint: Callable[..., Awaitable[UTDRoomState]], *args: object
@@ -171,3 +175,7 @@ class UTDLiveStreamSession(ModerationMixin, UTDSession):
         """Run ``endpoint(room_name, *args)`` as the room command ``name``."""
         request = functools.partial(endpoint, self.room_name, *args)
         return await self._command(name, request, RoomStateReceived)
+
+
+def _is_on_stage(status: UTDStageStatus) -> bool:
+    return status is UTDStageStatus.ON

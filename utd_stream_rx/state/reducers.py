@@ -687,8 +687,9 @@ def _on_room_state(state: SessionState, event: ev.RoomStateReceived) -> SessionS
     # The answer's word on the grant is kept beside the room state, which stays the same
     # whether it came from an answer or from the metadata.
     new = _apply_room_state(state, attrs.evolve(incoming, grant_applied=False))
-    if _is_closed(new) or incoming.version < new.applied_grant_version:
-        return new
+    kept = new.room_state
+    if _is_closed(new) or (kept is not None and incoming.version < kept.version):
+        return new  # a late answer: the engine has moved on since
     return attrs.evolve(
         new,
         applied_grant=_grant_in(incoming.type),
