@@ -1,10 +1,12 @@
 """A hand-written mutable store: the second baseline of ``bench_store.py``.
 
-State lives in plain dicts and lists updated in place, the way the setters of Stream's video
-client ``CallState`` keep a call's state: one setter per kind of event changes what the event
-touches and notifies the listeners of each view it changed, and a firehose listener hears
-every event. No reducer, no persistent maps, no copies, no lock, no queue: what the
+State lives in plain dicts and lists updated in place. As with the setters of Stream's video
+client ``CallState``, one setter per kind of event changes only what the event touches and
+notifies the listeners of each view it changed, and a firehose listener hears every event.
+No reducer, no persistent maps, no copies, no lock, no queue: what the
 :class:`~utd_stream_rx.state.store.Store` pays for its guarantees shows as the difference.
+(Stream's setters push shallow copies into one subject per piece of state; updating in place
+is the cheaper extreme of the same design.)
 
 The room metadata is decoded with the SDK's own decoder (``parse_room_metadata``), so decoding
 costs both stores alike and the figure is about keeping state, not about parsing it.
