@@ -8,7 +8,11 @@ Run: ``python bench/bench_store.py [--repeats N] [--events N]``. Prints one line
   serialises dispatch, folds with the same ``reduce``, notifies a listener per view on change
   and feeds a firehose listener; target ratio >= 0.6;
 - a join storm: 10,000 joins against 1,000 (the persistent map keeps a join O(log n));
-  target time ratio <= 12.
+  target time ratio <= 12;
+- the same throughput against a hand-written *mutable* store (``_mutable_store.py``: dicts
+  updated in place by one setter per kind of event, a listener list per view, the firehose),
+  checked first to end the trace with every view equal to the Store's after the same
+  notifications; no target: it shows what the Store's purity costs.
 
 Each figure is the median over the repeats, with the spread (min-max) beside it.
 """
@@ -16,6 +20,7 @@ Each figure is the median over the repeats, with the spread (min-max) beside it.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import statistics
@@ -25,6 +30,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from _mutable_store import VIEW_NAMES, MutableStore, frozen_value, view_values
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -167,6 +174,97 @@ def run_callbacks(trace: list[ev.Event]) -> float:
     return time.perf_counter() - start
 
 
+def run_mutable(trace: list[ev.Event]) -> float:
+    """Seconds the mutable baseline takes over ``trace``, listened to as the other two are."""
+    store = MutableStore()
+    for name in VIEW_NAMES:
+        store.listeners[name].append(_noop)
+    store.event_listeners.append(_noop)
+    start = time.perf_counter()
+    for event in trace:
+        store.dispatch(event)
+    return time.perf_counter() - start
+
+
+# -- the mutable baseline's check: the same views, notified alike -------------------------------
+
+SEQUENCE_CHECK_EVENTS = 3_000
+Recording = tuple[dict[str, list[Any]], dict[str, Any], int]
+
+
+def record_store(trace: list[ev.Event]) -> Recording:
+    """Every value each view of the Store emitted (its first, then each change), its views'
+    final values and the number of events its firehose delivered."""
+    store = Store()
+    seen: dict[str, list[Any]] = {spec.name: [] for spec in VIEW_SPECS}
+    for spec in VIEW_SPECS:
+        store.view(spec).subscribe(seen[spec.name].append)
+    events: list[ev.Event] = []
+    store.events.subscribe(events.append)
+    for event in trace:
+        store.dispatch(event)
+    final = {spec.name: store.view(spec).value for spec in VIEW_SPECS}
+    store.dispose()
+    return seen, final, len(events)
+
+
+def _record(into: list[Any], name: str, value: Any) -> None:
+    into.append(frozen_value(name, value))  # copied now: the store changes it in place later
+
+
+def record_mutable(trace: list[ev.Event], *, copy_values: bool) -> Recording:
+    """The same recording of the mutable store: its live values copied when notified, or
+    (``copy_values=False``, cheap on a long trace) only the notifications counted."""
+    store = MutableStore()
+    initial = view_values(store)
+    seen: dict[str, list[Any]] = {name: [initial[name]] for name in VIEW_NAMES}
+    for name in VIEW_NAMES:
+        record = functools.partial(_record, seen[name], name) if copy_values else seen[name].append
+        store.listeners[name].append(record)
+    events: list[ev.Event] = []
+    store.event_listeners.append(events.append)
+    for event in trace:
+        store.dispatch(event)
+    return seen, dict(view_values(store)), len(events)
+
+
+def _compare(trace: list[ev.Event], *, whole_sequences: bool) -> int:
+    """Exit unless both stores end with equal views after as many notifications per view (and
+    the very same values in order with ``whole_sequences``); the number of notifications."""
+    store_seen, store_final, store_events = record_store(trace)
+    mutable_seen, mutable_final, mutable_events = record_mutable(
+        trace, copy_values=whole_sequences
+    )
+    for name in VIEW_NAMES:
+        if mutable_final[name] != store_final[name]:
+            raise SystemExit(f"mutable baseline check: final {name} differs from the Store's")
+        if len(mutable_seen[name]) != len(store_seen[name]):
+            raise SystemExit(f"mutable baseline check: {name} was notified a different number "
+                             f"of times ({len(mutable_seen[name])} vs {len(store_seen[name])})")
+        if whole_sequences and mutable_seen[name] != store_seen[name]:
+            raise SystemExit(f"mutable baseline check: {name} was notified different values")
+    if mutable_events != store_events or store_events != len(trace):
+        raise SystemExit("mutable baseline check: the firehose missed events")
+    return sum(len(values) - 1 for values in store_seen.values())
+
+
+def check_mutable_baseline(trace: list[ev.Event]) -> str:
+    """Refuse to time a baseline that does not do the Store's work: over the trace both stores
+    must end with every view equal, notify each view as often, feed the firehose every event,
+    and over its first events notify each view with the very same values in the same order
+    (copying the mutable store's live values at every notification is too slow for all of
+    it). Returns a line saying so; exits when they differ."""
+    prefix = trace[:SEQUENCE_CHECK_EVENTS]
+    changes = _compare(prefix, whole_sequences=True)
+    if len(prefix) < len(trace):
+        changes = _compare(trace, whole_sequences=False)
+    return (
+        f"mutable baseline check: all {len(VIEW_NAMES)} views end equal to the Store's after "
+        f"as many notifications ({changes:,}) over {len(trace):,} events, the same values in "
+        f"order over the first {len(prefix):,}"
+    )
+
+
 def join_storm(count: int) -> float:
     store = Store()
     store.view(REMOTE_PARTICIPANTS).subscribe(_noop)
@@ -185,25 +283,17 @@ def _summary(samples: list[float]) -> tuple[float, float, float]:
     return statistics.median(samples), min(samples), max(samples)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--quick", action="store_true", help="a small run, to see it runs")
-    args = parser.parse_args()
-    if args.quick:
-        args.repeats, args.events = 2, 3_000
-
-    trace = make_trace(args.events)
-    run_store(trace[:2000])  # warm-up: imports, caches
-    run_callbacks(trace[:2000])
-
-    store_times, callback_times, ratios = [], [], []
-    for _ in range(args.repeats):
-        s, c = run_store(trace), run_callbacks(trace)
+def measure_throughput(trace: list[ev.Event], repeats: int) -> bool:
+    """Store, callback baseline and mutable baseline in alternation; True on target."""
+    store_times, callback_times, mutable_times = [], [], []
+    ratios, mutable_ratios = [], []
+    for _ in range(repeats):
+        s, c, m = run_store(trace), run_callbacks(trace), run_mutable(trace)
         store_times.append(s)
         callback_times.append(c)
+        mutable_times.append(m)
         ratios.append(c / s)  # throughput ratio = store events/s over baseline events/s
+        mutable_ratios.append(m / s)
     n = len(trace)
     med, lo, hi = _summary(store_times)
     print(f"store throughput: {n / med:,.0f} events/s (spread {n / hi:,.0f}-{n / lo:,.0f})")
@@ -214,9 +304,19 @@ def main() -> int:
     throughput_ok = med >= 0.6
     print(f"throughput ratio store/baseline: {med:.2f}x (spread {lo:.2f}-{hi:.2f}; "
           f"target >= 0.6: {'ok' if throughput_ok else 'MISSED'})")
+    med, lo, hi = _summary(mutable_times)
+    print(f"mutable baseline throughput: {n / med:,.0f} events/s "
+          f"(spread {n / hi:,.0f}-{n / lo:,.0f})")
+    med, lo, hi = _summary(mutable_ratios)
+    print(f"throughput store/mutable baseline: ratio {med:.2f}x (spread {lo:.2f}-{hi:.2f}) "
+          f"(no target)")
+    return throughput_ok
 
+
+def measure_join_storm(repeats: int) -> bool:
+    """10,000 joins against 1,000 in alternation; True on target."""
     small, large, storm_ratios = [], [], []
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         a, b = join_storm(1_000), join_storm(10_000)
         small.append(a)
         large.append(b)
@@ -229,6 +329,26 @@ def main() -> int:
     storm_ok = med <= 12
     print(f"join storm ratio 10,000/1,000: {med:.1f}x (spread {lo:.1f}-{hi:.1f}; "
           f"target <= 12: {'ok' if storm_ok else 'MISSED'})")
+    return storm_ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--quick", action="store_true", help="a small run, to see it runs")
+    args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.events = 2, 3_000
+
+    trace = make_trace(args.events)
+    print(check_mutable_baseline(trace))
+    run_store(trace[:2000])  # warm-up: imports, caches
+    run_callbacks(trace[:2000])
+    run_mutable(trace[:2000])
+
+    throughput_ok = measure_throughput(trace, args.repeats)
+    storm_ok = measure_join_storm(args.repeats)
     return 0 if (throughput_ok and storm_ok) or args.quick else 1
 
 
