@@ -1,0 +1,113 @@
+"""Mouth to ear: a seat taken (or a viewer put on stage) until someone else hears (or sees) it.
+
+Two figures, each the SDK path against a hand-wired raw path in paired rounds, in alternation,
+in one run against the same engine and livekit-server:
+
+- seat to ear: ``take_seat()`` called until a listener in the same audio room receives the
+  new speaker's tone (each round its own frequency, found in a 20 ms window of the decoded
+  audio). SDK: speaker and listener are sessions. Raw: ``POST .../seats/take`` with aiohttp,
+  the speaker's own permission event, ``publish_track`` of a tone track made before the clock
+  starts; the listener an auto-subscribing ``rtc.Room``. Target: at most 1.10x.
+- stage to eye: the host's ``invite_to_stage(identity, direct=True)`` until a viewer receives
+  the new co-host's first video frame (each round its own solid colour). SDK: host, invitee
+  (which publishes on the grant by itself) and viewer are sessions. Raw: the invite POSTed by
+  hand, the invitee's permission event, ``publish_track`` of a camera track made before the
+  clock starts (then its microphone); the viewer an ``rtc.Room``. Target: at most 1.10x.
+
+The medians of the steps inside a round are printed too (not targets), to show where the time
+goes. Run inside ``scripts/isolated`` (``scripts/bench`` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+
+import _mouth_seat
+import _mouth_stage
+import aiohttp
+from _common import parser, report
+from _mouth_steps import Steps, print_steps
+
+from utd_stream_rx import UTDStreamClient
+from utd_stream_rx.testing import LocalStack
+
+TARGET = 1.10
+WARM_UP = 2  # rounds of each path left out: the first publishes pay for codec start-up
+
+Round = Callable[[int], Awaitable[Steps]]
+
+
+async def paired(rounds: int, sdk: Round, raw: Round) -> tuple[list[Steps], list[Steps]]:
+    """``rounds`` pairs after the warm-up, alternating which path goes first."""
+    sdk_steps: list[Steps] = []
+    raw_steps: list[Steps] = []
+    for n in range(WARM_UP + rounds):
+        pair = [(sdk_steps, sdk), (raw_steps, raw)]
+        if n % 2:
+            pair.reverse()
+        for samples, run in pair:
+            steps = await run(n)
+            if n >= WARM_UP:
+                samples.append(steps)
+    return sdk_steps, raw_steps
+
+
+def _figure(figure: str, sdk: list[Steps], raw: list[Steps]) -> bool:
+    arrived = ([s.at["arrived"] for s in sdk], [r.at["arrived"] for r in raw])
+    ok = report(figure, "ms", *arrived, TARGET)
+    print_steps(figure, sdk, raw)
+    return ok
+
+
+async def seat_to_ear(stack: LocalStack, client: UTDStreamClient, rounds: int) -> bool:
+    """The first figure: a seat taken until a listener hears the new speaker."""
+    async with aiohttp.ClientSession() as http:
+        rig = await _mouth_seat.SeatRig.open(stack, client, http)
+        try:
+            sdk, raw = await paired(
+                rounds,
+                functools.partial(_mouth_seat.sdk_round, rig),
+                functools.partial(_mouth_seat.raw_round, rig),
+            )
+        finally:
+            await rig.aclose()
+    return _figure("seat to ear", sdk, raw)
+
+
+async def stage_to_eye(stack: LocalStack, client: UTDStreamClient, rounds: int) -> bool:
+    """The second figure: a viewer put on stage until another viewer sees them."""
+    async with aiohttp.ClientSession() as http:
+        rig = await _mouth_stage.StageRig.open(stack, client, http)
+        try:
+            sdk, raw = await paired(
+                rounds,
+                functools.partial(_mouth_stage.sdk_round, rig),
+                functools.partial(_mouth_stage.raw_round, rig),
+            )
+        finally:
+            await rig.aclose()
+    return _figure("stage to eye", sdk, raw)
+
+
+async def measure(stack: LocalStack, rounds: int) -> bool:
+    """Both figures, one after the other, with one SDK client."""
+    client = UTDStreamClient(stack.app_id, stack.app_key, stack.base_url)
+    try:
+        seat_ok = await seat_to_ear(stack, client, rounds)
+        stage_ok = await stage_to_eye(stack, client, rounds)
+    finally:
+        await client.aclose()
+    return seat_ok and stage_ok
+
+
+def main() -> int:
+    args = parser(__doc__.splitlines()[0], rounds=30).parse_args()
+    with LocalStack(engine_args=["--rate-limit", "0"]) as stack:
+        ok = asyncio.run(measure(stack, 4 if args.quick else args.rounds))
+    return 0 if ok or args.quick else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
