@@ -65,15 +65,14 @@ async def sdk_round(rig: SeatRig, n: int) -> Steps:
     frequency = tone_of_round(n, 0)
     rig.speaker.audio_source = media.tone(frequency)
     assert rig.speaker.identity is not None
-    heard = asyncio.ensure_future(
-        first_tone(session_track(rig.listener, rig.speaker.identity, "audio"), frequency)
-    )
     steps = Steps()
+    track = session_track(rig.listener, rig.speaker.identity, "audio", steps)
+    heard = asyncio.ensure_future(first_tone(track, frequency, steps))
     watching = watch_session(rig.speaker, steps, "audio", answers=True)
     steps.start()
     await rig.speaker.take_seat(1 + n % 7)
     steps.stamp("command returned")
-    steps.arrived(await asyncio.wait_for(heard, ARRIVAL_TIMEOUT))
+    await asyncio.wait_for(heard, ARRIVAL_TIMEOUT)
     watching.dispose()
     await rig.speaker.leave_seat()
     await rig.speaker.can_publish.wait_for(_is_false, timeout=10)
@@ -88,10 +87,9 @@ async def raw_round(rig: SeatRig, n: int) -> Steps:
     speaker = rig.raw_speaker
     granted = permission_changed(speaker.room, True)
     source = await media.start_audio(media.tone(frequency))  # made before the clock starts
-    heard = asyncio.ensure_future(
-        first_tone(raw_track(rig.raw_listener.room, speaker.identity, "audio"), frequency)
-    )
     steps = Steps()
+    track = raw_track(rig.raw_listener.room, speaker.identity, "audio", steps)
+    heard = asyncio.ensure_future(first_tone(track, frequency, steps))
     steps.start()
     await speaker.caller.post(f"{rig.seats_url}/take", {"seat_index": 1 + n % 7})
     steps.stamp("engine answered")
@@ -100,7 +98,7 @@ async def raw_round(rig: SeatRig, n: int) -> Steps:
     await publish(speaker.room, source.track, rtc.TrackSource.SOURCE_MICROPHONE)
     steps.stamp("published")
     steps.stamp("command returned")
-    steps.arrived(await asyncio.wait_for(heard, ARRIVAL_TIMEOUT))
+    await asyncio.wait_for(heard, ARRIVAL_TIMEOUT)
     revoked = permission_changed(speaker.room, False)
     await unpublish_all(speaker.room)
     await source.aclose()

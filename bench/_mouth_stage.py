@@ -77,14 +77,15 @@ async def sdk_round(rig: StageRig, n: int) -> Steps:
     rig.invitee.video_source = solid_video(colour)
     invitee = rig.invitee.identity
     assert invitee is not None
-    seen = asyncio.ensure_future(first_colour(session_track(rig.viewer, invitee, "video"), colour))
     steps = Steps()
+    track = session_track(rig.viewer, invitee, "video", steps)
+    seen = asyncio.ensure_future(first_colour(track, colour, steps))
     watching = watch_session(rig.invitee, steps, "video", answers=False)
     steps.start()
     await rig.host.invite_to_stage(invitee, direct=True)
     steps.stamp("engine answered")
     steps.stamp("command returned")
-    steps.arrived(await asyncio.wait_for(seen, ARRIVAL_TIMEOUT))
+    await asyncio.wait_for(seen, ARRIVAL_TIMEOUT)
     watching.dispose()
     await rig.host.remove_from_stage(invitee)
     await rig.invitee.can_publish.wait_for(_is_false, timeout=10)
@@ -100,10 +101,9 @@ async def raw_round(rig: StageRig, n: int) -> Steps:
     granted = permission_changed(invitee.room, True)
     camera = await media.start_video(solid_video(colour))  # both made before the clock starts
     microphone = await media.start_audio(media.tone())
-    seen = asyncio.ensure_future(
-        first_colour(raw_track(rig.raw_viewer.room, invitee.identity, "video"), colour)
-    )
     steps = Steps()
+    track = raw_track(rig.raw_viewer.room, invitee.identity, "video", steps)
+    seen = asyncio.ensure_future(first_colour(track, colour, steps))
     steps.start()
     invite = {"identity": invitee.identity, "direct": True}
     await rig.raw_host.post(f"{rig.stage_url}/invite", invite)
@@ -114,7 +114,7 @@ async def raw_round(rig: StageRig, n: int) -> Steps:
     await publish(invitee.room, camera.track, rtc.TrackSource.SOURCE_CAMERA)
     steps.stamp("published")
     await publish(invitee.room, microphone.track, rtc.TrackSource.SOURCE_MICROPHONE)
-    steps.arrived(await asyncio.wait_for(seen, ARRIVAL_TIMEOUT))
+    await asyncio.wait_for(seen, ARRIVAL_TIMEOUT)
     revoked = permission_changed(invitee.room, False)
     await unpublish_all(invitee.room)
     for running in (camera, microphone):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import statistics
 import time
+from typing import Literal
 
 import attrs
-from _mouth_probe import Arrival, Kind
 from reactivex.abc import DisposableBase
 
 from utd_stream_rx import UTDSession
@@ -18,8 +18,10 @@ from utd_stream_rx.state.events import (
     RoomStateReceived,
 )
 
+Kind = Literal["audio", "video"]
+
 STEP_ORDER = (
-    "engine answered", "permission event", "published", "command returned",
+    "engine answered", "permission event", "published", "command returned", "receiver told",
     "receiver subscribed", "first frame", "arrived",
 )
 
@@ -41,12 +43,9 @@ class Steps:
         if step not in self.at:
             self.at[step] = ((when or time.perf_counter()) - self.began) * 1e3
 
-    def arrived(self, arrival: Arrival) -> float:
-        """Record the receiver's steps; return the round's figure (ms until it arrived)."""
-        self.stamp("receiver subscribed", arrival.subscribed)
-        self.stamp("first frame", arrival.first_frame)
-        self.stamp("arrived", arrival.detected)
-        return self.at["arrived"]
+    def line(self) -> str:
+        """The steps seen, in order, as ``step ms`` pairs."""
+        return ", ".join(f"{step} {self.at[step]:.1f}" for step in STEP_ORDER if step in self.at)
 
 
 def watch_session(

@@ -39,8 +39,11 @@ WARM_UP = 2  # rounds of each path left out: the first publishes pay for codec s
 Round = Callable[[int], Awaitable[Steps]]
 
 
-async def paired(rounds: int, sdk: Round, raw: Round) -> tuple[list[Steps], list[Steps]]:
-    """``rounds`` pairs after the warm-up, alternating which path goes first."""
+async def paired(
+    rounds: int, sdk: Round, raw: Round, *, each: bool
+) -> tuple[list[Steps], list[Steps]]:
+    """``rounds`` pairs after the warm-up, alternating which path goes first; with ``each``,
+    every round's steps are printed."""
     sdk_steps: list[Steps] = []
     raw_steps: list[Steps] = []
     for n in range(WARM_UP + rounds):
@@ -49,6 +52,8 @@ async def paired(rounds: int, sdk: Round, raw: Round) -> tuple[list[Steps], list
             pair.reverse()
         for samples, run in pair:
             steps = await run(n)
+            if each:
+                print(f"  round {n} {'sdk' if run is sdk else 'raw'}: {steps.line()}", flush=True)
             if n >= WARM_UP:
                 samples.append(steps)
     return sdk_steps, raw_steps
@@ -61,7 +66,7 @@ def _figure(figure: str, sdk: list[Steps], raw: list[Steps]) -> bool:
     return ok
 
 
-async def seat_to_ear(stack: LocalStack, client: UTDStreamClient, rounds: int) -> bool:
+async def seat_to_ear(stack: LocalStack, client: UTDStreamClient, rounds: int, each: bool) -> bool:
     """The first figure: a seat taken until a listener hears the new speaker."""
     async with aiohttp.ClientSession() as http:
         rig = await _mouth_seat.SeatRig.open(stack, client, http)
@@ -70,13 +75,14 @@ async def seat_to_ear(stack: LocalStack, client: UTDStreamClient, rounds: int) -
                 rounds,
                 functools.partial(_mouth_seat.sdk_round, rig),
                 functools.partial(_mouth_seat.raw_round, rig),
+                each=each,
             )
         finally:
             await rig.aclose()
     return _figure("seat to ear", sdk, raw)
 
 
-async def stage_to_eye(stack: LocalStack, client: UTDStreamClient, rounds: int) -> bool:
+async def stage_to_eye(stack: LocalStack, client: UTDStreamClient, rounds: int, each: bool) -> bool:
     """The second figure: a viewer put on stage until another viewer sees them."""
     async with aiohttp.ClientSession() as http:
         rig = await _mouth_stage.StageRig.open(stack, client, http)
@@ -85,27 +91,30 @@ async def stage_to_eye(stack: LocalStack, client: UTDStreamClient, rounds: int) 
                 rounds,
                 functools.partial(_mouth_stage.sdk_round, rig),
                 functools.partial(_mouth_stage.raw_round, rig),
+                each=each,
             )
         finally:
             await rig.aclose()
     return _figure("stage to eye", sdk, raw)
 
 
-async def measure(stack: LocalStack, rounds: int) -> bool:
+async def measure(stack: LocalStack, rounds: int, each: bool) -> bool:
     """Both figures, one after the other, with one SDK client."""
     client = UTDStreamClient(stack.app_id, stack.app_key, stack.base_url)
     try:
-        seat_ok = await seat_to_ear(stack, client, rounds)
-        stage_ok = await stage_to_eye(stack, client, rounds)
+        seat_ok = await seat_to_ear(stack, client, rounds, each)
+        stage_ok = await stage_to_eye(stack, client, rounds, each)
     finally:
         await client.aclose()
     return seat_ok and stage_ok
 
 
 def main() -> int:
-    args = parser(__doc__.splitlines()[0], rounds=30).parse_args()
+    arguments = parser(__doc__.splitlines()[0], rounds=30)
+    arguments.add_argument("--each", action="store_true", help="print every round's steps")
+    args = arguments.parse_args()
     with LocalStack(engine_args=["--rate-limit", "0"]) as stack:
-        ok = asyncio.run(measure(stack, 4 if args.quick else args.rounds))
+        ok = asyncio.run(measure(stack, 4 if args.quick else args.rounds, args.each))
     return 0 if ok or args.quick else 1
 
 
