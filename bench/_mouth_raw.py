@@ -4,12 +4,15 @@ called with aiohttp, and LiveKit's permission events awaited by hand."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import aiohttp
 import attrs
 from livekit import rtc
 
+from utd_stream_rx import media
 from utd_stream_rx.testing import LocalStack
 
 RoomType = Literal["audio_room", "live_stream"]
@@ -107,3 +110,22 @@ async def unpublish_all(room: rtc.Room) -> None:
     """Unpublish whatever ``room``'s participant still publishes."""
     for sid in list(room.local_participant.track_publications):
         await room.local_participant.unpublish_track(sid)
+
+
+async def step_down(
+    member: RawMember,
+    sources: Sequence[media.PublishedMedia],
+    caller: Caller,
+    url: str,
+    body: dict[str, Any],
+) -> None:
+    """Unpublish, stop ``sources``, POST the step down (``caller`` at ``url``) and wait for the
+    revoke to reach ``member`` (a grant that never came has nothing to revoke: not waited for
+    past 10 s)."""
+    revoked = permission_changed(member.room, False)
+    await unpublish_all(member.room)
+    for source in sources:
+        await source.aclose()
+    await caller.post(url, body)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(revoked, 10)

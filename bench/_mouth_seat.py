@@ -8,7 +8,7 @@ import asyncio
 import aiohttp
 import attrs
 from _mouth_probe import first_tone, raw_track, session_track, tone_of_round
-from _mouth_raw import RawMember, join_raw, permission_changed, publish, unpublish_all
+from _mouth_raw import RawMember, join_raw, permission_changed, publish, step_down
 from _mouth_steps import Steps, watch_session
 from livekit import rtc
 
@@ -70,13 +70,17 @@ async def sdk_round(rig: SeatRig, n: int) -> Steps:
     heard = asyncio.ensure_future(first_tone(track, frequency, steps))
     watching = watch_session(rig.speaker, steps, "audio", answers=True)
     steps.start()
-    await rig.speaker.take_seat(1 + n % 7)
-    steps.stamp("command returned")
-    await asyncio.wait_for(heard, ARRIVAL_TIMEOUT)
-    watching.dispose()
-    await rig.speaker.leave_seat()
-    await rig.speaker.can_publish.wait_for(_is_false, timeout=10)
-    await asyncio.sleep(SETTLE)
+    try:
+        await rig.speaker.take_seat(1 + n % 7)
+        steps.stamp("command returned")
+        await asyncio.wait_for(heard, ARRIVAL_TIMEOUT)
+    finally:  # a round that failed still leaves the seat, so the next one starts clean
+        for pending in (heard, track):
+            pending.cancel()
+        watching.dispose()
+        await rig.speaker.leave_seat()
+        await rig.speaker.can_publish.wait_for(_is_false, timeout=10)
+        await asyncio.sleep(SETTLE)
     return steps
 
 
@@ -91,18 +95,18 @@ async def raw_round(rig: SeatRig, n: int) -> Steps:
     track = raw_track(rig.raw_listener.room, speaker.identity, "audio", steps)
     heard = asyncio.ensure_future(first_tone(track, frequency, steps))
     steps.start()
-    await speaker.caller.post(f"{rig.seats_url}/take", {"seat_index": 1 + n % 7})
-    steps.stamp("engine answered")
-    await asyncio.wait_for(granted, ARRIVAL_TIMEOUT)
-    steps.stamp("permission event")
-    await publish(speaker.room, source.track, rtc.TrackSource.SOURCE_MICROPHONE)
-    steps.stamp("published")
-    steps.stamp("command returned")
-    await asyncio.wait_for(heard, ARRIVAL_TIMEOUT)
-    revoked = permission_changed(speaker.room, False)
-    await unpublish_all(speaker.room)
-    await source.aclose()
-    await speaker.caller.post(f"{rig.seats_url}/leave", {})
-    await asyncio.wait_for(revoked, 10)
-    await asyncio.sleep(SETTLE)
+    try:
+        await speaker.caller.post(f"{rig.seats_url}/take", {"seat_index": 1 + n % 7})
+        steps.stamp("engine answered")
+        await asyncio.wait_for(granted, ARRIVAL_TIMEOUT)
+        steps.stamp("permission event")
+        await publish(speaker.room, source.track, rtc.TrackSource.SOURCE_MICROPHONE)
+        steps.stamp("published")
+        steps.stamp("command returned")
+        await asyncio.wait_for(heard, ARRIVAL_TIMEOUT)
+    finally:  # a round that failed still leaves the seat, so the next one starts clean
+        for pending in (heard, track, granted):
+            pending.cancel()
+        await step_down(speaker, [source], speaker.caller, f"{rig.seats_url}/leave", {})
+        await asyncio.sleep(SETTLE)
     return steps

@@ -16,7 +16,7 @@ from _mouth_raw import (
     join_raw,
     permission_changed,
     publish,
-    unpublish_all,
+    step_down,
 )
 from _mouth_steps import Steps, watch_session
 from livekit import rtc
@@ -82,14 +82,18 @@ async def sdk_round(rig: StageRig, n: int) -> Steps:
     seen = asyncio.ensure_future(first_colour(track, colour, steps))
     watching = watch_session(rig.invitee, steps, "video", answers=False)
     steps.start()
-    await rig.host.invite_to_stage(invitee, direct=True)
-    steps.stamp("engine answered")
-    steps.stamp("command returned")
-    await asyncio.wait_for(seen, ARRIVAL_TIMEOUT)
-    watching.dispose()
-    await rig.host.remove_from_stage(invitee)
-    await rig.invitee.can_publish.wait_for(_is_false, timeout=10)
-    await asyncio.sleep(SETTLE)
+    try:
+        await rig.host.invite_to_stage(invitee, direct=True)
+        steps.stamp("engine answered")
+        steps.stamp("command returned")
+        await asyncio.wait_for(seen, ARRIVAL_TIMEOUT)
+    finally:  # a round that failed still ends off stage, so the next one starts clean
+        for pending in (seen, track):
+            pending.cancel()
+        watching.dispose()
+        await rig.host.remove_from_stage(invitee)
+        await rig.invitee.can_publish.wait_for(_is_false, timeout=10)
+        await asyncio.sleep(SETTLE)
     return steps
 
 
@@ -105,21 +109,21 @@ async def raw_round(rig: StageRig, n: int) -> Steps:
     track = raw_track(rig.raw_viewer.room, invitee.identity, "video", steps)
     seen = asyncio.ensure_future(first_colour(track, colour, steps))
     steps.start()
-    invite = {"identity": invitee.identity, "direct": True}
-    await rig.raw_host.post(f"{rig.stage_url}/invite", invite)
-    steps.stamp("engine answered")
-    steps.stamp("command returned")
-    await asyncio.wait_for(granted, ARRIVAL_TIMEOUT)
-    steps.stamp("permission event")
-    await publish(invitee.room, camera.track, rtc.TrackSource.SOURCE_CAMERA)
-    steps.stamp("published")
-    await publish(invitee.room, microphone.track, rtc.TrackSource.SOURCE_MICROPHONE)
-    await asyncio.wait_for(seen, ARRIVAL_TIMEOUT)
-    revoked = permission_changed(invitee.room, False)
-    await unpublish_all(invitee.room)
-    for running in (camera, microphone):
-        await running.aclose()
-    await rig.raw_host.post(f"{rig.stage_url}/remove", {"identity": invitee.identity})
-    await asyncio.wait_for(revoked, 10)
-    await asyncio.sleep(SETTLE)
+    try:
+        invite = {"identity": invitee.identity, "direct": True}
+        await rig.raw_host.post(f"{rig.stage_url}/invite", invite)
+        steps.stamp("engine answered")
+        steps.stamp("command returned")
+        await asyncio.wait_for(granted, ARRIVAL_TIMEOUT)
+        steps.stamp("permission event")
+        await publish(invitee.room, camera.track, rtc.TrackSource.SOURCE_CAMERA)
+        steps.stamp("published")
+        await publish(invitee.room, microphone.track, rtc.TrackSource.SOURCE_MICROPHONE)
+        await asyncio.wait_for(seen, ARRIVAL_TIMEOUT)
+    finally:  # a round that failed still ends off stage, so the next one starts clean
+        for pending in (seen, track, granted):
+            pending.cancel()
+        remove = (f"{rig.stage_url}/remove", {"identity": invitee.identity})
+        await step_down(invitee, [camera, microphone], rig.raw_host, *remove)
+        await asyncio.sleep(SETTLE)
     return steps

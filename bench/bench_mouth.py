@@ -36,32 +36,53 @@ from utd_stream_rx.testing import LocalStack
 TARGET = 1.10
 WARM_UP = 2  # rounds of each path left out: the first publishes pay for codec start-up
 
+# Rounds per figure that may be run again when nothing arrived in time (a subscription LiveKit
+# never completed was seen once in a few hundred rounds on a saturated machine); more fail the run.
+MAX_RUN_AGAIN = 3
+
 Round = Callable[[int], Awaitable[Steps]]
+
+
+async def _attempt(run: Round, n: int, path: str, again: list[str]) -> Steps:
+    """Round ``n`` of ``path``, run again if nothing arrived in time (each time noted in
+    ``again``), up to ``MAX_RUN_AGAIN`` times per figure."""
+    while True:
+        try:
+            return await run(n)
+        except TimeoutError:
+            again.append(f"{path} round {n}")
+            print(f"  {path} round {n}: nothing arrived in time; run again", flush=True)
+            if len(again) > MAX_RUN_AGAIN:
+                raise
 
 
 async def paired(
     rounds: int, sdk: Round, raw: Round, *, each: bool
-) -> tuple[list[Steps], list[Steps]]:
-    """``rounds`` pairs after the warm-up, alternating which path goes first; with ``each``,
-    every round's steps are printed."""
+) -> tuple[list[Steps], list[Steps], list[str]]:
+    """``rounds`` pairs after the warm-up, alternating which path goes first, and the rounds
+    that were run again; with ``each``, every round's steps are printed."""
     sdk_steps: list[Steps] = []
     raw_steps: list[Steps] = []
+    again: list[str] = []
     for n in range(WARM_UP + rounds):
-        pair = [(sdk_steps, sdk), (raw_steps, raw)]
+        pair = [("sdk", sdk_steps, sdk), ("raw", raw_steps, raw)]
         if n % 2:
             pair.reverse()
-        for samples, run in pair:
-            steps = await run(n)
+        for path, samples, run in pair:
+            steps = await _attempt(run, n, path, again)
             if each:
-                print(f"  round {n} {'sdk' if run is sdk else 'raw'}: {steps.line()}", flush=True)
+                print(f"  round {n} {path}: {steps.line()}", flush=True)
             if n >= WARM_UP:
                 samples.append(steps)
-    return sdk_steps, raw_steps
+    return sdk_steps, raw_steps, again
 
 
-def _figure(figure: str, sdk: list[Steps], raw: list[Steps]) -> bool:
+def _figure(figure: str, measured: tuple[list[Steps], list[Steps], list[str]]) -> bool:
+    sdk, raw, again = measured
     arrived = ([s.at["arrived"] for s in sdk], [r.at["arrived"] for r in raw])
     ok = report(figure, "ms", *arrived, TARGET)
+    if again:
+        print(f"{figure}: run again after nothing arrived in time: {', '.join(again)}", flush=True)
     print_steps(figure, sdk, raw)
     return ok
 
@@ -71,7 +92,7 @@ async def seat_to_ear(stack: LocalStack, client: UTDStreamClient, rounds: int, e
     async with aiohttp.ClientSession() as http:
         rig = await _mouth_seat.SeatRig.open(stack, client, http)
         try:
-            sdk, raw = await paired(
+            measured = await paired(
                 rounds,
                 functools.partial(_mouth_seat.sdk_round, rig),
                 functools.partial(_mouth_seat.raw_round, rig),
@@ -79,7 +100,7 @@ async def seat_to_ear(stack: LocalStack, client: UTDStreamClient, rounds: int, e
             )
         finally:
             await rig.aclose()
-    return _figure("seat to ear", sdk, raw)
+    return _figure("seat to ear", measured)
 
 
 async def stage_to_eye(stack: LocalStack, client: UTDStreamClient, rounds: int, each: bool) -> bool:
@@ -87,7 +108,7 @@ async def stage_to_eye(stack: LocalStack, client: UTDStreamClient, rounds: int, 
     async with aiohttp.ClientSession() as http:
         rig = await _mouth_stage.StageRig.open(stack, client, http)
         try:
-            sdk, raw = await paired(
+            measured = await paired(
                 rounds,
                 functools.partial(_mouth_stage.sdk_round, rig),
                 functools.partial(_mouth_stage.raw_round, rig),
@@ -95,7 +116,7 @@ async def stage_to_eye(stack: LocalStack, client: UTDStreamClient, rounds: int, 
             )
         finally:
             await rig.aclose()
-    return _figure("stage to eye", sdk, raw)
+    return _figure("stage to eye", measured)
 
 
 async def measure(stack: LocalStack, rounds: int, each: bool) -> bool:
