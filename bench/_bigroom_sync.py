@@ -8,6 +8,7 @@ is the system-wide ``CLOCK_MONOTONIC`` on Linux, so times from different process
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import statistics
@@ -21,10 +22,10 @@ LogEntry = tuple[float, str]
 
 
 def grid_key(grid: UTDSeatGrid | None) -> str:
-    """A grid as canonical JSON (count, mode, holders, locks, mutes and the engine version)."""
-    if grid is None:
-        return "null"
-    return json.dumps(attrs.asdict(grid), sort_keys=True, default=str)
+    """A digest of the grid's canonical JSON (count, mode, holders, locks, mutes and the
+    engine's version): equal grids, equal keys, and a short line for each logged change."""
+    text = "null" if grid is None else json.dumps(attrs.asdict(grid), sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 @attrs.frozen

@@ -42,12 +42,25 @@ def _reply(payload: dict[str, object]) -> None:
     print(json.dumps(payload), flush=True)
 
 
+def _publications(room: rtc.Room) -> dict[str, list[str]]:
+    return {
+        identity: [
+            f"{pub.kind} subscribed={pub.subscribed} muted={pub.muted}"
+            for pub in participant.track_publications.values()
+        ]
+        for identity, participant in room.remote_participants.items()
+    }
+
+
 async def _all_subscribed(listeners: list[Listener], speakers: int) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     while any(subscribed_audio(one.room) < speakers for one in listeners):
         if time.monotonic() > deadline:
             counts = [subscribed_audio(one.room) for one in listeners]
-            raise TimeoutError(f"listeners subscribed to {counts} of {speakers} speakers")
+            raise TimeoutError(
+                f"listeners subscribed to {counts} of {speakers} speakers; the first sees "
+                f"{_publications(listeners[0].room)}"
+            )
         await asyncio.sleep(0.1)
 
 
@@ -102,9 +115,13 @@ async def main(argv: list[str]) -> None:
     join = join_sdk if side == "sdk" else join_raw
     began = time.monotonic()
     identities = [f"{side}-listener-{first + n}" for n in range(count)]
-    joined = await join(base_url, app_id, app_key, room, identities)
-    join_s = time.monotonic() - began
-    await _all_subscribed(joined.members, speakers)
+    try:
+        joined = await join(base_url, app_id, app_key, room, identities)
+        join_s = time.monotonic() - began
+        await _all_subscribed(joined.members, speakers)
+    except Exception as exc:  # the room did not hold them: say why, for the bench to print
+        _reply({"error": f"{type(exc).__name__}: {exc}"})
+        return
     _reply({"rss_before_kib": rss_before, "join_s": join_s, "ready_s": time.monotonic() - began})
     await _serve(joined)
 

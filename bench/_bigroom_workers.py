@@ -18,6 +18,11 @@ from utd_stream_rx.testing import LocalStack
 
 WORKER = Path(__file__).with_name("_bigroom_worker.py")
 ANSWER_TIMEOUT = 300.0  # seconds; a worker that never answers fails the run instead of hanging
+LINE_LIMIT = 64 * 1024 * 1024  # bytes of one answer line (the seat logs of every listener)
+
+
+class RoomDidNotHold(RuntimeError):
+    """Some listeners could not join, or not subscribe to every speaker, in time."""
 
 
 @attrs.frozen
@@ -84,13 +89,17 @@ async def start_workers(stack: LocalStack, side: str, room: str, plan: RoomPlan)
         ]
         processes.append(await asyncio.create_subprocess_exec(
             sys.executable, str(WORKER), *argv,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=LINE_LIMIT,
         ))
     try:
         ready = list(await asyncio.gather(*(_answer(p) for p in processes)))
+        errors = [answer["error"] for answer in ready if "error" in answer]
+        if errors:
+            raise RoomDidNotHold(f"{len(errors)} of {plan.workers} workers: {errors[0]}")
     except BaseException:
         for process in processes:
             if process.returncode is None:
                 process.kill()
+            await process.wait()
         raise
     return WorkerSet(side, processes, ready)

@@ -29,7 +29,7 @@ import attrs
 from _bigroom_load import LoadSample, load_line, sample
 from _bigroom_room import FREQUENCIES, Cast, make_changes, open_room
 from _bigroom_sync import sync_figures
-from _bigroom_workers import RoomPlan, WorkerSet, start_workers
+from _bigroom_workers import RoomDidNotHold, RoomPlan, WorkerSet, start_workers
 from _common import parser, report
 
 from utd_stream_rx.testing import LocalStack
@@ -150,6 +150,14 @@ async def _seats_in_sync(cast: Cast, workers: WorkerSet, count: int) -> bool:
         f"(target <= {1000 * SYNC_LIMIT:.0f} ms) {'ok' if ok else 'MISSED'}",
         flush=True,
     )
+    for index, change in enumerate(changes):
+        lags = figures.lags[index :: len(changes)]
+        late = sum(1 for lag in lags if lag > SYNC_LIMIT)
+        print(
+            f"  change {index + 1}, {change.what}: worst {1000 * max(lags):.0f} ms, "
+            f"late {late} of {len(lags)}",
+            flush=True,
+        )
     return ok
 
 
@@ -198,7 +206,16 @@ def main() -> int:
     args = _arguments().parse_args()
     settings = _settings(args)
     with LocalStack(engine_args=ENGINE_ARGS) as stack:
-        figures = asyncio.run(_rounds(stack, settings))
+        try:
+            figures = asyncio.run(_rounds(stack, settings))
+        except RoomDidNotHold as exc:
+            plan = settings.plan
+            print(
+                f"the room did not hold {plan.listeners} listeners and {plan.speakers} speakers"
+                f" on this machine: {exc}; try fewer (--workers, --per-worker)",
+                flush=True,
+            )
+            return 1
     ok = _report(settings, figures)
     return 0 if ok or args.quick else 1
 
