@@ -127,7 +127,8 @@ async def make_changes(cast: Cast, count: int, pace: float) -> list[SeatChange]:
         what, change = CHANGES[n % len(CHANGES)]
         sent = time.monotonic()
         await change(cast)
+        took = time.monotonic() - sent
         grid = await cast.host.get_seats()
-        made.append(SeatChange(what, sent, grid_key(grid)))
+        made.append(SeatChange(what, sent, grid_key(grid), took))
         await asyncio.sleep(max(0.0, sent + pace - time.monotonic()))
     return made

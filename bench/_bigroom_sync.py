@@ -30,11 +30,12 @@ def grid_key(grid: UTDSeatGrid | None) -> str:
 
 @attrs.frozen
 class SeatChange:
-    """One change the host made: when it was sent and the grid the engine answered after it."""
+    """One seat change: when its command was sent, and the engine's grid after it."""
 
     what: str
     sent: float
     grid: str
+    took: float = 0.0  # seconds the command itself took, until the engine's answer was in
 
 
 def lag_of(log: list[LogEntry], change: SeatChange) -> float:

@@ -154,8 +154,8 @@ async def _seats_in_sync(cast: Cast, workers: WorkerSet, count: int) -> bool:
         lags = figures.lags[index :: len(changes)]
         late = sum(1 for lag in lags if lag > SYNC_LIMIT)
         print(
-            f"  change {index + 1}, {change.what}: worst {1000 * max(lags):.0f} ms, "
-            f"late {late} of {len(lags)}",
+            f"  change {index + 1}, {change.what} (the command took {1000 * change.took:.0f} ms):"
+            f" worst {1000 * max(lags):.0f} ms, late {late} of {len(lags)}",
             flush=True,
         )
     return ok
