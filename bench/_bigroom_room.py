@@ -8,6 +8,7 @@ changes are the host's and the speakers' own commands, each of which changes the
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 
@@ -61,46 +62,65 @@ async def open_room(stack: LocalStack, room: str, speakers: int) -> Cast:
     return Cast(client, host, seated, guest)
 
 
-Change = tuple[str, Callable[[Cast], Awaitable[None]]]
+Clock = Callable[[], None]
+"""Marks the moment a change's request is about to go to the engine."""
+
+Change = tuple[str, Callable[[Cast, Clock], Awaitable[None]]]
 
 
-async def _lock_spare(cast: Cast) -> None:
+async def _lock_spare(cast: Cast, clock: Clock) -> None:
+    clock()
     await cast.host.lock_seat(cast.spare)
 
 
-async def _unlock_spare(cast: Cast) -> None:
+async def _unlock_spare(cast: Cast, clock: Clock) -> None:
+    clock()
     await cast.host.unlock_seat(cast.spare)
 
 
-async def _guest_takes_next(cast: Cast) -> None:
+async def _guest_takes_next(cast: Cast, clock: Clock) -> None:
+    clock()
     await cast.guest.take_seat(cast.spare + 1)
 
 
-async def _guest_takes_spare(cast: Cast) -> None:
+async def _guest_takes_spare(cast: Cast, clock: Clock) -> None:
+    clock()
     await cast.guest.take_seat(cast.spare)
 
 
-async def _guest_leaves(cast: Cast) -> None:
-    await cast.guest.leave_seat()
+async def _leave(session: UTDAudioRoomSession, clock: Clock) -> None:
+    # leave_seat stops the microphone before it asks the engine; done first here, so the clock
+    # starts at the request (on a saturated machine unpublishing alone took seconds).
+    await session.set_microphone(False)
+    clock()
+    await session.leave_seat()
 
 
-async def _host_kicks_guest(cast: Cast) -> None:
+async def _guest_leaves(cast: Cast, clock: Clock) -> None:
+    await _leave(cast.guest, clock)
+
+
+async def _host_kicks_guest(cast: Cast, clock: Clock) -> None:
+    clock()
     await cast.host.kick_from_seat(cast.spare)
 
 
-async def _mute_first(cast: Cast) -> None:
+async def _mute_first(cast: Cast, clock: Clock) -> None:
+    clock()
     await cast.host.mute_seat(0, True)
 
 
-async def _unmute_first(cast: Cast) -> None:
+async def _unmute_first(cast: Cast, clock: Clock) -> None:
+    clock()
     await cast.host.mute_seat(0, False)
 
 
-async def _last_speaker_leaves(cast: Cast) -> None:
-    await cast.speakers[-1].leave_seat()
+async def _last_speaker_leaves(cast: Cast, clock: Clock) -> None:
+    await _leave(cast.speakers[-1], clock)
 
 
-async def _last_speaker_returns(cast: Cast) -> None:
+async def _last_speaker_returns(cast: Cast, clock: Clock) -> None:
+    clock()
     await cast.speakers[-1].take_seat(len(cast.speakers) - 1)
 
 
@@ -119,16 +139,22 @@ CHANGES: tuple[Change, ...] = (
 """One cycle that ends where it began (but for the engine's version): repeated as needed."""
 
 
+def _mark(marks: list[float]) -> None:
+    marks.append(time.monotonic())
+
+
 async def make_changes(cast: Cast, count: int, pace: float) -> list[SeatChange]:
     """Make ``count`` seat changes, one every ``pace`` seconds; when each was sent and the
     grid the engine holds after it (a ``GET`` of the seats with the host's bearer)."""
     made = []
     for n in range(count):
         what, change = CHANGES[n % len(CHANGES)]
-        sent = time.monotonic()
-        await change(cast)
+        began = time.monotonic()
+        marks: list[float] = []
+        await change(cast, functools.partial(_mark, marks))
+        sent = marks[0]
         took = time.monotonic() - sent
         grid = await cast.host.get_seats()
         made.append(SeatChange(what, sent, grid_key(grid), took))
-        await asyncio.sleep(max(0.0, sent + pace - time.monotonic()))
+        await asyncio.sleep(max(0.0, began + pace - time.monotonic()))
     return made

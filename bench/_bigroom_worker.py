@@ -82,7 +82,7 @@ async def _hear(listeners: list[Listener]) -> dict[str, object]:
     for participant in room.remote_participants.values():
         for publication in participant.track_publications.values():
             if publication.subscribed and publication.track is not None:
-                heard = await media.collect_audio(publication.track, 0.5)
+                heard = await media.collect_audio(publication.track, 1.0)
                 return {"from": participant.identity, "hz": heard.dominant_hz, "rms": heard.rms}
     return {"from": None, "hz": 0.0, "rms": 0.0}
 

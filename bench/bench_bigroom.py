@@ -12,7 +12,7 @@ metadata). The sides take turns, a few rounds, each in processes of its own:
   of the window, per listener. Target for both: at most 1.10x (median of per-round ratios).
 - seats in sync: with the SDK listeners in the room the host and the speakers make
   ``--changes`` seat changes; every listener's ``seats`` view must equal the engine's grid
-  within 1 s of each change being sent. A late listener is a missed target.
+  within 1 s of the change's request going to the engine. A late listener misses the target.
 
 Also printed: what each process group used of a core during the window, and the audio one
 listener of each side received (it must be a speaker's tone). Run inside ``scripts/isolated``.
