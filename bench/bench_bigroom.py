@@ -73,10 +73,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _arguments() -> argparse.ArgumentParser:
     args = parser(__doc__.splitlines()[0], rounds=3)
-    # 4 x 3: the largest room a shared 2-core machine holds beside livekit-server and the cast (see
+    # 4 x 5: about the largest room a 2-core machine holds beside livekit-server and the cast (see
     # README.md); --per-worker 25 is the 100-listener room of a machine with cores to spare.
     args.add_argument("--workers", type=int, default=4, help="listener processes per side")
-    args.add_argument("--per-worker", type=int, default=3, help="listeners per process")
+    args.add_argument("--per-worker", type=int, default=5, help="listeners per process")
     args.add_argument("--speakers", type=int, default=8, help="seated speakers (at most 9)")
     args.add_argument("--changes", type=int, default=20, help="seat changes to check")
     args.add_argument("--window", type=float, default=15.0, help="seconds of CPU measured")
@@ -89,13 +89,12 @@ def _is_tone(hz: float) -> bool:
 
 
 def _groups(stack: LocalStack, workers: WorkerSet) -> dict[str, list[int]]:
-    pids = {
+    return {
         f"{workers.side} workers": workers.pids,
         "livekit-server": [stack.livekit.pid or 0],
         "engine": [stack.engine.pid or 0],
         "bench (host, speakers)": [os.getpid()],
     }
-    return pids
 
 
 def _figures(workers: WorkerSet, window: list[dict[str, float]], plan: RoomPlan) -> SideFigures:
