@@ -16,8 +16,8 @@ RATIO = re.compile(r"ratio [\d.]+x|ratio store/baseline: [\d.]+x|ratio 10,000/1,
 
 @pytest.mark.parametrize(
     "script",
-    ["bench_store", "bench_join", "bench_seat", "bench_memory", "bench_engine", "bench_requests",
-     "bench_scale", "bench_decode", "bench_ratelimit"],
+    ["bench_store", "bench_join", "bench_seat", "bench_mouth", "bench_memory", "bench_bigroom",
+     "bench_engine", "bench_requests", "bench_scale", "bench_decode", "bench_ratelimit"],
 )
 def test_benchmark_runs_and_reports(script: str) -> None:
     done = subprocess.run(
