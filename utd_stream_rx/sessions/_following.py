@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from reactivex import operators as ops
 
@@ -20,7 +20,16 @@ from ..state.reducers import select_requests_outdated
 from ..state.view_specs import ROOM_STATE
 from ..state.views import View
 
-__all__ = ["FollowedSession", "GrantFollower", "RequestsFollower", "Spawn", "publish_on_answer"]
+__all__ = [
+    "FollowedSession",
+    "GrantFollower",
+    "PlaceCheck",
+    "RequestsFollower",
+    "Spawn",
+    "publish_on_answer",
+]
+
+P = TypeVar("P")
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +66,43 @@ class FollowedSession(Protocol):
         ...
 
 
+class PlaceCheck(Generic[P]):
+    """Whether the engine's state gives this participant the place a grant is for: a seat,
+    the stage (``holds(view.value)``).
+
+    LiveKit may deliver a grant before the engine's state that explains it, and a grant
+    may arrive after the participant left the place it was for: :meth:`shows` waits for the
+    place (up to ``timeout()`` seconds), :meth:`held` says whether it is still held.
+    """
+
+    def __init__(
+        self, view: View[P], holds: Callable[[P], bool], timeout: Callable[[], float]
+    ) -> None:
+        self._view = view
+        self._holds = holds
+        self._timeout = timeout
+
+    def held(self) -> bool:
+        """True while the engine's state gives the place."""
+        return self._holds(self._view.value)
+
+    async def shows(self) -> bool:
+        """True once the engine's state gives the place; False when it does not in time (or
+        the session closed)."""
+        try:
+            await self._view.wait_for(self._holds, timeout=self._timeout())
+        except UTDStreamException:  # a timeout, or the store disposed
+            return False
+        return True
+
+
 class GrantFollower:
     """Publish when the engine grants publishing and stop when it revokes it.
 
     The grant arrives as a LiveKit permission event (a seat taken, a stage invite, an approval
     by the host); only changes after the current value count, so a grant held since joining
     does not publish by itself. It publishes only while the engine's state gives the place
-    that grant is for (``holds_place``), and takes turns (``turn``) with the session's own
+    that grant is for (``place``), and takes turns (``turn``) with the session's own
     commands that take or leave that place.
     """
 
@@ -74,15 +113,13 @@ class GrantFollower:
         *,
         camera: bool,
         turn: asyncio.Lock,
-        holds_place: Callable[[], bool],
-        place_shows: Callable[[], Awaitable[bool]],
+        place: PlaceCheck[Any],
     ) -> None:
         self._session = session
         self._spawn = spawn
         self._camera = camera
         self._turn = turn
-        self._holds_place = holds_place
-        self._place_shows = place_shows
+        self._place = place
         # The view is distinct already: every value after the current one is a change.
         self._subscription = session.can_publish.pipe(ops.skip(1)).subscribe(self._on_change)
 
@@ -96,7 +133,7 @@ class GrantFollower:
     async def _apply(self, granted: bool) -> None:
         # LiveKit may deliver a grant before the engine's state that explains it (a seat, the
         # stage): wait for that state, and publish nothing for a place left meanwhile.
-        if granted and not await self._place_shows():
+        if granted and not await self._place.shows():
             return
         async with self._turn:
             await self._apply_in_turn(granted)
@@ -107,7 +144,7 @@ class GrantFollower:
             return
         room = session.room
         if granted:
-            if not session.can_publish.value or not self._holds_place():
+            if not session.can_publish.value or not self._place.held():
                 return  # left (or revoked) since this grant: publishing now would be refused
             await room.set_microphone(True, session.audio_source)
             if self._camera:

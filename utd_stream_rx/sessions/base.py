@@ -37,7 +37,7 @@ from ..state.view_specs import (
     ROOM_STATE,
 )
 from ..state.views import View
-from ._following import GrantFollower, RequestsFollower
+from ._following import GrantFollower, PlaceCheck, RequestsFollower
 
 if TYPE_CHECKING:
     from ..api import UTDApiClient
@@ -258,34 +258,16 @@ class UTDSession(ClosesOnExit):
                 f"{who}, but the publish grant did not arrive in time", code=ErrorCode.TIMEOUT
             ) from exc
 
-    def _follow_grant(
-        self, *, camera: bool, place: View[P], holds: Callable[[P], bool]
-    ) -> None:
-        """Publish when the engine grants publishing and stop when it revokes it.
-
-        ``holds(place.value)`` says whether the engine's state gives this participant the
-        place that grants publishing (a seat, the stage): a grant event waits for it (up to
-        ``connect_timeout``), and one that arrives after the participant left publishes
-        nothing.
-        """
-
-        def holds_place() -> bool:
-            return holds(place.value)
-
-        async def place_shows() -> bool:
-            try:
-                await place.wait_for(holds, timeout=self.connect_timeout)
-            except UTDStreamException:  # a timeout, or the session closed
-                return False
-            return True
-
+    def _follow_grant(self, *, camera: bool, place: View[P], holds: Callable[[P], bool]) -> None:
+        """Publish when the engine grants publishing and stop when it revokes it, for as long
+        as ``holds(place.value)``: the engine's state gives the place a grant is for (a seat,
+        the stage; see :class:`~._following.PlaceCheck`)."""
         self._grant_follower = GrantFollower(
             self,
             self._tasks.spawn,
             camera=camera,
             turn=self._publish_turn,
-            holds_place=holds_place,
-            place_shows=place_shows,
+            place=PlaceCheck(place, holds, lambda: self.connect_timeout),
         )
 
     def _follow_requests(self, fetch: Callable[[], Awaitable[UTDRoomState]]) -> None:
