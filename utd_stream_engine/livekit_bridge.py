@@ -119,8 +119,9 @@ class LiveKitBridge(Protocol):
         """Create the room if needed and set its metadata."""
         ...
 
-    async def set_metadata(self, livekit_room: str, metadata: str) -> None:
-        """Replace the room metadata (ignored when the room does not exist)."""
+    async def set_metadata(self, livekit_room: str, metadata: str) -> bool:
+        """Replace the room metadata; False when the room does not exist (LiveKit closed it,
+        or never had it)."""
         ...
 
     async def apply_grant(
@@ -178,6 +179,8 @@ class NullBridge:
         self.unreachable = False
         # When set, a metadata update waits until the event is set (a slow LiveKit).
         self.metadata_gate: asyncio.Event | None = None
+        # LiveKit rooms that LiveKit closed: their metadata updates find no room.
+        self.closed: set[str] = set()
 
     async def ensure_room(
         self, livekit_room: str, metadata: str, *, max_participants: int = 0
@@ -186,12 +189,14 @@ class NullBridge:
         self._reachable()
         self.operations.append(("ensure_room", livekit_room, metadata, max_participants))
 
-    async def set_metadata(self, livekit_room: str, metadata: str) -> None:
-        """Record the call, once :attr:`metadata_gate` (if any) is open."""
+    async def set_metadata(self, livekit_room: str, metadata: str) -> bool:
+        """Record the call, once :attr:`metadata_gate` (if any) is open; False for a room
+        in :attr:`closed`."""
         self._reachable()
         if self.metadata_gate is not None:
             await self.metadata_gate.wait()
         self.operations.append(("metadata", livekit_room, metadata))
+        return livekit_room not in self.closed
 
     async def apply_grant(
         self, livekit_room: str, identity: str, grant: Grant, version: int
@@ -329,14 +334,15 @@ class RoomServiceBridge:
         # CreateRoom returns an existing room unchanged: write the metadata explicitly.
         await self.set_metadata(livekit_room, metadata)
 
-    async def set_metadata(self, livekit_room: str, metadata: str) -> None:
-        """Replace the room metadata (ignored when the room does not exist)."""
-        await self._unless_absent(
+    async def set_metadata(self, livekit_room: str, metadata: str) -> bool:
+        """Replace the room metadata; False when the room does not exist."""
+        updated = await self._unless_absent(
             "UpdateRoomMetadata",
             self._api.room.update_room_metadata(
                 api.UpdateRoomMetadataRequest(room=livekit_room, metadata=metadata)
             ),
         )
+        return updated is not None
 
     async def apply_grant(
         self, livekit_room: str, identity: str, grant: Grant, version: int

@@ -13,6 +13,8 @@ import json
 import logging
 from collections.abc import Awaitable
 
+import attrs
+
 from .config import EngineConfig
 from .effects import Effects
 from .livekit_bridge import LiveKitBridge
@@ -129,14 +131,18 @@ class LiveKitPusher:
             async with asyncio.timeout_at(deadline):
                 applied = await asyncio.gather(
                     *(
-                        self._confirmed(self._bridge.apply_grant(lk, identity, grant, room.version))
+                        self._confirmed(
+                            self._bridge.apply_grant(lk, identity, grant, room.version), "grant"
+                        )
                         for identity, grant in changed
                     )
                 )
         except TimeoutError:
             self._cut(room)
             return frozenset()
-        return frozenset(identity for (identity, _), ok in zip(changed, applied, strict=True) if ok)
+        return frozenset(
+            identity for (identity, _), ok in zip(changed, applied, strict=True) if ok
+        )
 
     async def push_after_grants(
         self,
@@ -154,8 +160,14 @@ class LiveKitPusher:
         try:
             async with asyncio.timeout_at(deadline):
                 metadata = await self.metadata(room, call)
-                if await self.guard("metadata", self._bridge.set_metadata(lk, metadata)):
+                exists = await self._confirmed(self._bridge.set_metadata(lk, metadata), "metadata")
+                if exists is not None:
                     self._stale_metadata.discard(key)
+                if exists is False:
+                    # LiveKit closed the room (another instance may have heard it finish):
+                    # the next mint creates it again, and nobody is there to notify.
+                    self._open_rooms.discard(lk)
+                    effects = attrs.evolve(effects, mutes=[], notes=[])
                 for identity, muted in effects.mutes:
                     await self.guard("mute", self._bridge.mute_microphone(lk, identity, muted))
                 for topic, identities, payload in effects.notes:
@@ -166,15 +178,16 @@ class LiveKitPusher:
         # Even after a cut push: no reconciliation pass would disconnect them later.
         await self._disconnect(room, effects)
 
-    async def _confirmed(self, job: Awaitable[bool]) -> bool:
-        """A grant's push: True when LiveKit confirmed it (failures logged, as :meth:`guard`)."""
-        confirmed = False
+    async def _confirmed(self, job: Awaitable[bool], what: str) -> bool | None:
+        """What LiveKit answered ``job`` (True: done; False: no such room or participant);
+        ``None`` when it failed (logged, as :meth:`guard`)."""
+        answer: bool | None = None
 
-        async def apply() -> None:
-            nonlocal confirmed
-            confirmed = await job
+        async def run() -> None:
+            nonlocal answer
+            answer = await job
 
-        return await self.guard("grant", apply()) and confirmed
+        return answer if await self.guard(what, run()) else None
 
     def _cut(self, room: RoomRecord) -> None:
         log.warning(

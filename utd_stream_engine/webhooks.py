@@ -53,6 +53,9 @@ async def livekit_webhook(request: web.Request) -> web.Response:
         "webhook %s room=%s identity=%s sid=%s",
         event.event, event.room.name, identity, event.participant.sid,
     )
+    if event.event == "room_finished":
+        # Every instance that hears it forgets the room as open, whoever applies the event.
+        engine.pusher.room_closed(event.room.name)
     subject = identity if event.event in _PARTICIPANT_EVENTS else ""
     if event.event not in _ROOM_EVENTS | _PARTICIPANT_EVENTS or (
         event.event in _PARTICIPANT_EVENTS and not identity

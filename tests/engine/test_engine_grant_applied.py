@@ -113,3 +113,32 @@ async def test_stopping_the_engine_finishes_what_answered_commands_left(local: L
         gate.set()
         local.bridge.metadata_gate = None
         await raw.aclose()
+
+
+async def test_a_push_that_finds_the_room_closed_forgets_it_and_notifies_nobody(
+    local: Local,
+) -> None:
+    client = local.client
+    host = (await client.token("host", "shut", "audio_room", role="host"))["user_token"]
+    await client.post(SEATS.format(room="shut") + "/setup", {"seat_mode": "request"}, bearer=host)
+    ann = (await client.token("ann", "shut", "audio_room"))["user_token"]
+    _present(local, "shut", "host", "ann")
+    created = len(local.ops("ensure_room"))
+    before = len(local.ops("data"))
+    cy = (await client.token("cy", "shut", "audio_room"))["user_token"]
+    _present(local, "shut", "cy")
+    await client.post(SEATS.format(room="shut") + "/request", bearer=cy)
+    notes = len(local.ops("data"))
+    assert notes > before  # a request tells the host, while the room is open
+    # LiveKit closed the room, and this instance never heard it finish (another one did).
+    local.bridge.closed.add(f"{APP_ID}__shut")
+    asked = await client.post(SEATS.format(room="shut") + "/request", bearer=ann)
+    assert asked.status == 200, asked
+    assert len(local.ops("data")) == notes  # nobody to tell in a room that is gone
+    # The next mint creates the room again instead of trusting it is open.
+    local.bridge.closed.clear()
+    await client.token("bob", "shut", "audio_room")
+    assert len(local.ops("ensure_room")) == created + 1
+    assert created >= 1
+    requested = await client.post(SEATS.format(room="shut") + "/request", bearer=ann)
+    assert requested.status == 200

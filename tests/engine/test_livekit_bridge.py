@@ -42,8 +42,11 @@ async def test_list_and_remove_participants(
     try:
         assert await bridge.list_participants(unique("no-such-room")) is None
         await bridge.remove_participant(unique("no-such-room"), "ann")  # not an error
+        # A room LiveKit does not have says so: its pushes know it is gone.
+        assert await bridge.set_metadata(unique("no-such-room"), "{}") is False
         await bridge.ensure_room(name, "{}")
         assert await bridge.list_participants(name) == {}
+        assert await bridge.set_metadata(name, '{"version":1}') is True
 
         token = mint_livekit_token(
             server.api_key,
@@ -59,7 +62,9 @@ async def test_list_and_remove_participants(
         found = await listed_until(bridge, name, lambda f: bool(f and "ann" in f))
         assert found == {"ann": ParticipantPresence(member.local_participant.sid, False)}
 
-        await bridge.apply_grant(name, "ann", SPEAKER, 2)
+        # A grant is confirmed for a participant in the room, not for one who is not.
+        assert await bridge.apply_grant(name, "ann", SPEAKER, 2) is True
+        assert await bridge.apply_grant(name, "bob", SPEAKER, 2) is False
         await listed_until(bridge, name, lambda f: bool(f and f["ann"].can_publish))
 
         gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
