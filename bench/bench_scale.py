@@ -132,7 +132,8 @@ def _measure_all(args: argparse.Namespace) -> dict[str, list[LoadRun]]:
     with TemporaryDirectory(prefix="utd-bench-load-") as folder, _targets(Path(folder)) as (
         targets, app
     ):
-        for round_ in range(-1, args.rounds):  # round -1 warms every target up
+        # Round -1 warms every target up (not in a quick run, which only shows it runs).
+        for round_ in range(0 if args.quick else -1, args.rounds):
             for name, target in targets.items():
                 run = run_load(
                     target.url, app, mix="mint" if name == BASELINE else "mix",
