@@ -110,6 +110,8 @@ def run_load(
     wall = time.perf_counter() - began
     cores = cores_used(before, watch.sample(), wall)
     cores["load processes"] = sum(tally["cpu"] for tally in tallies) / wall
+    # What ran beside the parts named: this process, and whatever else shares the machine.
+    cores["rest"] = cores["machine"] - sum(v for k, v in cores.items() if k != "machine")
     return LoadRun(tallies, cores)
 
 

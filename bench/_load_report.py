@@ -35,7 +35,8 @@ def configuration(name: str, runs: Sequence[LoadRun]) -> None:
     for label, counts in (("4xx", refused), ("failures", failed)):
         if counts:
             print(f"  {label}: " + ", ".join(f"{cause} x{n}" for cause, n in counts.most_common()))
-    parts = sorted({part for run in runs for part in run.cores})
+    totals = ("rest", "machine")  # printed last: they sum up the parts before them
+    parts = sorted({part for run in runs for part in run.cores} - set(totals)) + list(totals)
     busy = ", ".join(
         f"{part} {statistics.median(r.cores.get(part, 0.0) for r in runs):.2f}" for part in parts
     )
