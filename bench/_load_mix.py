@@ -12,7 +12,7 @@ processes). In each group:
   process, standing in for the engine's event stream), says it rings and answers, and the
   caller hangs up.
 
-``mint_only`` is the mint share alone, for the minimal token handler and the engine alike.
+:func:`mint_clients` only mint: the mix's mint share alone, for the minimal token handler.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from _load_recorder import Answer, Recorder
@@ -30,8 +30,6 @@ SEATS = 8
 MINT = "mint"
 TOKEN_PATH = "/api/v1/token"
 FAILURE_PAUSE = 0.05  # seconds a client waits after a failure before it goes on
-
-Client = Callable[[Recorder, int, float], Awaitable[None]]
 
 
 async def _mint(
@@ -48,7 +46,8 @@ async def _mint(
 
 
 async def audio_member(rec: Recorder, n: int, until: float) -> None:
-    """Mint, take a random seat, read the room, leave the seat if it was granted."""
+    """Mint, take a random seat, read the room, leave the seat if it was granted (or was
+    still held from before)."""
     room = f"load-audio-{n // GROUP}"
     seats = f"/api/v1/audio-rooms/{room}/seats"
     choose = random.Random(n)

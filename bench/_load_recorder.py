@@ -45,7 +45,9 @@ class Recorder:
     4xx answers by ``"kind status code"``, ``failed`` the failures by ``"kind what"``.
     """
 
-    def __init__(self, http: aiohttp.ClientSession, base: str, app_headers: dict[str, str]):
+    def __init__(
+        self, http: aiohttp.ClientSession, base: str, app_headers: dict[str, str]
+    ) -> None:
         self._http = http
         self._base = base
         self._app_headers = app_headers
