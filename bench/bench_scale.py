@@ -5,14 +5,17 @@ nginx, with the minimal token handler measured beside them, in one run.
 The mix (see ``_load_mix.py``): token mints, seat take and leave in audio rooms, stage request,
 invite and removal in live streams, call start, ringing, answer and end between pairs of users.
 Each configuration reports throughput (commands per second), p50 and p99 latency overall and
-per command kind, the 4xx answers a realistic race produces (allowed, counted by cause) and the
-failures (5xx, connection errors, timeouts: there must be none, else exit 1).
+per command kind, the 4xx answers a realistic race produces (allowed, counted by cause), the
+failures (5xx, connection errors, timeouts: there must be none, else exit 1), the cores each
+part of the machine kept busy, and commands per CPU second of the server (what a command
+costs it, whatever share of a shared machine it got).
 
 Ratios of rounds measured side by side: the engine's mints under the mix (on SQLite) against
-the minimal aiohttp handler of ``bench_engine.py`` minting for as many clients; PostgreSQL over
-SQLite on one instance; two instances over one on PostgreSQL (both behind the same nginx, so
-the proxy's cost is in both). No targets: they say what the engine's work costs under load,
-what the shared database costs and what a second instance buys on this machine.
+the minimal aiohttp handler of ``bench_engine.py`` minting for as many clients, and the engine
+minting only against the same handler; PostgreSQL over SQLite on one instance; two instances
+over one on PostgreSQL (both behind the same nginx, so the proxy's cost is in both). No
+targets: they say what the engine's work costs under load, what the shared database costs and
+what a second instance buys on this machine.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from _common import parser
 from _load_cpu import CpuWatch
 from _load_mix import GROUP
 from _load_process import LoadRun, run_load
-from _load_report import configuration, percentiles, rates, ratio
+from _load_report import configuration, efficiencies, percentiles, rates, ratio
 from _mint_baseline import mint_baseline
 
 from utd_stream_rx.testing.engine import EngineProcess
@@ -47,7 +50,9 @@ SQLITE = "1 engine, SQLite"
 POSTGRES = "1 engine, PostgreSQL"
 ONE_BEHIND_NGINX = "1 engine, PostgreSQL, behind nginx"
 TWO_BEHIND_NGINX = "2 engines, PostgreSQL, behind nginx"
+SQLITE_MINTS = "1 engine, SQLite, mints only"
 BASELINE = "minimal token handler, mints only"
+MINTS_ONLY = (SQLITE_MINTS, BASELINE)
 CONFIGURATIONS = (SQLITE, POSTGRES, ONE_BEHIND_NGINX, TWO_BEHIND_NGINX)
 
 
@@ -99,6 +104,7 @@ def _targets(workdir: Path) -> Iterator[tuple[dict[str, Target], tuple[str, str]
         db, lk = postgres.pid, livekit.pid
         yield {
             BASELINE: Target(baseline.url, CpuWatch({"handler": [baseline.pid]})),
+            SQLITE_MINTS: Target(sqlite.base_url, _engine_watch([sqlite], livekit=lk)),
             SQLITE: Target(sqlite.base_url, _engine_watch([sqlite], livekit=lk)),
             POSTGRES: Target(first.base_url, _engine_watch([first], postgres=db, livekit=lk)),
             ONE_BEHIND_NGINX: Target(one.base_url, _engine_watch(
@@ -128,7 +134,7 @@ def _arguments() -> argparse.Namespace:
 
 def _measure_all(args: argparse.Namespace) -> dict[str, list[LoadRun]]:
     """Every configuration and the baseline, in alternation, ``args.rounds`` times."""
-    runs: dict[str, list[LoadRun]] = {name: [] for name in (BASELINE, *CONFIGURATIONS)}
+    runs: dict[str, list[LoadRun]] = {name: [] for name in (*MINTS_ONLY, *CONFIGURATIONS)}
     with TemporaryDirectory(prefix="utd-bench-load-") as folder, _targets(Path(folder)) as (
         targets, app
     ):
@@ -136,7 +142,7 @@ def _measure_all(args: argparse.Namespace) -> dict[str, list[LoadRun]]:
         for round_ in range(0 if args.quick else -1, args.rounds):
             for name, target in targets.items():
                 run = run_load(
-                    target.url, app, mix="mint" if name == BASELINE else "mix",
+                    target.url, app, mix="mint" if name in MINTS_ONLY else "mix",
                     loaders=args.loaders, clients=args.clients,
                     seconds=min(args.seconds, 2.0) if round_ < 0 else args.seconds,
                     watch=target.watch,
@@ -153,11 +159,18 @@ def _ratios(runs: dict[str, list[LoadRun]]) -> None:
     for percent in (50, 99):
         ratio(f"mint p{percent}, engine under the mix (SQLite) / minimal handler", "ms",
               percentiles(engine, percent, "mint"), percentiles(handler, percent, "mint"))
+    mints = runs[SQLITE_MINTS]
+    ratio("mint throughput, engine minting only (SQLite) / minimal handler", "mints/s",
+          rates(mints), rates(handler))
+    ratio("mints per server CPU second, engine (SQLite) / minimal handler", "mints/CPU s",
+          efficiencies(mints), efficiencies(handler))
     for figure, top, bottom in (
         ("PostgreSQL / SQLite (one instance)", POSTGRES, SQLITE),
         ("2 / 1 instances (PostgreSQL, nginx)", TWO_BEHIND_NGINX, ONE_BEHIND_NGINX),
     ):
         ratio(f"throughput {figure}", "commands/s", rates(runs[top]), rates(runs[bottom]))
+        ratio(f"commands per engine CPU second {figure}", "commands/CPU s",
+              efficiencies(runs[top]), efficiencies(runs[bottom]))
         ratio(f"p99 {figure}", "ms", percentiles(runs[top], 99), percentiles(runs[bottom], 99))
 
 
@@ -167,7 +180,7 @@ def main() -> int:
     print(f"{args.clients} clients in {args.loaders} load processes, {args.seconds:g} s per "
           f"measurement, {args.rounds} round(s)", flush=True)
     runs = _measure_all(args)
-    for name in (*CONFIGURATIONS, BASELINE):
+    for name in (*CONFIGURATIONS, *MINTS_ONLY):
         configuration(name, runs[name])
     _ratios(runs)
     failures = sum(sum(r.counted("failed").values()) for each in runs.values() for r in each)
