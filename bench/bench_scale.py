@@ -35,6 +35,7 @@ from _load_process import LoadRun, run_load
 from _load_report import configuration, efficiencies, percentiles, rates, ratio
 from _mint_baseline import mint_baseline
 
+from utd_stream_rx.testing.children import free_port
 from utd_stream_rx.testing.engine import EngineProcess
 from utd_stream_rx.testing.livekit_server import LiveKitServer
 from utd_stream_rx.testing.load_balancer import LoadBalancer
@@ -74,7 +75,16 @@ def _engine_watch(engines: list[EngineProcess], **more: int | None) -> CpuWatch:
 def _targets(workdir: Path) -> Iterator[tuple[dict[str, Target], tuple[str, str]]]:
     """Every configuration and the baseline, and the app id and key they take."""
     with ExitStack() as stack:
-        livekit = stack.enter_context(LiveKitServer(workdir=workdir / "livekit").start())
+        # The engines' ports first, so that livekit-server posts its webhooks to every engine,
+        # as in a deployment: an engine learns that LiveKit closed a room nobody joined (these
+        # clients never join) and opens it again on the next mint, instead of sending data
+        # messages into a room that is gone.
+        ports = {name: free_port() for name in ("sqlite", "pg-1", "pg-2")}
+        livekit = stack.enter_context(LiveKitServer(
+            workdir=workdir / "livekit",
+            webhook_urls=[f"http://127.0.0.1:{port}/api/v1/livekit/webhook"
+                          for port in ports.values()],
+        ).start())
         postgres = PostgresServer(workdir=workdir / "postgres").start()
         stack.callback(postgres.stop)
         database = postgres.create_database("utd_scale")
@@ -83,7 +93,7 @@ def _targets(workdir: Path) -> Iterator[tuple[dict[str, Target], tuple[str, str]
             process = EngineProcess(
                 livekit_url=livekit.url, livekit_api_key=livekit.api_key,
                 livekit_api_secret=livekit.api_secret, workdir=workdir / name,
-                extra_args=UNLIMITED, database=db,
+                extra_args=UNLIMITED, database=db, port=ports[name],
             )
             stack.callback(process.stop)
             return process.start()
