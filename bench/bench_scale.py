@@ -1,122 +1,90 @@
-"""Engine scale-out: a realistic command mix against one SQLite engine, one PostgreSQL engine
-and two PostgreSQL engines behind nginx, all loaded from two other processes, in one run.
+"""The engine under load: 200 clients in 4 load processes run a realistic command mix for 30 s
+against one SQLite engine, one PostgreSQL engine, and one and two PostgreSQL engines behind
+nginx, with the minimal token handler measured beside them, in one run.
 
-Each simulated client mints a token for one of 64 audio rooms, takes a seat, reads the room
-and leaves the seat, again and again (``CONCURRENCY`` clients per load process). The figures
-are throughput (commands per second) and the 99th percentile latency, as ratios measured side
-by side: PostgreSQL over SQLite on one instance, and two instances over one on PostgreSQL (both
-behind the same nginx, so the proxy's cost is in both). No target: the ratios say what the
-shared database costs and what a second instance buys on this machine (see README.md).
+The mix (see ``_load_mix.py``): token mints, seat take and leave in audio rooms, stage request,
+invite and removal in live streams, call start, ringing, answer and end between pairs of users.
+Each configuration reports throughput (commands per second), p50 and p99 latency overall and
+per command kind, the 4xx answers a realistic race produces (allowed, counted by cause), the
+failures (5xx, connection errors, timeouts: there must be none, else exit 1), the cores each
+part of the machine kept busy, and commands per CPU second of the server (what a command
+costs it, whatever share of a shared machine it got).
+
+Ratios of rounds measured side by side: the engine's mints under the mix (on SQLite) against
+the minimal aiohttp handler of ``bench_engine.py`` minting for as many clients, and the engine
+minting only against the same handler; PostgreSQL over SQLite on one instance; two instances
+over one on PostgreSQL (both behind the same nginx, so the proxy's cost is in both). No
+targets: they say what the engine's work costs under load, what the shared database costs and
+what a second instance buys on this machine.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import statistics
-import subprocess
+import argparse
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-import aiohttp
-from _common import parser, spread
+import attrs
+from _common import parser
+from _load_cpu import CpuWatch
+from _load_mix import GROUP
+from _load_process import LoadRun, run_load
+from _load_report import configuration, efficiencies, percentiles, rates, ratio
+from _mint_baseline import mint_baseline
 
+from utd_stream_rx.testing.children import free_port
 from utd_stream_rx.testing.engine import EngineProcess
 from utd_stream_rx.testing.livekit_server import LiveKitServer
 from utd_stream_rx.testing.load_balancer import LoadBalancer
 from utd_stream_rx.testing.postgres import PostgresServer
 
-CONCURRENCY = 16  # clients per load process
-LOADERS = 2  # load processes
-ROOMS = 64
-SEATS = 8
-# The per-identity limits (the per-address and per-app ones are off in test engines already).
-UNLIMITED = ["--rate-limit", "0", "--room-limit-per-identity", "0"]
+# The per-identity limits (the per-address and per-app ones are off in test engines already):
+# a load client mints and calls far more often than one person would.
+UNLIMITED = [
+    "--rate-limit", "0", "--room-limit-per-identity", "0",
+    "--call-limit-per-caller", "0", "--call-limit-per-callee", "0",
+]
+SQLITE = "1 engine, SQLite"
+POSTGRES = "1 engine, PostgreSQL"
+ONE_BEHIND_NGINX = "1 engine, PostgreSQL, behind nginx"
+TWO_BEHIND_NGINX = "2 engines, PostgreSQL, behind nginx"
+SQLITE_MINTS = "1 engine, SQLite, mints only"
+BASELINE = "minimal token handler, mints only"
+MINTS_ONLY = (SQLITE_MINTS, BASELINE)
+CONFIGURATIONS = (SQLITE, POSTGRES, ONE_BEHIND_NGINX, TWO_BEHIND_NGINX)
 
 
-# -- the load generator (run with --load URL APP_ID APP_KEY SECONDS OFFSET) -------------------
+@attrs.frozen
+class Target:
+    """Where one configuration answers, and the processes that serve it."""
+
+    url: str
+    watch: CpuWatch
 
 
-async def _client(
-    http: aiohttp.ClientSession, base: str, headers: dict[str, str], n: int, until: float,
-    latencies: list[float], errors: list[int],
-) -> None:
-    room = f"scale-{n % ROOMS}"
-    identity = f"user-{n}"
-    seat = n // ROOMS % SEATS
-    while time.perf_counter() < until:
-        began = time.perf_counter()
-        body = {"identity": identity, "room_name": room, "type": "audio_room"}
-        async with http.post(f"{base}/api/v1/token", json=body, headers=headers) as answer:
-            minted = await answer.json()
-        if answer.status != 200:
-            errors.append(answer.status)
-            continue
-        latencies.append(time.perf_counter() - began)
-        bearer = {**headers, "Authorization": f"Bearer {minted['user_token']}"}
-        seats = f"{base}/api/v1/audio-rooms/{room}/seats"
-        for method, url, payload in (
-            ("POST", f"{seats}/take", {"seat_index": seat}),
-            ("GET", f"{base}/api/v1/rooms/{room}", None),
-            ("POST", f"{seats}/leave", {}),
-        ):
-            began = time.perf_counter()
-            async with http.request(method, url, json=payload, headers=bearer) as answer:
-                await answer.read()
-            latencies.append(time.perf_counter() - began)
-            if answer.status >= 500:
-                errors.append(answer.status)
-
-
-async def _load(
-    base: str, app_id: str, app_key: str, seconds: float, offset: int
-) -> dict[str, float]:
-    headers = {"X-UTD-App-Id": app_id, "X-UTD-App-Key": app_key}
-    latencies: list[float] = []
-    errors: list[int] = []
-    until = time.perf_counter() + seconds
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-    async with aiohttp.ClientSession(connector=connector) as http:
-        began = time.perf_counter()
-        await asyncio.gather(*(
-            _client(http, base, headers, offset + n, until, latencies, errors)
-            for n in range(CONCURRENCY)
-        ))
-        elapsed = time.perf_counter() - began
-    return {
-        "count": len(latencies), "seconds": elapsed, "errors": len(errors),
-        "p99": statistics.quantiles(latencies, n=100)[-1] * 1000 if len(latencies) > 2 else 0.0,
-    }
-
-
-def _measure(base: str, app_id: str, app_key: str, seconds: float) -> tuple[float, float, int]:
-    """Commands per second, p99 ms and server errors of ``LOADERS`` load processes at once."""
-    loaders = [
-        subprocess.Popen(
-            [sys.executable, __file__, "--load", base, app_id, app_key, str(seconds),
-             str(index * CONCURRENCY)],
-            stdout=subprocess.PIPE, text=True,
-        )
-        for index in range(LOADERS)
-    ]
-    results = [json.loads(p.communicate(timeout=seconds + 60)[0].strip().splitlines()[-1])
-               for p in loaders]
-    rate = sum(r["count"] / r["seconds"] for r in results)
-    return rate, max(r["p99"] for r in results), int(sum(r["errors"] for r in results))
-
-
-# -- the stack --------------------------------------------------------------------------------
+def _engine_watch(engines: list[EngineProcess], **more: int | None) -> CpuWatch:
+    groups = {"engines": [e.pid for e in engines if e.pid]}
+    groups |= {name: [pid] for name, pid in more.items() if pid}
+    return CpuWatch(groups)
 
 
 @contextmanager
-def _stacks(workdir: Path) -> Iterator[dict[str, str]]:
-    """Base URLs of: one SQLite engine, one PostgreSQL engine behind nginx, two behind nginx."""
+def _targets(workdir: Path) -> Iterator[tuple[dict[str, Target], tuple[str, str]]]:
+    """Every configuration and the baseline, and the app id and key they take."""
     with ExitStack() as stack:
-        livekit = stack.enter_context(LiveKitServer(workdir=workdir / "livekit").start())
+        # The engines' ports first, so that livekit-server posts its webhooks to every engine,
+        # as in a deployment: an engine learns that LiveKit closed a room nobody joined (these
+        # clients never join) and opens it again on the next mint, instead of sending data
+        # messages into a room that is gone.
+        ports = {name: free_port() for name in ("sqlite", "pg-1", "pg-2")}
+        livekit = stack.enter_context(LiveKitServer(
+            workdir=workdir / "livekit",
+            webhook_urls=[f"http://127.0.0.1:{port}/api/v1/livekit/webhook"
+                          for port in ports.values()],
+        ).start())
         postgres = PostgresServer(workdir=workdir / "postgres").start()
         stack.callback(postgres.stop)
         database = postgres.create_database("utd_scale")
@@ -125,7 +93,7 @@ def _stacks(workdir: Path) -> Iterator[dict[str, str]]:
             process = EngineProcess(
                 livekit_url=livekit.url, livekit_api_key=livekit.api_key,
                 livekit_api_secret=livekit.api_secret, workdir=workdir / name,
-                extra_args=UNLIMITED, database=db,
+                extra_args=UNLIMITED, database=db, port=ports[name],
             )
             stack.callback(process.stop)
             return process.start()
@@ -140,52 +108,95 @@ def _stacks(workdir: Path) -> Iterator[dict[str, str]]:
         for balancer in (one, two):
             stack.callback(balancer.stop)
             balancer.start()
+        baseline = stack.enter_context(mint_baseline(
+            livekit.api_key, livekit.api_secret, sqlite.app_id, sqlite.app_key
+        ))
+        db, lk = postgres.pid, livekit.pid
         yield {
-            "sqlite": sqlite.base_url, "pg": first.base_url,
-            "pg behind nginx": one.base_url, "2 x pg behind nginx": two.base_url,
-            "app_id": sqlite.app_id, "app_key": sqlite.app_key,
-        }
+            BASELINE: Target(baseline.url, CpuWatch({"handler": [baseline.pid]})),
+            SQLITE_MINTS: Target(sqlite.base_url, _engine_watch([sqlite], livekit=lk)),
+            SQLITE: Target(sqlite.base_url, _engine_watch([sqlite], livekit=lk)),
+            POSTGRES: Target(first.base_url, _engine_watch([first], postgres=db, livekit=lk)),
+            ONE_BEHIND_NGINX: Target(one.base_url, _engine_watch(
+                [first], postgres=db, livekit=lk, nginx=one.pid
+            )),
+            TWO_BEHIND_NGINX: Target(two.base_url, _engine_watch(
+                [first, second], postgres=db, livekit=lk, nginx=two.pid
+            )),
+        }, (sqlite.app_id, sqlite.app_key)
 
 
-def _line(figure: str, unit: str, top: list[float], bottom: list[float]) -> None:
-    ratio = statistics.median(t / b for t, b in zip(top, bottom, strict=True))
-    print(f"{figure}: {spread(top)} vs {spread(bottom)} {unit}, n={len(top)}; "
-          f"ratio {ratio:.2f}x", flush=True)
+def _arguments() -> argparse.Namespace:
+    args = parser(__doc__.splitlines()[0], rounds=3)
+    args.add_argument("--seconds", type=float, help="seconds per measurement (30; quick 3)")
+    args.add_argument("--clients", type=int, help=f"clients, groups of {GROUP} (200; quick 20)")
+    args.add_argument("--loaders", type=int, help="load processes (4; quick 2)")
+    parsed = args.parse_args()
+    quick = parsed.quick
+    parsed.rounds = 1 if quick else parsed.rounds
+    parsed.seconds = parsed.seconds or (3.0 if quick else 30.0)
+    parsed.clients = parsed.clients or (20 if quick else 200)
+    parsed.loaders = parsed.loaders or (2 if quick else 4)
+    if parsed.clients % (GROUP * parsed.loaders):
+        args.error(f"--clients must be a multiple of {GROUP} x --loaders")
+    return parsed
+
+
+def _measure_all(args: argparse.Namespace) -> dict[str, list[LoadRun]]:
+    """Every configuration and the baseline, in alternation, ``args.rounds`` times."""
+    runs: dict[str, list[LoadRun]] = {name: [] for name in (*MINTS_ONLY, *CONFIGURATIONS)}
+    with TemporaryDirectory(prefix="utd-bench-load-") as folder, _targets(Path(folder)) as (
+        targets, app
+    ):
+        # Round -1 warms every target up (not in a quick run, which only shows it runs).
+        for round_ in range(0 if args.quick else -1, args.rounds):
+            for name, target in targets.items():
+                run = run_load(
+                    target.url, app, mix="mint" if name in MINTS_ONLY else "mix",
+                    loaders=args.loaders, clients=args.clients,
+                    seconds=min(args.seconds, 2.0) if round_ < 0 else args.seconds,
+                    watch=target.watch,
+                )
+                if round_ >= 0:
+                    runs[name].append(run)
+    return runs
+
+
+def _ratios(runs: dict[str, list[LoadRun]]) -> None:
+    engine, handler = runs[SQLITE], runs[BASELINE]
+    ratio("mint throughput, engine under the mix (SQLite) / minimal handler", "mints/s",
+          rates(engine, "mint"), rates(handler, "mint"))
+    for percent in (50, 99):
+        ratio(f"mint p{percent}, engine under the mix (SQLite) / minimal handler", "ms",
+              percentiles(engine, percent, "mint"), percentiles(handler, percent, "mint"))
+    mints = runs[SQLITE_MINTS]
+    ratio("mint throughput, engine minting only (SQLite) / minimal handler", "mints/s",
+          rates(mints), rates(handler))
+    ratio("mints per server CPU second, engine (SQLite) / minimal handler", "mints/CPU s",
+          efficiencies(mints), efficiencies(handler))
+    for figure, top, bottom in (
+        ("PostgreSQL / SQLite (one instance)", POSTGRES, SQLITE),
+        ("2 / 1 instances (PostgreSQL, nginx)", TWO_BEHIND_NGINX, ONE_BEHIND_NGINX),
+    ):
+        ratio(f"throughput {figure}", "commands/s", rates(runs[top]), rates(runs[bottom]))
+        ratio(f"commands per engine CPU second {figure}", "commands/CPU s",
+              efficiencies(runs[top]), efficiencies(runs[bottom]))
+        ratio(f"p99 {figure}", "ms", percentiles(runs[top], 99), percentiles(runs[bottom], 99))
 
 
 def main() -> int:
-    if len(sys.argv) > 1 and sys.argv[1] == "--load":
-        base, app_id, app_key, duration, offset = sys.argv[2:7]
-        print(json.dumps(asyncio.run(_load(base, app_id, app_key, float(duration), int(offset)))))
-        return 0
-    args = parser(__doc__.splitlines()[0], rounds=3).parse_args()
-    rounds, seconds = (1, 2.0) if args.quick else (args.rounds, 10.0)
-    kinds = ("sqlite", "pg", "pg behind nginx", "2 x pg behind nginx")
-    rates: dict[str, list[float]] = {k: [] for k in kinds}
-    p99s: dict[str, list[float]] = {k: [] for k in kinds}
-    errors = 0
-    with TemporaryDirectory(prefix="utd-bench-scale-") as folder, _stacks(Path(folder)) as urls:
-        for kind in kinds:  # warm each up
-            _measure(urls[kind], urls["app_id"], urls["app_key"], 1.0)
-        for _ in range(rounds):
-            for kind in kinds:
-                rate, p99, failed = _measure(urls[kind], urls["app_id"], urls["app_key"], seconds)
-                rates[kind].append(rate)
-                p99s[kind].append(p99)
-                errors += failed
-    for kind in kinds:
-        print(f"{kind}: {spread(rates[kind])} commands/s, p99 {spread(p99s[kind])} ms")
-    _line(
-        "throughput PostgreSQL / SQLite (one instance)", "commands/s", rates["pg"], rates["sqlite"]
-    )
-    _line("p99 PostgreSQL / SQLite (one instance)", "ms", p99s["pg"], p99s["sqlite"])
-    _line("throughput 2 / 1 instances (PostgreSQL, nginx)", "commands/s",
-          rates["2 x pg behind nginx"], rates["pg behind nginx"])
-    _line("p99 2 / 1 instances (PostgreSQL, nginx)", "ms",
-          p99s["2 x pg behind nginx"], p99s["pg behind nginx"])
-    print(f"server errors (5xx): {errors}")
-    return 0 if errors == 0 else 1
+    """Measure, print every line, exit 1 on any failure (5xx, connection error, timeout)."""
+    args = _arguments()
+    print(f"{args.clients} clients in {args.loaders} load processes, {args.seconds:g} s per "
+          f"measurement, {args.rounds} round(s)", flush=True)
+    runs = _measure_all(args)
+    for name in (*CONFIGURATIONS, *MINTS_ONLY):
+        configuration(name, runs[name])
+    _ratios(runs)
+    failures = sum(sum(r.counted("failed").values()) for each in runs.values() for r in each)
+    print(f"failures (5xx, connection errors, timeouts): {failures}", flush=True)
+    return 0 if failures == 0 else 1
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())
