@@ -2,9 +2,10 @@
 
 Every change of a room runs under that room's lock (:class:`~.locks.RoomLocks`: the
 process's, then the database's, so that instances sharing PostgreSQL take turns): load,
-check, mutate, bump the version, save in one transaction, then tell LiveKit (metadata, changed
-grants, notifications). Holding the lock while pushing keeps the pushes of one room in version
-order, whichever instance makes them.
+check, mutate, bump the version, save in one transaction, then tell LiveKit the changed grants,
+answer, and tell it the rest (metadata, notifications, removals) right after the answer
+(:class:`~.after_answer.AfterAnswer`). Holding the lock until the whole push is over keeps the
+pushes of one room in version order, whichever instance makes them.
 
 :class:`Engine` keeps that room change (:meth:`Engine.change_room`), room reads and token
 minting; the rest is done by collaborators it wires together, one job each:
