@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import attrs
 from _common import parser, report
+from _mouth_raw import permission_changed
 from livekit import api, rtc
 
 from utd_stream_rx import UTDAudioRoomSession, UTDStreamClient, media
@@ -100,22 +101,9 @@ class _RestListener:
     headers: dict[str, str]
 
 
-def _permission_granted(room: rtc.Room, publish: bool) -> asyncio.Future[None]:
-    changed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def on_permissions(participant: rtc.Participant, *_: object) -> None:
-        mine = participant.identity == room.local_participant.identity
-        if mine and participant.permissions.can_publish is publish and not changed.done():
-            changed.set_result(None)
-
-    room.on("participant_permissions_changed", on_permissions)
-    changed.add_done_callback(lambda _: room.off("participant_permissions_changed", on_permissions))
-    return changed
-
-
 async def _rest_round(listener: _RestListener, seat: int) -> float:
     room = listener.room
-    granted = _permission_granted(room, True)
+    granted = permission_changed(room, True)
     source = await media.start_audio(media.tone(500.0))  # made before the clock starts
     began = time.perf_counter()
     async with listener.http.post(
@@ -128,7 +116,7 @@ async def _rest_round(listener: _RestListener, seat: int) -> float:
         source.track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
     )
     took = time.perf_counter() - began
-    revoked = _permission_granted(room, False)
+    revoked = permission_changed(room, False)
     await room.local_participant.unpublish_track(publication.sid)
     await source.aclose()
     async with listener.http.post(

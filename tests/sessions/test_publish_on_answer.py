@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import os
 import threading
-import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 from livekit import api
 
+from tests._support.wav import tone_wav
 from utd_stream_rx import UTDAudioRoomSession, UTDRoomState, UTDStreamException, media
 from utd_stream_rx.error_codes import ErrorCode
 from utd_stream_rx.state import events as ev
@@ -36,18 +34,6 @@ pytestmark = pytest.mark.e2e
 
 TIMEOUT = 10.0
 TONE_HZ = 620.0
-
-
-def _wav_bytes(hz: float, seconds: float = 5.0, rate: int = 48_000) -> bytes:
-    samples = np.arange(int(seconds * rate))
-    pcm = (np.sin(2 * np.pi * hz * samples / rate) * 9000).astype(np.int16)
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm.tobytes())
-    return buffer.getvalue()
 
 
 class _HeldSource:
@@ -65,7 +51,7 @@ class _HeldSource:
         self._writer.start()
 
     def _serve(self) -> None:
-        data = _wav_bytes(TONE_HZ)
+        data = tone_wav(TONE_HZ, 5.0)
         while not self._stopped.is_set():
             # A reader that stops early (it has what it needs) closes the pipe on the writer.
             with contextlib.suppress(BrokenPipeError), open(self.path, "wb") as pipe:

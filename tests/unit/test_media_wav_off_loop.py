@@ -3,31 +3,16 @@ running while the file is opened, read and decoded."""
 
 from __future__ import annotations
 
-import io
 import os
 import threading
 import time
-import wave
 from pathlib import Path
 
-import numpy as np
-
 from tests._support.loop_ticker import TICK, ticking
+from tests._support.wav import tone_wav
 from utd_stream_rx import media
 
 WRITER_DELAY = 0.3  # seconds the file's bytes are held back
-
-
-def _wav_bytes(seconds: float, rate: int = 48_000) -> bytes:
-    samples = np.arange(int(seconds * rate))
-    pcm = (np.sin(2 * np.pi * 440.0 * samples / rate) * 9000).astype(np.int16)
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm.tobytes())
-    return buffer.getvalue()
 
 
 def _write_later(path: Path, data: bytes) -> None:
@@ -41,7 +26,7 @@ async def test_the_wav_file_is_read_while_the_loop_keeps_ticking(tmp_path: Path)
     # for that long, a read on a worker thread leaves the ticker running.
     fifo = tmp_path / "slow.wav"
     os.mkfifo(fifo)
-    writer = threading.Thread(target=_write_later, args=(fifo, _wav_bytes(10.0)))
+    writer = threading.Thread(target=_write_later, args=(fifo, tone_wav(440.0, 10.0)))
     writer.start()
     started = time.monotonic()
     try:
