@@ -171,6 +171,7 @@ async def test_an_old_departure_after_a_newer_join_frees_nothing(
     room = "late"
     bob = await clients_of(stack)().join_audio_room("bob", room)
     await bob.take_seat(2)
+    await bob.can_publish.wait_for(bool, timeout=10)  # LiveKit's event follows the answer
     joined = (await sink.wait_for("participant_joined", "bob")).event
     # The engine got that very delivery too; make sure it was applied before going on.
     assert await _post(stack, *_signed(stack, {**joined, "id": f"EV_{uuid.uuid4().hex}"})) == 200

@@ -59,7 +59,8 @@ async def test_free_seats_speak_and_everyone_converges(
     assert not ann.can_publish.value
 
     await ann.take_seat(2)
-    assert ann.can_publish.value
+    # Published on the engine's answer; LiveKit's own permission event follows.
+    await ann.can_publish.wait_for(bool, timeout=10)
     for other in (host, ben):
         heard = await hear(other, ann_id)
         assert abs(heard.dominant_hz - 520.0) < 15, heard
@@ -187,7 +188,7 @@ async def test_decline_mute_unlock_and_errors_change_nothing(
     await host.invite_to_speak(fay_id, seat_index=2)
     await fay.accept_invitation()
     assert fay.seats.value is not None and fay.seats.value.seats[2].identity == fay_id
-    assert fay.can_publish.value
+    await fay.can_publish.wait_for(bool, timeout=10)
 
     # Muting a seat is seen by everyone; the holder's track is muted at the SFU.
     await gus.remote_participants.wait_for(_mic_muted(fay_id, False), timeout=10)

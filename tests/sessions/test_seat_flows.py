@@ -97,7 +97,7 @@ async def test_request_cancel_deny_invite_and_kick(
     await ann.seat_status.wait_for(_is(UTDSeatStatus(UTDSeatPlace.INVITED, 1)), TIMEOUT)
     await ann.accept_invitation()
     assert ann.seat_status.value == UTDSeatStatus(UTDSeatPlace.SEATED, 1)
-    assert ann.can_publish.value
+    await ann.can_publish.wait_for(bool, timeout=TIMEOUT)
     heard = await hear(ben, ann_id)
     assert abs(heard.dominant_hz - 520.0) < 15, heard
 
