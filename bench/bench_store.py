@@ -164,20 +164,20 @@ def run_store(trace: list[ev.Event]) -> float:
 
 
 def run_callbacks(trace: list[ev.Event]) -> float:
-    store = CallbackStore()
-    for name in VIEWS:
-        store.listeners[name].append(_noop)
-    store.event_listeners.append(_noop)
-    start = time.perf_counter()
-    for event in trace:
-        store.dispatch(event)
-    return time.perf_counter() - start
+    """Seconds the callback baseline takes over ``trace``."""
+    return _run_listened(CallbackStore(), list(VIEWS), trace)
 
 
 def run_mutable(trace: list[ev.Event]) -> float:
     """Seconds the mutable baseline takes over ``trace``, listened to as the other two are."""
-    store = MutableStore()
-    for name in VIEW_NAMES:
+    return _run_listened(MutableStore(), list(VIEW_NAMES), trace)
+
+
+def _run_listened(
+    store: CallbackStore | MutableStore, views: list[str], trace: list[ev.Event]
+) -> float:
+    """Seconds ``store`` takes over ``trace`` with a listener on each view and the firehose."""
+    for name in views:
         store.listeners[name].append(_noop)
     store.event_listeners.append(_noop)
     start = time.perf_counter()
@@ -232,15 +232,15 @@ def _compare(trace: list[ev.Event], *, whole_sequences: bool) -> int:
     """Exit unless both stores end with equal views after as many notifications per view (and
     the very same values in order with ``whole_sequences``); the number of notifications."""
     store_seen, store_final, store_events = record_store(trace)
-    mutable_seen, mutable_final, mutable_events = record_mutable(
-        trace, copy_values=whole_sequences
-    )
+    mutable_seen, mutable_final, mutable_events = record_mutable(trace, copy_values=whole_sequences)
     for name in VIEW_NAMES:
         if mutable_final[name] != store_final[name]:
             raise SystemExit(f"mutable baseline check: final {name} differs from the Store's")
         if len(mutable_seen[name]) != len(store_seen[name]):
-            raise SystemExit(f"mutable baseline check: {name} was notified a different number "
-                             f"of times ({len(mutable_seen[name])} vs {len(store_seen[name])})")
+            raise SystemExit(
+                f"mutable baseline check: {name} was notified a different number "
+                f"of times ({len(mutable_seen[name])} vs {len(store_seen[name])})"
+            )
         if whole_sequences and mutable_seen[name] != store_seen[name]:
             raise SystemExit(f"mutable baseline check: {name} was notified different values")
     if mutable_events != store_events or store_events != len(trace):
@@ -298,18 +298,25 @@ def measure_throughput(trace: list[ev.Event], repeats: int) -> bool:
     med, lo, hi = _summary(store_times)
     print(f"store throughput: {n / med:,.0f} events/s (spread {n / hi:,.0f}-{n / lo:,.0f})")
     med, lo, hi = _summary(callback_times)
-    print(f"callback baseline throughput: {n / med:,.0f} events/s "
-          f"(spread {n / hi:,.0f}-{n / lo:,.0f})")
+    print(
+        f"callback baseline throughput: {n / med:,.0f} events/s "
+        f"(spread {n / hi:,.0f}-{n / lo:,.0f})"
+    )
     med, lo, hi = _summary(ratios)
     throughput_ok = med >= 0.6
-    print(f"throughput ratio store/baseline: {med:.2f}x (spread {lo:.2f}-{hi:.2f}; "
-          f"target >= 0.6: {'ok' if throughput_ok else 'MISSED'})")
+    print(
+        f"throughput ratio store/baseline: {med:.2f}x (spread {lo:.2f}-{hi:.2f}; "
+        f"target >= 0.6: {'ok' if throughput_ok else 'MISSED'})"
+    )
     med, lo, hi = _summary(mutable_times)
-    print(f"mutable baseline throughput: {n / med:,.0f} events/s "
-          f"(spread {n / hi:,.0f}-{n / lo:,.0f})")
+    print(
+        f"mutable baseline throughput: {n / med:,.0f} events/s (spread {n / hi:,.0f}-{n / lo:,.0f})"
+    )
     med, lo, hi = _summary(mutable_ratios)
-    print(f"throughput store/mutable baseline: ratio {med:.2f}x (spread {lo:.2f}-{hi:.2f}) "
-          f"(no target)")
+    print(
+        f"throughput store/mutable baseline: ratio {med:.2f}x (spread {lo:.2f}-{hi:.2f}) "
+        f"(no target)"
+    )
     return throughput_ok
 
 
@@ -327,8 +334,10 @@ def measure_join_storm(repeats: int) -> bool:
     print(f"join storm 10,000: {med * 1e3:.1f} ms (spread {lo * 1e3:.1f}-{hi * 1e3:.1f})")
     med, lo, hi = _summary(storm_ratios)
     storm_ok = med <= 12
-    print(f"join storm ratio 10,000/1,000: {med:.1f}x (spread {lo:.1f}-{hi:.1f}; "
-          f"target <= 12: {'ok' if storm_ok else 'MISSED'})")
+    print(
+        f"join storm ratio 10,000/1,000: {med:.1f}x (spread {lo:.1f}-{hi:.1f}; "
+        f"target <= 12: {'ok' if storm_ok else 'MISSED'})"
+    )
     return storm_ok
 
 
